@@ -1,0 +1,43 @@
+"""Enumerated sparsity patterns: the masks are summed over exactly, only values are sampled.
+
+The expected loss is ``Σ_s P(s) E[loss | pattern s]``.  Sampling masks makes rare patterns
+(a feature active in ~10 of 1024 rows at density 0.01) the main source of noise; here every
+pattern ``s`` gets ``max(1, batch_size // 2^n)`` rows of fresh uniform values, weighted by
+``P(s) / rows``.  The estimate is unbiased for the same objective as ``sampled``.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+
+from ..data import UniformBlocks
+from ..errors import ConfigError
+from ..seeds import STREAM_DATA
+from .base import Estimator
+
+# 2^n patterns per step: beyond 10 features (1024 patterns) a step costs more than it saves.
+PATTERNS_MAX_FEATURES = 10
+
+
+class Patterns(Estimator):
+    def __init__(self, model, train):
+        super().__init__(model, train)
+        n = model.configs[0].n_features
+        if n > PATTERNS_MAX_FEATURES:
+            raise ConfigError(
+                f"estimator=patterns supports n_features <= {PATTERNS_MAX_FEATURES}, got {n}; "
+                "use estimator=sampled"
+            )
+        rows = max(1, train.batch_size // 2**n)
+        table = torch.tensor(list(itertools.product((0.0, 1.0), repeat=n)), dtype=model.dtype)
+        self.mask = table.T.repeat_interleave(rows, dim=1)  # [feature, patterns * rows]
+        p = model.density.unsqueeze(1)  # [model, 1, feature]
+        prob = torch.where(table > 0, p, 1.0 - p).prod(-1)  # [model, patterns]
+        self.weight = (prob / rows).repeat_interleave(rows, dim=1).unsqueeze(1)
+        self.blocks = UniformBlocks(model.seeds, STREAM_DATA, (n, self.mask.shape[1]))
+
+    def step(self, need_loss: bool = False):
+        x = self.blocks.next().to(self.model.dtype).mul_(self.mask)
+        return self.model.batch_loss_and_grad(x, self.weight, need_loss)
