@@ -118,7 +118,9 @@ class TrainConfig:
         object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, minimum=1))
         object.__setattr__(self, "eval_batch", check_int("eval_batch", self.eval_batch, minimum=1))
         object.__setattr__(self, "lr", check_positive("lr", self.lr))
-        object.__setattr__(self, "weight_decay", check_nonnegative("weight_decay", self.weight_decay))
+        object.__setattr__(
+            self, "weight_decay", check_nonnegative("weight_decay", self.weight_decay)
+        )
         object.__setattr__(self, "init_scale", check_positive("init_scale", self.init_scale))
         object.__setattr__(self, "eps", check_positive("eps", self.eps))
         if self.optimizer not in OPTIMIZERS:

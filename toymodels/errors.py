@@ -53,7 +53,9 @@ def check_real(name: str, value) -> float:
 def check_density(name: str, value) -> float:
     value = check_real(name, value)
     if not 0.0 < value <= 1.0:
-        raise ConfigError(f"{name}={value:g} is outside (0, 1]; a feature density must be in (0, 1]")
+        raise ConfigError(
+            f"{name}={value:g} is outside (0, 1]; a feature density must be in (0, 1]"
+        )
     return value
 
 

@@ -6,8 +6,14 @@ from typing import ClassVar
 
 import torch
 
-from ..config import TrainConfig
+from ..config import ModelConfig, TrainConfig
+from ..data import UniformBlocks
 from ..families.base import ToyModel
+
+# Memory a group of models trained together may hold in random-number blocks.  Groups are
+# trained one after another (``threads`` at a time), so peak memory stays flat however
+# many models a call trains.
+GROUP_BYTES = 64 * 2**20
 
 
 class Estimator:
@@ -20,6 +26,12 @@ class Estimator:
     def __init__(self, model: ToyModel, train: TrainConfig):
         self.model = model
         self.train = train
+
+    @classmethod
+    def group_models(cls, config: ModelConfig, train: TrainConfig) -> int:
+        """Most models to train as one group (bounded by the data they draw per block)."""
+        n = config.n_features
+        return max(1, GROUP_BYTES // UniformBlocks.block_bytes((n, train.batch_size)))
 
     def step(self, need_loss: bool = False) -> torch.Tensor | None:
         raise NotImplementedError

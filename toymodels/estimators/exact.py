@@ -6,17 +6,39 @@ import torch
 
 from .base import Estimator
 
+# Models per group for the exact estimator.  A step is a few hundred small operations
+# whatever the group size, so large groups spread their overhead (and the time each holds
+# the GIL) over many models: 16,000 n=2 models on 2 threads took 81 / 42 / 28 / 15 ms
+# per step in groups of 1024 / 2048 / 4096 / 8192.  Temporaries stay a few MB.
+EXACT_GROUP_MODELS = 8192
+
 
 class Exact(Estimator):
-    # Deterministic full-gradient steps: float64 keeps the optimiser's tiny late updates
-    # meaningful, and the tensors are small (no batch axis).
+    """Deterministic full-gradient steps on ``model.expected_loss()``.
+
+    The families' hand-derived ``expected_loss_and_grad`` is used (tested against
+    autograd); a family without it is differentiated by autograd.
+    """
+
+    # Float64 keeps the optimiser's tiny late updates meaningful, and the tensors are
+    # small (no batch axis).
     dtype = torch.float64
 
     def step(self, need_loss: bool = False):
-        params = list(self.model.parameters())
-        with torch.enable_grad():
-            loss = self.model.expected_loss()
-            grads = torch.autograd.grad(loss.sum(), params)
-        for p, g in zip(params, grads, strict=True):
-            p.grad = g
-        return loss.detach() if need_loss else None
+        model = self.model
+        if hasattr(model, "expected_loss_and_grad"):
+            loss, grad_w, grad_b = model.expected_loss_and_grad()
+            model.W.grad, model.b.grad = grad_w, grad_b
+        else:
+            params = list(model.parameters())
+            with torch.enable_grad():
+                loss = model.expected_loss()
+                grads = torch.autograd.grad(loss.sum(), params)
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g
+            loss = loss.detach()
+        return loss if need_loss else None
+
+    @classmethod
+    def group_models(cls, config, train) -> int:
+        return EXACT_GROUP_MODELS

@@ -15,10 +15,13 @@ import torch
 from ..data import UniformBlocks
 from ..errors import ConfigError
 from ..seeds import STREAM_DATA
+from ._chunks import make_chunks, prepare_grads
 from .base import Estimator
 
 # 2^n patterns per step: beyond 10 features (1024 patterns) a step costs more than it saves.
 PATTERNS_MAX_FEATURES = 10
+
+_TWO_POW_MINUS_32 = 2.0**-32
 
 
 class Patterns(Estimator):
@@ -32,12 +35,24 @@ class Patterns(Estimator):
             )
         rows = max(1, train.batch_size // 2**n)
         table = torch.tensor(list(itertools.product((0.0, 1.0), repeat=n)), dtype=model.dtype)
-        self.mask = table.T.repeat_interleave(rows, dim=1)  # [feature, patterns * rows]
+        mask = table.T.repeat_interleave(rows, dim=1)  # [feature, patterns * rows]
+        # x = mask * (i 2^-32 + 1/2): the uniform value of an active entry, 0 otherwise
+        self.alpha, self.beta = mask * _TWO_POW_MINUS_32, mask * 0.5
         p = model.density.unsqueeze(1)  # [model, 1, feature]
-        prob = torch.where(table > 0, p, 1.0 - p).prod(-1)  # [model, patterns]
-        self.weight = (prob / rows).repeat_interleave(rows, dim=1).unsqueeze(1)
-        self.blocks = UniformBlocks(model.seeds, STREAM_DATA, (n, self.mask.shape[1]))
+        prob = (1.0 - p + table * (2.0 * p - 1.0)).prod(-1)  # [model, patterns]
+        weight = (prob / rows).repeat_interleave(rows, dim=1).unsqueeze(1)  # [model, 1, rows]
+        scale = 2.0 * model.importance.unsqueeze(-1)
+        self.batch = mask.shape[1]
+        self.blocks = UniformBlocks(model.seeds, STREAM_DATA, (n, self.batch))
+        self.chunks = make_chunks(model, self.batch, (weight, scale))
 
     def step(self, need_loss: bool = False):
-        x = self.blocks.next().to(self.model.dtype).mul_(self.mask)
-        return self.model.batch_loss_and_grad(x, self.weight, need_loss)
+        model = self.model
+        prepare_grads(model)
+        words = self.blocks.next()
+        losses = []
+        for ch in self.chunks:
+            weight, scale = ch.coefficients
+            x = ch.x.copy_(words[ch.rows]).mul_(self.alpha).add_(self.beta)
+            losses.append(model.loss_and_grad_rows(ch.rows, x, scale, weight, ch.work, need_loss))
+        return torch.cat(losses) if need_loss else None

@@ -3,7 +3,7 @@
 A family is a ``torch.nn.Module`` holding a *batch* of models along a leading ``model``
 axis: the axis is part of the model, not a Python loop around it.  The constructor stores
 the configs and initialises every model from its own seed; the one training engine
-(``toymodels.train``) does the rest through the methods below.  A new family is a new
+(``toymodels.engine``) does the rest through the methods below.  A new family is a new
 file in this package plus one line in ``FAMILIES``.
 """
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..config import ModelConfig
-from ..data import sparse_from_uniform
+from ..data import sparse_coefficients, sparse_from_bits
 from ..errors import ConfigError
 from ..seeds import STREAM_INIT, generator
 from .base import ToyModel
@@ -68,41 +68,99 @@ class SuperpositionModel(ToyModel):
     def sample_shape(self, batch_size: int) -> tuple[int, ...]:
         return (self.configs[0].n_features, batch_size)
 
-    def draw(self, uniforms: torch.Tensor) -> torch.Tensor:
-        return sparse_from_uniform(uniforms.to(self.dtype), self.density)
+    def draw(self, words: torch.Tensor) -> torch.Tensor:
+        """Sparse features ``[model, feature, batch]`` from random words (``toymodels.data``)."""
+        return sparse_from_bits(words, *sparse_coefficients(self.density))
 
     # -- loss ---------------------------------------------------------------------------
     def batch_loss(self, x: torch.Tensor, row_weight) -> torch.Tensor:
         """``Σ_b w_b Σ_i I_i (x_ib - x'_ib)²`` per model; ``w_b = 1/B`` for plain batches."""
-        r = self(x) - x
-        return (self.importance.unsqueeze(-1) * r * r * row_weight).sum((1, 2))
+        if torch.is_grad_enabled():
+            r = self(x) - x
+            return (self.importance.unsqueeze(-1) * r * r * row_weight).sum((1, 2))
+        # Evaluation: the same sum in place, one batch-sized temporary instead of five.
+        r = self(x).sub_(x)
+        return r.mul_(r).mul_(self.importance.unsqueeze(-1) * row_weight).sum((1, 2))
 
     def batch_loss_and_grad(self, x: torch.Tensor, row_weight, need_loss: bool = True):
-        """Hand-derived gradient of :meth:`batch_loss` (four batched matmuls, no autograd).
+        """Hand-derived gradient of :meth:`batch_loss` (see :meth:`loss_and_grad_rows`)."""
+        if isinstance(row_weight, torch.Tensor):
+            scale, weight = 2.0 * self.importance.unsqueeze(-1), row_weight
+        else:
+            scale, weight = 2.0 * row_weight * self.importance.unsqueeze(-1), None
+        self.W.grad = torch.empty_like(self.W)
+        self.b.grad = torch.empty_like(self.b)
+        work = self.workspace(self.n_models, x.shape[-1])
+        return self.loss_and_grad_rows(slice(None), x, scale, weight, work, need_loss)
 
-        With ``G = ∂L/∂pre = 2 w I (x' - x) act'(pre)``:  ``∂L/∂b = Σ_b G`` and
-        ``∂L/∂W = h Gᵀ + (W G) xᵀ`` with ``h = W x``.
+    def workspace(self, models: int, batch: int) -> dict[str, torch.Tensor]:
+        """Scratch buffers for :meth:`loss_and_grad_rows` on ``models`` models (reused across
+        steps: large fresh allocations cost page faults on every step)."""
+        n, m = self.configs[0].n_features, self.configs[0].n_hidden
+        work = {"pre": torch.empty(models, n, batch, dtype=self.dtype)}
+        if not self.activation_is_identity:
+            work["mask"] = torch.empty(models, n, batch, dtype=self.dtype)
+        if not self.uses_gram:
+            work["h"] = torch.empty(models, m, batch, dtype=self.dtype)
+            work["u"] = torch.empty(models, m, batch, dtype=self.dtype)
+        return work
+
+    @property
+    def uses_gram(self) -> bool:
+        # Through G = WᵀW a column costs 2n² multiply-adds (forward and ∂G), through W it
+        # costs 5nm (h = Wx, Wᵀh, h gᵀ, W g, (W g) xᵀ): the Gram path wins for n < 2.5 m.
+        n, m = self.configs[0].n_features, self.configs[0].n_hidden
+        return 2 * n < 5 * m
+
+    def loss_and_grad_rows(
+        self,
+        rows: slice,
+        x: torch.Tensor,
+        scale: torch.Tensor,
+        row_weight: torch.Tensor | None,
+        work: dict[str, torch.Tensor],
+        need_loss: bool = False,
+    ) -> torch.Tensor | None:
+        """Gradients of models ``rows`` on batch ``x [model, feature, batch]``, written into
+        ``W.grad[rows]`` and ``b.grad[rows]`` (no autograd); their loss when ``need_loss``.
+
+        ``scale [model, feature, 1]`` is ``2 I_i`` times the row weight when that is one
+        number, else ``row_weight [model, 1, batch]`` weights the rows.  With
+        ``G = ∂L/∂pre = scale w (x' - x) act'(pre)``:  ``∂L/∂b = Σ_batch G``,
+        ``∂L/∂W = W (G xᵀ + x Gᵀ)`` (through the Gram matrix) or ``h Gᵀ + (W G) xᵀ`` with
+        ``h = W x``.  Every large tensor lives in ``work`` or is ``x`` itself.
         """
-        W, b = self.W.detach(), self.b.detach()
-        h = torch.bmm(W, x)
-        out = self.activation(torch.baddbmm(b.unsqueeze(-1), W.transpose(1, 2), h))
-        r = out.sub_(x) if self.activation_is_identity else out - x
-        scale = 2.0 * self.importance.unsqueeze(-1)  # [model, feature, 1]
+        W, b = self.W.detach()[rows], self.b.detach()[rows]
+        pre = work["pre"]
+        if self.uses_gram:
+            torch.baddbmm(b.unsqueeze(-1), torch.bmm(W.transpose(1, 2), W), x, out=pre)
+        else:
+            h = torch.bmm(W, x, out=work["h"])
+            torch.baddbmm(b.unsqueeze(-1), W.transpose(1, 2), h, out=pre)
         loss = None
         if need_loss:
-            loss = (scale * 0.5 * r * r * row_weight).sum((1, 2))
-        if not self.activation_is_identity:
-            r.mul_(out.sign_())  # relu' = 1[x' > 0]; x' >= 0, so sign(x') is that indicator
-        if isinstance(row_weight, torch.Tensor):
-            r.mul_(row_weight)
+            r = self.activation(pre.clone()).sub_(x)
+            r = r * r * (scale * 0.5)
+            loss = (r if row_weight is None else r * row_weight).sum((1, 2))
+        if self.activation_is_identity:
+            g = pre.sub_(x)
         else:
-            scale = scale * row_weight
-        # r now holds G / scale; fold the per-(model, feature) scale into small matrices.
-        scale_t = scale.transpose(1, 2)  # [model, 1, feature]
-        grad_w = torch.bmm(h, r.transpose(1, 2)).mul_(scale_t)
-        grad_w.add_(torch.bmm(torch.bmm(W * scale_t, r), x.transpose(1, 2)))
-        self.W.grad = grad_w
-        self.b.grad = r.sum(2).mul_(scale.squeeze(-1))
+            # (relu(pre) - x) relu'(pre) = (pre - x) 1[pre > 0]; comparing into a float
+            # buffer and multiplying is much faster than boolean masks or torch.where.
+            mask = torch.gt(pre, 0.0, out=work["mask"])
+            g = pre.sub_(x).mul_(mask)
+        if row_weight is not None:
+            g.mul_(row_weight)
+        torch.sum(g, 2, out=self.b.grad[rows]).mul_(scale.squeeze(-1))
+        grad_w = self.W.grad[rows]
+        if self.uses_gram:
+            dg = torch.bmm(g, x.transpose(1, 2)).mul_(scale)  # rows i scaled by s_i
+            torch.bmm(W, dg + dg.transpose(1, 2), out=grad_w)
+        else:
+            s_row = scale.transpose(1, 2)  # [model, 1, feature]
+            torch.bmm(work["h"], g.transpose(1, 2), out=grad_w).mul_(s_row)
+            u = torch.bmm(W * s_row, g, out=work["u"])
+            grad_w.baddbmm_(u, x.transpose(1, 2))
         return loss
 
     activation_is_identity = False

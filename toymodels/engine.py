@@ -9,24 +9,28 @@ number of threads).
 
 from __future__ import annotations
 
+import ctypes
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import torch
 
 from .config import ModelConfig, TrainConfig
+from .data import UniformBlocks
 from .errors import ConfigError
 from .estimators import ESTIMATORS
 from .families import FAMILIES, ToyModel
 from .seeds import STREAM_EVAL
-from .data import UniformBlocks
 
 # Rows per evaluation block: bounds memory of the final fresh-sample loss.
 _EVAL_ROWS = 4096
+# Bytes of one evaluation batch when a large group is measured a slice of models at a time.
+_EVAL_SLICE_BYTES = 32 * 2**20
 # How often (in steps) progress is reported.
 _PROGRESS_EVERY = 100
 
@@ -80,23 +84,36 @@ def train(
     if len({c.structure() for c in configs}) != 1:
         raise ConfigError("models trained together must share family, n_features and n_hidden")
     start = time.perf_counter()
-    groups = [g for g in np.array_split(np.arange(len(configs)), max(1, threads)) if len(g)]
+    groups = _groups(len(configs), configs[0], train_cfg, threads)
+
+    def run(group: np.ndarray) -> TrainResult:
+        return _train_group(
+            [configs[i] for i in group], [seeds[i] for i in group], train_cfg, progress
+        )
+
     with _torch_threads(1):
-        if len(groups) == 1:
-            parts = [_train_group(configs, seeds, train_cfg, progress)]
+        if threads == 1 or len(groups) == 1:
+            parts = [run(g) for g in groups]
         else:
-            with ThreadPoolExecutor(len(groups)) as pool:
-                parts = list(
-                    pool.map(
-                        lambda g: _train_group(
-                            [configs[i] for i in g], [seeds[i] for i in g], train_cfg, progress
-                        ),
-                        groups,
-                    )
-                )
+            with ThreadPoolExecutor(min(threads, len(groups))) as pool:
+                parts = list(pool.map(run, groups))
     result = _concat(parts)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _groups(count: int, config: ModelConfig, train_cfg: TrainConfig, threads: int):
+    """Split models into groups trained one after another, ``threads`` at a time.
+
+    Groups bound memory (a group's random-number blocks and buffers) and come in a multiple
+    of ``threads`` equal parts so the threads finish together.  A model's numbers do not
+    depend on its group: every model has its own streams and all arithmetic is per model.
+    """
+    most = ESTIMATORS[train_cfg.estimator].group_models(config, train_cfg)
+    threads = max(1, threads)
+    rounds = -(-count // (most * threads))  # ceil
+    parts = min(count, rounds * threads)
+    return [g for g in np.array_split(np.arange(count), parts) if len(g)]
 
 
 def _train_group(configs, seeds, train_cfg: TrainConfig, progress: Progress | None) -> TrainResult:
@@ -115,7 +132,48 @@ def _train_group(configs, seeds, train_cfg: TrainConfig, progress: Progress | No
             done = step + 1
     if progress is not None and done < train_cfg.steps:
         progress((train_cfg.steps - done) * model.n_models)
-    return measure(model, train_cfg.eval_batch)
+    del estimator, opt, sched
+    result = _measure_in_slices(model, train_cfg)
+    del model
+    _return_free_memory()
+    return result
+
+
+def _measure_in_slices(model: ToyModel, train_cfg: TrainConfig) -> TrainResult:
+    """:func:`measure`, a slice of models at a time so that the evaluation batch stays
+    within ``_EVAL_SLICE_BYTES`` (exact-estimator groups hold thousands of models).  Every
+    model has its own evaluation stream, so slicing changes no number."""
+    n = model.configs[0].n_features
+    itemsize = torch.finfo(model.dtype).bits // 8
+    size = max(1, _EVAL_SLICE_BYTES // (n * min(train_cfg.eval_batch, _EVAL_ROWS) * itemsize))
+    if model.n_models <= size:
+        return measure(model, train_cfg.eval_batch)
+    parts = []
+    for start in range(0, model.n_models, size):
+        rows = slice(start, start + size)
+        part = build_model(model.configs[rows], model.seeds[rows], train_cfg)
+        with torch.no_grad():
+            for name, param in part.named_parameters():
+                param.copy_(getattr(model, name)[rows])
+        parts.append(measure(part, train_cfg.eval_batch))
+    return _concat(parts)
+
+
+@cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _return_free_memory() -> None:
+    """Hand freed heap memory back to the system after a group.  glibc keeps a heap arena
+    per thread, and without this their leftovers add up over many groups (measured: 64,000
+    models on 2 threads peaked at 1.1 GiB instead of 0.76); a no-op without glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def measure(model: ToyModel, eval_batch: int) -> TrainResult:

@@ -1,0 +1,125 @@
+"""``toymodels bench`` and the benchmark script, with tiny arguments."""
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+from sweeps.cli import main
+from toymodels import bench
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_json_reports_throughput_and_memory(capsys):
+    code = main(
+        [
+            "bench",
+            "--models",
+            "3",
+            "--batch",
+            "16",
+            "--steps",
+            "200",
+            "--repeats",
+            "1",
+            "--threads",
+            "2",
+            "--json",
+        ]
+    )
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["instance_steps_per_s"] > 0
+    assert out["peak_rss_mib"] >= out["rss_before_mib"] > 0
+    assert out["models"] == 3 and out["threads"] == 2 and out["estimator"] == "sampled"
+    assert out["seconds_per_step"] == pytest.approx(3 / out["instance_steps_per_s"])
+
+
+def test_bench_text_output_names_the_numbers(capsys):
+    assert (
+        main(
+            [
+                "bench",
+                "--models",
+                "2",
+                "--batch",
+                "8",
+                "--steps",
+                "200",
+                "--repeats",
+                "1",
+                "--estimator",
+                "exact",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "instance_steps_per_s" in out and "peak memory" in out and "estimator=exact" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--steps", "50"], "--steps 50"),
+        (["--estimator", "exakt"], 'did you mean "exact"'),
+        (["--features", "8", "--estimator", "exact"], "n_features <= 4"),
+        (["--features", "2", "--hidden", "2"], "n_hidden=2"),
+    ],
+)
+def test_bench_rejects_bad_input_in_one_line(argv, message, capsys):
+    assert main(["bench", "--models", "2", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_straightforward_loop_is_timed():
+    t = bench.straightforward(2, 1, 3, batch=16, steps=2, threads=1)
+    assert t.method == "straightforward" and t.threads == 1 and len(t.runs) == 1
+    assert t.instance_steps_per_s > 0
+
+
+def test_engine_needs_a_steady_state_window():
+    with pytest.raises(ValueError, match="200 steps"):
+        bench.engine(2, 1, 2, batch=8, steps=100)
+
+
+def test_benchmark_script_writes_its_table(tmp_path, monkeypatch, capsys):
+    md, js = tmp_path / "table.md", tmp_path / "table.json"
+    argv = [
+        "compare_straightforward.py",
+        "--scale",
+        "0.0001",
+        "--repeats",
+        "1",
+        "--straightforward-steps",
+        "1",
+        "--in-process",
+        "--engine-steps",
+        "200",
+        "--batch",
+        "8",
+        "--markdown",
+        str(md),
+        "--json",
+        str(js),
+    ]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(ROOT / "benchmarks" / "compare_straightforward.py"), run_name="__main__")
+    assert stop.value.code == 0
+    rows = json.loads(js.read_text())["rows"]
+    assert [(r["features"], r["hidden"]) for r in rows] == [(2, 1), (20, 5), (200, 20)]
+    assert all(
+        r["ratio"]
+        == pytest.approx(
+            r["engine_instance_steps_per_s"] / r["straightforward_instance_steps_per_s"]
+        )
+        for r in rows
+    )
+    table = [line for line in md.read_text().splitlines() if line.startswith("|")]
+    assert len(table) == 5  # header, separator, three sizes
+    assert "engine" in capsys.readouterr().out

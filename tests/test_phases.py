@@ -1,0 +1,74 @@
+import numpy as np
+
+from toymodels.phases import PHASE_RULES
+from toymodels.phases.extra_feature import (
+    INTERFERENCE_SUPERPOSED,
+    LABELS,
+    NORM_REPRESENTED,
+    aggregate,
+    classify,
+)
+
+
+def test_rule_registered_for_both_families():
+    assert PHASE_RULES["relu"] is PHASE_RULES["linear"]
+    assert PHASE_RULES["relu"].LABELS == LABELS
+
+
+def test_classify_canonical_solutions():
+    # not represented, dedicated dimension, antipodal pair, triangle in 2-D
+    norm = np.array([0.0, 1.0, 1.0, 1.0])
+    interference = np.array([0.0, 0.0, 1.0, 0.5])
+    assert [LABELS[c] for c in classify(norm, interference)] == [
+        "not_represented",
+        "dedicated",
+        "superposition",
+        "superposition",
+    ]
+
+
+def test_thresholds_are_inclusive_where_documented():
+    assert classify(NORM_REPRESENTED, 0.0) == 1
+    assert classify(np.nextafter(NORM_REPRESENTED, 0), 0.0) == 0
+    assert classify(1.0, INTERFERENCE_SUPERPOSED) == 2
+    assert classify(1.0, np.nextafter(INTERFERENCE_SUPERPOSED, 0)) == 1
+
+
+def test_paper_rule_drops_the_worst_and_best_of_n_takes_the_best():
+    # Three seeds of one cell: two dedicated with slightly different losses, and one
+    # high-loss outlier in superposition with a huge interference that would pull the
+    # average over the threshold if it were kept.
+    loss = np.array([[0.10, 0.12, 0.50]])
+    norm = np.array([[1.0, 1.0, 1.0]])
+    interference = np.array([[0.0, 0.2, 3.0]])
+    out = aggregate(loss, norm, interference)
+    assert LABELS[out["paper"][0]] == "dedicated"
+    np.testing.assert_allclose(out["paper_interference"], [0.1])
+    assert LABELS[out["best"][0]] == "dedicated"
+    np.testing.assert_allclose(out["fraction"], [[0.0, 2 / 3, 1 / 3]])
+
+
+def test_best_of_n_can_disagree_with_the_paper_rule():
+    # The lowest-loss seed found superposition; the others sit in a worse local minimum.
+    # Kept after dropping the worst: interference mean (1 + 0 * 4) / 5 = 0.2.
+    loss = np.array([0.05, 0.2, 0.21, 0.22, 0.23, 0.24])
+    norm = np.ones(6)
+    interference = np.array([1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    out = aggregate(loss, norm, interference)
+    assert LABELS[out["best"]] == "superposition"
+    assert LABELS[out["paper"]] == "dedicated"
+
+
+def test_nan_loss_is_discarded_first_and_never_best():
+    loss = np.array([np.nan, 0.3, 0.2])
+    norm = np.array([0.0, 1.0, 1.0])
+    interference = np.array([0.0, 1.0, 1.0])
+    out = aggregate(loss, norm, interference)
+    assert LABELS[out["best"]] == "superposition"
+    assert LABELS[out["paper"]] == "superposition"
+
+
+def test_single_replicate_keeps_its_model():
+    out = aggregate(np.array([[0.3]]), np.array([[0.1]]), np.array([[0.0]]))
+    assert LABELS[out["paper"][0]] == "not_represented"
+    assert out["fraction"].shape == (1, 3)
