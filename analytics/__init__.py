@@ -1,0 +1,67 @@
+"""Closed-form theory of the superposition toy models (the only package importing sympy).
+
+- :func:`exact_loss` / :func:`derive_loss`: any small model's exact expected loss in ``p``
+  (and ``r``), derived by exact piecewise integration and cached;
+- :func:`candidates`: the paper's candidate solutions with their losses;
+- :func:`theory_map`, :func:`transitions`, :func:`boundary_curves`: the candidate theory;
+- :func:`optimum_map`, :func:`phase_switches`, :func:`critical_density`: the true optimum
+  over free ``W`` and ``b``.
+"""
+
+import importlib
+
+__all__ = [
+    "BoundaryCurve",
+    "Candidate",
+    "LossDerivation",
+    "OptimumMap",
+    "PhaseSwitch",
+    "TheoryMap",
+    "Transition",
+    "boundary_curves",
+    "candidate_losses",
+    "candidates",
+    "critical_density",
+    "derive_loss",
+    "exact_loss",
+    "optimum_map",
+    "p",
+    "phase_switches",
+    "r",
+    "theory_map",
+    "transitions",
+]
+
+# Imported on first use: the CLI registers ``toymodels analytic`` without loading sympy or
+# torch, and ``analytic losses`` never loads torch (only the optimum needs it).
+_HOME = {
+    "Candidate": "candidate_solutions",
+    "candidates": "candidate_solutions",
+    "LossDerivation": "engine",
+    "derive_loss": "engine",
+    "exact_loss": "engine",
+    "OptimumMap": "optimum",
+    "PhaseSwitch": "optimum",
+    "critical_density": "optimum",
+    "optimum_map": "optimum",
+    "phase_switches": "optimum",
+    "p": "symbols",
+    "r": "symbols",
+    "BoundaryCurve": "theory",
+    "TheoryMap": "theory",
+    "Transition": "theory",
+    "boundary_curves": "theory",
+    "candidate_losses": "theory",
+    "theory_map": "theory",
+    "transitions": "theory",
+}
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(f"analytics.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'analytics' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

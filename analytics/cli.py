@@ -1,0 +1,330 @@
+"""``toymodels analytic``: closed-form losses, candidate boundaries and the true optimum.
+
+- ``losses``: every candidate solution's exact loss (``--json`` / ``--latex`` / a table);
+- ``boundaries``: densities where the winning candidate changes, with the slope jump;
+- ``loss``: the exact loss of any W, b and importances (n <= 4), optionally evaluated;
+- ``optimum``: the density where the true optimum's extra feature changes phase.
+sympy and torch work happens inside the handlers, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+FEATURE_CHOICES = (2, 3)
+
+
+def _importance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"importance {text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"importance {text} must be a finite number > 0")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be an integer >= 0")
+    return value
+
+
+def _features(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"features {text!r} is not an integer") from None
+    if value not in FEATURE_CHOICES:
+        raise argparse.ArgumentTypeError(
+            f"features {value}: candidate solutions exist for 2 (m=1) and 3 (m=2) features"
+        )
+    return value
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "analytic",
+        help="closed-form losses, candidate boundaries and the exact optimum",
+        description="Closed-form losses, candidate boundaries and the true optimum.",
+    )
+    inner = parser.add_subparsers(
+        dest="analytic_command", required=True, parser_class=type(parser), metavar="COMMAND"
+    )
+
+    p = inner.add_parser("losses", help="exact loss of every candidate solution")
+    p.add_argument("--features", type=_features, required=True, help="2 (m=1) or 3 (m=2)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable output")
+    fmt.add_argument("--latex", action="store_true", help="LaTeX (align* environment)")
+    p.set_defaults(handler=run_losses)
+
+    p = inner.add_parser("boundaries", help="densities where the winning candidate changes")
+    p.add_argument("--features", type=_features, required=True, help="2 (m=1) or 3 (m=2)")
+    p.add_argument(
+        "--importance",
+        type=_importance,
+        nargs="+",
+        required=True,
+        metavar="R",
+        help="relative importance(s) r of the extra feature",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=run_boundaries)
+
+    p = inner.add_parser("loss", help="exact loss of any W, b and importances (n <= 4)")
+    p.add_argument("--features", type=int, required=True, metavar="N", help="columns of W")
+    p.add_argument("--W", dest="W", required=True, help='rows of W, e.g. "[[1,-1]]"')
+    p.add_argument("--b", dest="b", default=None, help='bias, e.g. "[0, p/2]" (default 0)')
+    p.add_argument(
+        "--importance", default=None, help='per-feature importances, e.g. "1,r" (default 1)'
+    )
+    p.add_argument("--family", default="relu", help="relu (default) or linear")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable output")
+    fmt.add_argument("--latex", action="store_true", help="LaTeX of the loss")
+    p.add_argument("--at", default=None, metavar="p=P,r=R", help="also evaluate, e.g. p=0.1,r=2")
+    p.set_defaults(handler=run_loss)
+
+    p = inner.add_parser("optimum", help="density where the exact optimum's extra feature switches")
+    p.add_argument("--features", type=_features, required=True, help="2 (m=1) or 3 (m=2)")
+    p.add_argument(
+        "--importance",
+        type=_importance,
+        nargs="+",
+        required=True,
+        metavar="R",
+        help="relative importance(s) r of the extra feature",
+    )
+    p.add_argument(
+        "--starts",
+        type=_count,
+        default=None,
+        help="random starts per density on top of the candidates (default 8)",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=run_optimum)
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _entry(value):
+    """A number when it is one exactly (int, or a float that round-trips), else a string."""
+    import sympy
+
+    value = sympy.sympify(value)
+    if value.is_Integer:
+        return int(value)
+    if value.is_Rational and sympy.Rational(repr(float(value))) == value:
+        return float(value)
+    return str(value)
+
+
+def _matrix(W) -> list[list]:
+    return [[_entry(v) for v in row] for row in W.tolist()]
+
+
+def _latex_name(name: str) -> str:
+    return name.replace("⊥", r"\perp ")
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+# -- handlers -----------------------------------------------------------------------------
+def run_losses(args) -> int:
+    import sympy
+
+    from .candidate_solutions import candidates
+
+    cands = candidates(args.features)
+    if args.json:
+        _print_json(
+            {
+                "features": args.features,
+                "hidden": args.features - 1,
+                "importance": "(1, ..., 1, r)",
+                "candidates": [
+                    {
+                        "name": c.name,
+                        "W": _matrix(c.W),
+                        "b": [_entry(v) for v in c.b],
+                        "loss": str(c.loss),
+                        "latex": sympy.latex(c.loss),
+                        "phase": c.phase,
+                    }
+                    for c in cands
+                ],
+            }
+        )
+    elif args.latex:
+        lines = [
+            rf"L_{{{_latex_name(c.name)}}} &= {sympy.latex(c.loss)} "
+            rf"&& \text{{{c.phase.replace('_', ' ')}}}"
+            for c in cands
+        ]
+        print("\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}")
+    else:
+        rows = [("candidate", "W", "b", "extra feature", "loss")]
+        rows += [(c.name, str(_matrix(c.W)), str(list(c.b)), c.phase, str(c.loss)) for c in cands]
+        _print_table(rows)
+    return 0
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for j, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if j == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def run_boundaries(args) -> int:
+    from .theory import transitions
+
+    out = []
+    for r in args.importance:
+        out.append(
+            {
+                "importance": r,
+                "transitions": [
+                    {
+                        "density": t.density,
+                        "density_exact": str(t.density_exact),
+                        "from": t.from_,
+                        "to": t.to,
+                        "slope_jump": t.slope_jump,
+                        "slope_jump_exact": str(t.slope_jump_exact),
+                        "slope_jump_expr": str(t.slope_jump_expr),
+                    }
+                    for t in transitions(args.features, r)
+                ],
+            }
+        )
+    if args.json:
+        _print_json(
+            {
+                "features": args.features,
+                "convention": "from = winner just below the density, to = just above; "
+                "slope_jump = d(optimal loss)/dp above minus below",
+                "boundaries": out,
+            }
+        )
+        return 0
+    for entry in out:
+        print(f"r = {entry['importance']:g}")
+        if not entry["transitions"]:
+            print("  no transition in 0 < p < 1")
+        for t in entry["transitions"]:
+            print(
+                f"  p = {t['density']:.6g} ({t['density_exact']}): {t['from']} below -> "
+                f"{t['to']} above; slope jump {t['slope_jump']:.6g} ({t['slope_jump_exact']})"
+            )
+    return 0
+
+
+def run_loss(args) -> int:
+    import sympy
+
+    from toymodels.errors import ConfigError
+
+    from . import inputs
+    from .engine import derive_loss
+    from .symbols import SYMBOLS
+
+    W = inputs.matrix(args.W)
+    if W.shape[1] != args.features:
+        raise ConfigError(f"--features {args.features} but --W has {W.shape[1]} columns")
+    at = inputs.point(args.at) if args.at is not None else None
+    result = derive_loss(W, args.b, args.importance, args.family)
+    expr = result.expr
+    value = None
+    if at is not None:
+        missing = sorted(s.name for s in expr.free_symbols if s.name not in at)
+        if missing:
+            raise ConfigError(f"--at {args.at!r} needs a value for {', '.join(missing)}")
+        subs = {SYMBOLS[k]: sympy.Rational(repr(v)) for k, v in at.items()}
+        value = float(sympy.N(expr.subs(subs), 17))
+    if args.json:
+        obj = {
+            "loss": str(expr),
+            "latex": sympy.latex(expr),
+            "derivation_seconds": result.seconds,
+            "derived_in_seconds": result.derived_seconds,
+            "cache": result.cache,
+            "family": args.family,
+            "W": _matrix(W),
+        }
+        if at is not None:
+            obj["at"] = at
+            obj["value"] = value
+        _print_json(obj)
+    elif args.latex:
+        print(sympy.latex(expr))
+    else:
+        print(f"loss = {expr}")
+        if value is not None:
+            print(f"value at {args.at} = {value:.12g}")
+        source = {"miss": "derived now", "memory": "memory cache", "disk": "disk cache"}
+        print(
+            f"{source[result.cache]} in {result.seconds:.3g} s "
+            f"(derivation took {result.derived_seconds:.3g} s)"
+        )
+    return 0
+
+
+def run_optimum(args) -> int:
+    from .optimum import DEFAULT_STARTS, phase_switches
+    from .theory import transitions
+
+    starts = DEFAULT_STARTS if args.starts is None else args.starts
+    out = []
+    for r in args.importance:
+        switches = phase_switches(args.features, r, starts=starts)
+        entry = {"importance": r, "density": None}
+        if switches:
+            s = switches[-1]
+            entry.update(
+                density=round(s.density, 3),
+                density_bracket=[s.density_below, s.density_above],
+                side="above",
+                W=s.W_above.tolist(),
+                b=s.b_above.tolist(),
+                W_below=s.W_below.tolist(),
+                b_below=s.b_below.tolist(),
+            )
+            entry["from"], entry["to"] = s.below, s.above
+        entry["switches"] = [
+            {"density": round(s.density, 3), "from": s.below, "to": s.above} for s in switches
+        ]
+        entry["candidate_transitions"] = [
+            {"density": t.density, "from": t.from_, "to": t.to}
+            for t in transitions(args.features, r)
+        ]
+        out.append(entry)
+    if args.json:
+        _print_json(
+            {
+                "features": args.features,
+                "convention": "density: where the optimal extra feature changes phase (3 "
+                "decimals); W, b: the optimum just above it (W_below, b_below: just below)",
+                "optimum": out,
+            }
+        )
+        return 0
+    for entry in out:
+        cand = ", ".join(f"{t['density']:.4f}" for t in entry["candidate_transitions"]) or "none"
+        if entry["density"] is None:
+            print(f"r = {entry['importance']:g}: no phase switch; candidates switch at {cand}")
+            continue
+        print(
+            f"r = {entry['importance']:g}: p_c = {entry['density']:.3f} ({entry['from']} below, "
+            f"{entry['to']} above); candidates switch at {cand}"
+        )
+    return 0
