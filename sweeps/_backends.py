@@ -1,0 +1,102 @@
+"""Where chunks run: in this process, in loky worker processes (joblib), or on Dask.
+
+Every backend yields ``(chunk_index, arrays)`` as chunks finish, in any order; the
+caller writes them.  Tasks are consumed lazily and at most a few per worker are in
+flight, so memory does not grow with the size of the sweep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+
+from toymodels.errors import ConfigError, check_int, unknown_name
+
+from ._plan import ChunkTask
+from ._worker import train_chunk
+
+BACKENDS = ("loky", "dask")
+# Tasks in flight per worker: one running, one queued, so a worker never idles waiting
+# for the main process to hand it the next chunk.
+_IN_FLIGHT_PER_WORKER = 2
+# Seconds to wait for an existing Dask scheduler before giving up.
+_CONNECT_TIMEOUT = 10
+
+Result = tuple[int, dict[str, np.ndarray]]
+
+
+def check_backend(backend: str, jobs: int, scheduler: str | None) -> None:
+    if backend not in BACKENDS:
+        raise unknown_name("backend", backend, BACKENDS)
+    check_int("jobs", jobs, minimum=1)
+    if scheduler is not None and backend != "dask":
+        raise ConfigError(f"scheduler={scheduler!r} needs backend dask (--backend dask)")
+
+
+def run_inline(tasks: Iterable[ChunkTask], step_progress: Callable[[int], None] | None):
+    """One chunk after another in this process (``jobs=1``), with per-step progress."""
+    for task in tasks:
+        yield task.index, train_chunk(task, progress=step_progress)
+
+
+def run_loky(tasks: Iterable[ChunkTask], jobs: int) -> Iterator[Result]:
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(
+        n_jobs=jobs,
+        backend="loky",
+        return_as="generator_unordered",
+        pre_dispatch=f"{_IN_FLIGHT_PER_WORKER}*n_jobs",
+    )
+    yield from parallel(delayed(_indexed)(task) for task in tasks)
+
+
+def _indexed(task: ChunkTask) -> Result:
+    return task.index, train_chunk(task)
+
+
+@contextlib.contextmanager
+def dask_client(jobs: int, scheduler: str | None):
+    """A client of the cluster at ``scheduler``, or of a new LocalCluster with ``jobs``
+    single-threaded worker processes (closed on exit)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=_CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(
+        n_workers=jobs,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def run_dask(tasks: Iterable[ChunkTask], client) -> Iterator[Result]:
+    from distributed import as_completed
+
+    workers = max(1, sum(client.nthreads().values()))
+    tasks = iter(tasks)
+    pending = as_completed()
+    for task in tasks:
+        pending.add(client.submit(_indexed, task, pure=False))
+        if pending.count() >= _IN_FLIGHT_PER_WORKER * workers:
+            break
+    for future in pending:
+        result = future.result()
+        future.release()
+        next_task = next(tasks, None)
+        if next_task is not None:
+            pending.add(client.submit(_indexed, next_task, pure=False))
+        yield result

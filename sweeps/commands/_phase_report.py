@@ -1,0 +1,71 @@
+"""What ``phase-diagram`` writes next to its sweep: theory on the same grid, the agreement
+between empirical and theoretical phases, ``summary.json`` and the figure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from toymodels.files import atomic_write
+
+
+def agreement(empirical: np.ndarray, theory: np.ndarray) -> float:
+    """Fraction of cells whose empirical phase label equals the theory's."""
+    empirical, theory = np.asarray(empirical), np.asarray(theory)
+    if empirical.shape != theory.shape:
+        raise ValueError(f"grids differ: {empirical.shape} vs {theory.shape}")
+    return float((empirical == theory).mean())
+
+
+def theory_on_grid(results: xr.Dataset, features: int):
+    """Candidate theory map and its boundary curves on the grid of ``results``."""
+    import analytics
+
+    density = results["density"].values
+    importance = results["importance"].values
+    theory = analytics.theory_map(features, density, importance)
+    curves = analytics.boundary_curves(
+        features,
+        density_range=(float(density.min()), float(density.max())),
+        importance_range=(float(importance.min()), float(importance.max())),
+    )
+    return theory, curves
+
+
+def summarise(results: xr.Dataset, features: int, theory) -> dict:
+    ordered = results.transpose("density", "importance", ...)
+    best = ordered["phase_best"].values.astype(str)
+    paper = ordered["phase_paper"].values.astype(str)
+    theory_phase = np.asarray(theory.phase).astype(str)
+    spec = json.loads(results.attrs["spec"])
+    return {
+        "features": features,
+        "hidden": int(results.sizes["hidden"]),
+        "density": [float(v) for v in ordered["density"].values],
+        "importance": [float(v) for v in ordered["importance"].values],
+        "seeds": int(results.sizes["seed"]),
+        "empirical_phase": best.tolist(),
+        "empirical_phase_paper_rule": paper.tolist(),
+        "theory_phase": theory_phase.tolist(),
+        "theory_candidate": [[theory.names[i] for i in row] for row in np.asarray(theory.winner)],
+        "agreement": agreement(best, theory_phase),
+        "agreement_paper_rule": agreement(paper, theory_phase),
+        "train": spec.get("train", {}),
+        "selection_loss": results.attrs.get("selection_loss", ""),
+    }
+
+
+def write_report(results: xr.Dataset, features: int, out: Path) -> dict:
+    """Write ``summary.json`` and ``phase_diagram.{png,pdf}`` into ``out``."""
+    from figures import phase_diagram, save
+
+    theory, curves = theory_on_grid(results, features)
+    summary = summarise(results, features, theory)
+    fig = phase_diagram(results, theory=theory, curves=curves)
+    save(fig, out / "phase_diagram")
+    text = json.dumps(summary, indent=1)
+    atomic_write(out / "summary.json", lambda tmp: tmp.write_text(text))
+    return summary

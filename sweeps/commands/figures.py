@@ -1,0 +1,242 @@
+"""``toymodels figures``: regenerate the publication figures from stored sweeps.
+
+Each named figure is drawn from the results of its preset sweep(s), stored under
+``DIR/runs/<scale>/<preset>/``; a sweep that is missing or unfinished is run (resumably)
+first.  Each figure is written as ``DIR/<name>.png`` and ``.pdf``, recorded in
+``DIR/figures.json``, and ``DIR/index.html`` (the gallery) shows them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+from ._args import positive_int
+from .phase_diagram import PROTOCOLS
+
+GALLERY = "gallery"
+MANIFEST = "figures.json"
+RUNS_DIR = "runs"
+
+# Training settings at ``--scale default``, chosen so that ``toymodels figures all``
+# finishes within 15 minutes on 2 cores; ``--scale paper`` trains the presets as written
+# (the published protocol: fresh samples, Adam 1e-3, batch 1024, 10,000 steps).
+# - phase diagrams: the exact expected loss (same objective, no sampling noise) with the
+#   ``phase-diagram`` command's fast protocol, 10 seeds, 20x20 (n=2) and 16x16 (n=3);
+# - wtw-sparsity, intro-2d: 5,000 steps; the number of represented features and the loss
+#   (to 3 digits) equal those after 10,000 steps at every density;
+# - dimensionality: 3,000 steps of batch 256 at lr 3e-3 (a thirteenth of the samples):
+#   m/‖W‖_F² within 0.05 of the 10,000-step run at every density but one (0.91 vs 0.83 at
+#   1/p = 1.6) and the same D_i cluster at 1/2; the 3/4 and 2/3 clusters are blurrier.
+_PHASE_FAST = {f"train.{k}": v for k, v in PROTOCOLS["fast"].items()}
+DEFAULT_SCALE = {
+    "paper-2to1": {**_PHASE_FAST, "axes.density.num": 20, "axes.importance.num": 20},
+    "paper-3to2": {**_PHASE_FAST, "axes.density.num": 16, "axes.importance.num": 16},
+    "wtw-sparsity": {"train.steps": 5000},
+    "intro-2d": {"train.steps": 5000},
+    "dimensionality": {"train.steps": 3000, "train.batch_size": 256, "train.lr": 0.003},
+}
+
+
+def register(sub) -> None:
+    from figures.catalog import SCALES
+
+    p = sub.add_parser(
+        "figures",
+        help="regenerate the paper's figures (training their sweeps when missing)",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="figures to make, or 'all' (the default); see --list",
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("figures-out"), help="output folder (default figures-out)"
+    )
+    p.add_argument(
+        "--scale",
+        choices=SCALES,
+        default="default",
+        help="default: settings that finish in minutes; paper: the published protocol",
+    )
+    p.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=min(2, os.cpu_count() or 1),
+        help="parallel worker processes for sweeps (default 2)",
+    )
+    p.add_argument("--list", action="store_true", help="name the figures and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+    # Testing aid: extra overrides for every sweep (e.g. train.steps=5), stored apart.
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=argparse.SUPPRESS,
+    )
+    p.set_defaults(handler=run)
+
+
+def _say(args, text: str) -> None:
+    if not args.quiet:
+        print(text, flush=True)
+
+
+def resolve_names(names: list[str]) -> list[str]:
+    """The figures to make, in catalog order (``all`` or nothing: every figure); the
+    gallery always comes last."""
+    from figures.catalog import FIGURES
+    from toymodels.errors import unknown_name
+
+    known = [*FIGURES, GALLERY]
+    wanted = set()
+    for name in names or ["all"]:
+        if name == "all":
+            wanted.update(known)
+        elif name in known:
+            wanted.add(name)
+        else:
+            raise unknown_name("figure", name, [*known, "all"])
+    return [n for n in known if n in wanted]
+
+
+def run_dir(out: Path, scale: str, preset: str, overrides: list[str]) -> Path:
+    """Where a preset's sweep lives; ``--set`` overrides get their own folder."""
+    name = preset
+    if overrides:
+        name += "+" + hashlib.sha256("\n".join(overrides).encode()).hexdigest()[:8]
+    return out / RUNS_DIR / scale / name
+
+
+def sweep_spec(preset: str, scale: str, overrides: list[str]):
+    from .. import load_preset
+    from ..spec import parse_overrides
+
+    changes = dict(DEFAULT_SCALE.get(preset, {})) if scale == "default" else {}
+    changes.update(parse_overrides(overrides))
+    spec = load_preset(preset)
+    return spec.with_overrides(changes) if changes else spec
+
+
+def command_line(name: str, args) -> str:
+    parts = ["toymodels", "figures", name, "--out", str(args.out)]
+    if args.scale != "default":
+        parts += ["--scale", args.scale]
+    for item in args.overrides:
+        parts += ["--set", item]
+    return " ".join(parts)
+
+
+def _list() -> int:
+    from figures.catalog import FIGURES
+
+    width = max(len(n) for n in [*FIGURES, GALLERY])
+    for name, entry in FIGURES.items():
+        print(f"{name:<{width}}  {entry.caption}")
+    print(f"{GALLERY:<{width}}  index.html in DIR showing every figure made there")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list()
+    names = resolve_names(args.names)
+    from ..spec import parse_overrides
+
+    parse_overrides(args.overrides)  # bad --set fails before anything is written
+    from figures.catalog import FIGURES
+
+    specs = {}
+    for name in names:  # validate every spec up front: nothing half-done on bad input
+        if name != GALLERY:
+            for preset in FIGURES[name].presets(args.scale):
+                specs[preset] = sweep_spec(preset, args.scale, args.overrides)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict = {}
+    for name in names:
+        if name == GALLERY:
+            continue
+        _make(name, FIGURES[name], specs, results, args)
+    path = write_gallery(args.out)
+    _say(args, f"gallery: {path}")
+    return 0
+
+
+def _make(name: str, entry, specs: dict, results: dict, args) -> None:
+    from figures import save
+    from toymodels.errors import ConfigError
+
+    from .. import run as run_sweep
+
+    start = time.perf_counter()
+    runs = {}
+    for preset in entry.presets(args.scale):
+        folder = run_dir(args.out, args.scale, preset, args.overrides)
+        runs[preset] = str(folder)
+        if preset not in results:
+            _say(args, f"{name}: sweep {preset} ({args.scale} scale) in {folder}")
+            try:
+                results[preset] = run_sweep(
+                    specs[preset], folder, jobs=args.jobs, progress=None if args.quiet else True
+                )
+            except ConfigError as exc:  # e.g. stored under other settings
+                raise ConfigError(f"{name}: {exc}; or delete {folder} to retrain it") from None
+    fig = entry.build({p: results[p] for p in runs}, args.scale)
+    paths = save(fig, args.out / name)
+    seconds = time.perf_counter() - start
+    _record(
+        args.out,
+        name,
+        {
+            "caption": entry.caption,
+            "command": command_line(name, args),
+            "files": [p.name for p in paths],
+            "scale": args.scale,
+            "runs": runs,
+            "seconds": round(seconds, 1),
+        },
+    )
+    _say(args, f"{name}: wrote {', '.join(str(p) for p in paths)} ({seconds:.1f} s)")
+
+
+def _manifest(out: Path) -> dict:
+    try:
+        return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _record(out: Path, name: str, entry: dict) -> None:
+    from toymodels.files import atomic_write
+
+    manifest = _manifest(out)
+    manifest[name] = entry
+    text = json.dumps(manifest, indent=1, ensure_ascii=False)
+    atomic_write(out / MANIFEST, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_gallery(out: Path) -> Path:
+    """``out/index.html`` showing every catalog figure whose PNG is in ``out``, in catalog
+    order, with the command recorded in ``out/figures.json`` (or the plain one)."""
+    from figures.catalog import FIGURES
+    from figures.gallery import GalleryEntry
+    from figures.gallery import write_gallery as write
+
+    manifest = _manifest(out)
+    entries = []
+    for name, entry in FIGURES.items():
+        if not (out / f"{name}.png").is_file():
+            continue
+        rec = manifest.get(name, {})
+        files = [f"{name}.{fmt}" for fmt in ("png", "pdf") if (out / f"{name}.{fmt}").is_file()]
+        command = rec.get("command") or f"toymodels figures {name} --out {out}"
+        entries.append(GalleryEntry(name, entry.caption, command, files))
+    return write(out, entries, "Toy models of superposition: figures")

@@ -1,0 +1,276 @@
+"""The sweep folder: stored spec, one file per finished chunk, the consolidated dataset.
+
+Layout of ``DIR``::
+
+    spec.json                 the spec (written when the sweep starts; resume checks it)
+    toymodels-version.txt     the package version that started it (resume checks it too)
+    chunks/chunk-000000.npz   per-model arrays of one chunk + their SHA-256
+    results.nc                the labelled dataset (written when every chunk exists)
+    .lock                     held while a run writes (a second run on DIR is refused)
+
+Every file is written atomically (temporary file in the same folder, fsync, rename), so
+a killed run leaves finished files or none.  A chunk file whose checksum, keys or model
+numbers do not match is treated as missing and recomputed, never trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from toymodels.errors import ConfigError
+from toymodels.files import atomic_write
+
+from ._plan import Chunk, plan_chunks
+from ._worker import ARRAYS
+from .spec import SweepSpec
+
+SPEC_FILE = "spec.json"
+VERSION_FILE = "toymodels-version.txt"
+RESULTS_FILE = "results.nc"
+CHUNKS_DIR = "chunks"
+LOCK_FILE = ".lock"
+_CHECKSUM_KEY = "sha256"
+
+
+# -- atomic files ---------------------------------------------------------------------------
+# -- chunk files ----------------------------------------------------------------------------
+def checksum(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """SHA-256 over names, dtypes, shapes and bytes of ``arrays`` (as 32 uint8)."""
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(f"{key}:{a.dtype.str}:{a.shape};".encode())
+        h.update(a.tobytes())
+    return np.frombuffer(h.digest(), dtype=np.uint8)
+
+
+def chunk_path(folder: Path, index: int) -> Path:
+    return Path(folder) / CHUNKS_DIR / f"chunk-{index:06d}.npz"
+
+
+def write_chunk(folder: Path, index: int, arrays: dict[str, np.ndarray]) -> None:
+    payload = {**arrays, _CHECKSUM_KEY: checksum(arrays)}
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.savez(f, **payload)
+
+    atomic_write(chunk_path(folder, index), write)
+
+
+def read_chunk(folder: Path, chunk: Chunk, seeds: int) -> dict[str, np.ndarray] | None:
+    """The chunk's arrays, or None when the file is missing or fails any check."""
+    path = chunk_path(folder, chunk.index)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    # Truncation and corruption surface as many exception types (zip, zlib, format,
+    # value errors); any failure to read means the file cannot be trusted.
+    except Exception:
+        return None
+    stored = arrays.pop(_CHECKSUM_KEY, None)
+    if set(arrays) != set(ARRAYS) or stored is None:
+        return None
+    if not np.array_equal(stored, checksum(arrays)):
+        return None
+    k = chunk.size
+    if any(a.shape[:1] != (k,) or a.dtype != ARRAYS[n] for n, a in arrays.items()):
+        return None
+    if not (
+        np.array_equal(arrays["cell"], chunk.models // seeds)
+        and np.array_equal(arrays["replicate"], chunk.models % seeds)
+    ):
+        return None
+    return arrays
+
+
+# -- the folder -----------------------------------------------------------------------------
+def stored_spec(folder: Path) -> SweepSpec | None:
+    path = Path(folder) / SPEC_FILE
+    if not path.is_file():
+        return None
+    try:
+        return SweepSpec.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:  # ConfigError is a ValueError
+        raise ConfigError(f"{path} is unreadable ({exc}); use a new --out folder") from None
+
+
+def check_folder(folder: Path, spec: SweepSpec) -> bool:
+    """Refuse a folder that holds something else; True when it already holds this sweep."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--out {folder} is a file; give a folder")
+    old = stored_spec(folder) if folder.is_dir() else None
+    if old is None:
+        if folder.is_dir() and any(not _ours(p) for p in folder.iterdir()):
+            raise ConfigError(
+                f"--out {folder} is not empty and holds no sweep ({SPEC_FILE} missing); "
+                "give a new or empty folder"
+            )
+        return False
+    if old.identity() != spec.identity():
+        raise ConfigError(
+            f"--out {folder} holds a different sweep ({spec_difference(old, spec)}); "
+            f"resume with the same spec ({folder / SPEC_FILE}) or use a new --out folder"
+        )
+    version = folder / VERSION_FILE
+    started = version.read_text().strip() if version.is_file() else package_version()
+    if started != package_version() and not (folder / RESULTS_FILE).is_file():
+        # Chunks from two versions of the engine would not be one reproducible result.
+        raise ConfigError(
+            f"--out {folder} was started with toymodels {started} and this is "
+            f"{package_version()}; finish it with {started} or use a new --out folder"
+        )
+    return True
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("toymodels")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def _ours(path: Path) -> bool:
+    """Files a run creates before ``spec.json`` exists (killed before it was written)."""
+    if path.name in (LOCK_FILE, VERSION_FILE):
+        return True
+    return path.name.startswith(".") and path.name.endswith(".tmp")
+
+
+def spec_difference(old: SweepSpec, new: SweepSpec) -> str:
+    """The first few fields that differ, as 'key: stored X, given Y'."""
+    a, b = _flat(old.identity()), _flat(new.identity())
+    keys = [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
+    shown = [f"{k}: stored {_short(a.get(k))}, given {_short(b.get(k))}" for k in keys[:3]]
+    more = f"; {len(keys) - 3} more" if len(keys) > 3 else ""
+    return "; ".join(shown) + more
+
+
+def _flat(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        if key == "axes":
+            out["axes (names)"] = [name for name, _ in value]
+            for name, values in value:
+                out[f"axes.{name}"] = values
+        elif isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _short(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def create_folder(folder: Path, spec: SweepSpec) -> None:
+    """Create ``folder`` with ``spec.json`` and the chunk folder (idempotent)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / SPEC_FILE).is_file():
+        version = package_version() + "\n"
+        atomic_write(folder / VERSION_FILE, lambda tmp: tmp.write_text(version))
+        atomic_write(folder / SPEC_FILE, lambda tmp: tmp.write_text(spec.to_json() + "\n"))
+    (folder / CHUNKS_DIR).mkdir(exist_ok=True)
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Delete half-written files left by a killed run (call while holding the lock)."""
+    for pattern in (".*.tmp", f"{CHUNKS_DIR}/.*.tmp"):
+        for path in Path(folder).glob(pattern):
+            path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold ``DIR/.lock`` (released by the kernel if the process dies)."""
+    import fcntl
+
+    with open(Path(folder) / LOCK_FILE, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"{folder} is being written by another sweep run; wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# -- reading back ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SweepStatus:
+    path: Path
+    name: str
+    description: str
+    total_chunks: int
+    finished_chunks: int
+    damaged_chunks: int  # files present that failed their checks (recomputed on resume)
+    total_models: int
+    finished_models: int
+    consolidated: bool
+
+
+def status(folder: str | Path) -> SweepStatus:
+    """How far the sweep in ``folder`` got (every chunk file is verified)."""
+    folder = Path(folder)
+    spec = _require_spec(folder)
+    chunks = plan_chunks(spec)
+    finished = damaged = models = 0
+    for chunk in chunks:
+        if read_chunk(folder, chunk, spec.seeds) is not None:
+            finished += 1
+            models += chunk.size
+        elif chunk_path(folder, chunk.index).exists():
+            damaged += 1
+    return SweepStatus(
+        path=folder,
+        name=spec.name,
+        description=spec.description,
+        total_chunks=len(chunks),
+        finished_chunks=finished,
+        damaged_chunks=damaged,
+        total_models=spec.n_models,
+        finished_models=models,
+        consolidated=(folder / RESULTS_FILE).is_file(),
+    )
+
+
+def load(folder: str | Path):
+    """The consolidated results of the sweep in ``folder`` as an in-memory
+    ``xarray.Dataset`` (file closed); see the results schema in README."""
+    from ._dataset import read_results
+
+    folder = Path(folder)
+    path = folder / RESULTS_FILE
+    if not path.is_file():
+        done = status(folder)  # refuses folders that hold no sweep
+        raise ConfigError(
+            f"{folder} has no {RESULTS_FILE} yet ({done.finished_chunks}/{done.total_chunks} "
+            f"chunks finished); finish it with: toymodels sweep run {folder} --out {folder}"
+        )
+    return read_results(path)
+
+
+def _require_spec(folder: Path) -> SweepSpec:
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} does not exist; give a sweep folder (one with {SPEC_FILE})")
+    spec = stored_spec(folder)
+    if spec is None:
+        raise ConfigError(f"{folder} is not a sweep folder: it has no {SPEC_FILE}")
+    return spec
