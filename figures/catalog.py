@@ -1,0 +1,157 @@
+"""The named figures: what each shows, which preset sweep it is drawn from, and how.
+
+A figure's builder takes the results of its sweeps (``{preset name: xarray Dataset}``)
+and returns a Figure; which sweeps to run, where to store them and at what scale is the
+CLI's job (``toymodels figures``).  Presets name the paper-faithful protocol; the CLI may
+train them with lighter settings at ``--scale default``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+SCALES = ("default", "paper")
+# Relative importances of the candidate-loss panels: below 1 the extra feature goes from
+# superposition to not represented as density grows, above 1 to a dedicated dimension.
+LOSS_IMPORTANCES = (0.5, 2.0, 5.0)
+# Densities per curve of the exact optimum's loss in the candidate-loss figure.
+OPTIMUM_LOSS_POINTS = 40
+
+
+@dataclass(frozen=True)
+class FigureEntry:
+    """A named figure.  ``runs[scale]`` lists the presets it needs at that scale;
+    ``build(results, scale)`` receives their results by preset name (none: pure theory)."""
+
+    name: str
+    caption: str
+    build: Callable[[Mapping, str], object]
+    runs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def presets(self, scale: str) -> tuple[str, ...]:
+        return tuple(self.runs.get(scale, self.runs.get("default", ())))
+
+
+def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
+    def build(results: Mapping, scale: str = "default"):
+        from .phase_data import grid_results
+        from .phase_diagram import phase_diagram
+        from .theory import candidate_theory, exact_optimum
+
+        ds = grid_results(results[preset])
+        density, importance = ds["density"].values, ds["importance"].values
+        ranges = {
+            "density_range": (float(density.min()), float(density.max())),
+            "importance_range": (float(importance.min()), float(importance.max())),
+        }
+        theory, curves = candidate_theory(n, **ranges)
+        # On the trained grid, cell for cell, so the panels compare directly.
+        optimum = exact_optimum(n, density, importance)
+        return phase_diagram(
+            ds,
+            theory,
+            optimum,
+            curves,
+            title=f"n = {n} features in m = {n - 1} dimension{'s' if n > 2 else ''}",
+        )
+
+    return build
+
+
+def _candidate_losses(results: Mapping, scale: str = "default"):
+    from .candidate_losses import candidate_losses
+    from .theory import loss_curves
+
+    return candidate_losses(
+        [
+            c
+            for n in (2, 3)
+            for c in loss_curves(n, LOSS_IMPORTANCES, optimum_points=OPTIMUM_LOSS_POINTS)
+        ]
+    )
+
+
+def _wtw(results: Mapping, scale: str = "default"):
+    from .model_data import trained_models
+    from .wtw import wtw_sparsity
+
+    models = trained_models(results["wtw-sparsity"])
+    # The paper's single linear column: the linear model never superposes, so its densest
+    # model stands for all of them.
+    linear = [m for m in models if m.family == "linear"]
+    return wtw_sparsity(linear[:1] + [m for m in models if m.family != "linear"])
+
+
+def _intro(results: Mapping, scale: str = "default"):
+    from .intro_2d import intro_2d
+    from .model_data import trained_models
+
+    return intro_2d(trained_models(results["intro-2d"]))
+
+
+def _dimensionality(results: Mapping, scale: str = "default"):
+    from .dimensionality import dimensionality, dimensionality_data
+    from .model_data import trained_models
+
+    (ds,) = results.values()  # dimensionality or dimensionality-paper
+    return dimensionality(dimensionality_data(trained_models(ds)))
+
+
+FIGURES: dict[str, FigureEntry] = {
+    e.name: e
+    for e in (
+        FigureEntry(
+            "phase-2to1",
+            "Phase diagram of the extra feature, n=2 features in m=1 dimension: trained "
+            "models (paper rule, best of N) beside the candidate theory and the exact "
+            "optimum, candidate boundaries drawn over each.",
+            _phase(2, "paper-2to1"),
+            {"default": ("paper-2to1",)},
+        ),
+        FigureEntry(
+            "phase-3to2",
+            "Phase diagram of the extra feature, n=3 features in m=2 dimensions: trained "
+            "models (paper rule, best of N) beside the candidate theory and the exact "
+            "optimum, candidate boundaries drawn over each.",
+            _phase(3, "paper-3to2"),
+            {"default": ("paper-3to2",)},
+        ),
+        FigureEntry(
+            "candidate-losses",
+            "Candidate solutions' exact expected losses (per unit density) against density "
+            "at fixed importances: the optimal loss has a kink where candidates cross "
+            "(a first-order phase change).",
+            _candidate_losses,
+        ),
+        FigureEntry(
+            "wtw-sparsity",
+            "WᵀW and feature norms (bar colour = interference) for n=20 features in m=5 "
+            "dimensions, I_i = 0.7^i: the linear model, then ReLU models from dense to "
+            "sparse.",
+            _wtw,
+            {"default": ("wtw-sparsity",)},
+        ),
+        FigureEntry(
+            "intro-2d",
+            "Five features in two dimensions, I_i = 0.9^i: each feature's direction W_i as "
+            "an arrow, linear and ReLU models from dense to sparse.",
+            _intro,
+            {"default": ("intro-2d",)},
+        ),
+        FigureEntry(
+            "dimensionality",
+            "Feature dimensionality D_i and dimensions per feature m/‖W‖_F² against inverse "
+            "density, uniform importance, with the fractions D_i sticks at.",
+            _dimensionality,
+            {"default": ("dimensionality",), "paper": ("dimensionality-paper",)},
+        ),
+    )
+}
+
+
+def figure_names() -> list[str]:
+    return list(FIGURES)
+
+
+__all__ = ["FIGURES", "SCALES", "FigureEntry", "figure_names"]
