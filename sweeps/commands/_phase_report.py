@@ -35,13 +35,20 @@ def theory_on_grid(results: xr.Dataset, features: int):
     return theory, curves
 
 
-def summarise(results: xr.Dataset, features: int, theory) -> dict:
+def optimum_on_grid(results: xr.Dataset, features: int):
+    """The exact optimum's phase map (free W and b) cell for cell on the trained grid."""
+    from figures.theory import exact_optimum
+
+    return exact_optimum(features, results["density"].values, results["importance"].values)
+
+
+def summarise(results: xr.Dataset, features: int, theory, optimum=None) -> dict:
     ordered = results.transpose("density", "importance", ...)
     best = ordered["phase_best"].values.astype(str)
     paper = ordered["phase_paper"].values.astype(str)
     theory_phase = np.asarray(theory.phase).astype(str)
     spec = json.loads(results.attrs["spec"])
-    return {
+    summary = {
         "features": features,
         "hidden": int(results.sizes["hidden"]),
         "density": [float(v) for v in ordered["density"].values],
@@ -56,15 +63,24 @@ def summarise(results: xr.Dataset, features: int, theory) -> dict:
         "train": spec.get("train", {}),
         "selection_loss": results.attrs.get("selection_loss", ""),
     }
+    if optimum is not None:
+        names = np.array([*optimum.names, ""])  # code -1 (no minimiser found) -> ""
+        optimum_phase = names[optimum.codes]
+        summary["optimum_phase"] = optimum_phase.tolist()
+        summary["agreement_optimum"] = agreement(best, optimum_phase)
+        summary["theory_agrees_with_optimum"] = agreement(theory_phase, optimum_phase)
+    return summary
 
 
-def write_report(results: xr.Dataset, features: int, out: Path) -> dict:
-    """Write ``summary.json`` and ``phase_diagram.{png,pdf}`` into ``out``."""
+def write_report(results: xr.Dataset, features: int, out: Path, optimum: bool = True) -> dict:
+    """Write ``summary.json`` and ``phase_diagram.{png,pdf}`` into ``out``; with
+    ``optimum`` the figure gains the exact optimum's panel and the summary its phases."""
     from figures import phase_diagram, save
 
     theory, curves = theory_on_grid(results, features)
-    summary = summarise(results, features, theory)
-    fig = phase_diagram(results, theory=theory, curves=curves)
+    exact = optimum_on_grid(results, features) if optimum else None
+    summary = summarise(results, features, theory, exact)
+    fig = phase_diagram(results, theory=theory, optimum=exact, curves=curves)
     save(fig, out / "phase_diagram")
     text = json.dumps(summary, indent=1)
     atomic_write(out / "summary.json", lambda tmp: tmp.write_text(text))
