@@ -70,6 +70,9 @@ def test_n2_writes_figure_summary_and_results(main, tmp_path, capsys):
     assert isinstance(results, xr.Dataset)
     assert sorted(results["density"].values) == pytest.approx(sorted(summary["density"]))
     assert results.sizes["seed"] == 2
+    spec = json.loads(results.attrs["spec"])
+    assert spec["train"]["steps"] == 300 and spec["train"]["estimator"] == "exact"
+    assert "protocol fast (exact estimator, 300 steps" in spec["description"]
 
 
 def test_rerun_resumes_without_retraining(main, tmp_path, capsys):

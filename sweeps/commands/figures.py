@@ -123,7 +123,12 @@ def sweep_spec(preset: str, scale: str, overrides: list[str]):
     changes = dict(DEFAULT_SCALE.get(preset, {})) if scale == "default" else {}
     changes.update(parse_overrides(overrides))
     spec = load_preset(preset)
-    return spec.with_overrides(changes) if changes else spec
+    if not changes:
+        return spec
+    # The stored description must say what was trained, not only the preset's defaults.
+    listed = ", ".join(f"{k}={v}" for k, v in changes.items())
+    changes.setdefault("description", f"{spec.description} [changed: {listed}]")
+    return spec.with_overrides(changes)
 
 
 def command_line(name: str, args) -> str:

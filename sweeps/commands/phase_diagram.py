@@ -121,6 +121,14 @@ def build_spec(args: argparse.Namespace):
         "axes.density": {"logspace": [lo, hi], "num": grid},
         "axes.importance": {"logspace": [rlo, rhi], "num": grid},
     }
+    # The stored description says what was actually trained, not the preset's defaults.
+    hidden = args.features - 1
+    overrides["description"] = (
+        f"phase-diagram: n={args.features} features into m={hidden} "
+        f"dimension{'s' if hidden > 1 else ''}, {grid}x{grid} density x relative importance, "
+        f"{args.seeds} seeds, protocol {args.protocol} ({protocol['estimator']} estimator, "
+        f"{protocol['steps']} steps, lr {protocol['lr']:g}, {protocol['schedule']} schedule)"
+    )
     preset = {2: "paper-2to1", 3: "paper-3to2"}[args.features]
     return load_preset(preset).with_overrides(overrides)
 
