@@ -11,29 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+
+from toymodels.arguments import nonnegative_int, positive_float
 
 FEATURE_CHOICES = (2, 3)
 
 
 def _importance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"importance {text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"importance {text} must be a finite number > 0")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be an integer >= 0")
-    return value
+    return positive_float(text, label="importance ")
 
 
 def _features(text: str) -> int:
@@ -46,6 +31,19 @@ def _features(text: str) -> int:
             f"features {value}: candidate solutions exist for 2 (m=1) and 3 (m=2) features"
         )
     return value
+
+
+def _candidate_grid_args(p) -> None:
+    """``--features`` and ``--importance R [R ...]``, shared by boundaries and optimum."""
+    p.add_argument("--features", type=_features, required=True, help="2 (m=1) or 3 (m=2)")
+    p.add_argument(
+        "--importance",
+        type=_importance,
+        nargs="+",
+        required=True,
+        metavar="R",
+        help="relative importance(s) r of the extra feature",
+    )
 
 
 def register(sub) -> None:
@@ -66,15 +64,7 @@ def register(sub) -> None:
     p.set_defaults(handler=run_losses)
 
     p = inner.add_parser("boundaries", help="densities where the winning candidate changes")
-    p.add_argument("--features", type=_features, required=True, help="2 (m=1) or 3 (m=2)")
-    p.add_argument(
-        "--importance",
-        type=_importance,
-        nargs="+",
-        required=True,
-        metavar="R",
-        help="relative importance(s) r of the extra feature",
-    )
+    _candidate_grid_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run_boundaries)
 
@@ -93,18 +83,10 @@ def register(sub) -> None:
     p.set_defaults(handler=run_loss)
 
     p = inner.add_parser("optimum", help="density where the exact optimum's extra feature switches")
-    p.add_argument("--features", type=_features, required=True, help="2 (m=1) or 3 (m=2)")
-    p.add_argument(
-        "--importance",
-        type=_importance,
-        nargs="+",
-        required=True,
-        metavar="R",
-        help="relative importance(s) r of the extra feature",
-    )
+    _candidate_grid_args(p)
     p.add_argument(
         "--starts",
-        type=_count,
+        type=nonnegative_int,
         default=None,
         help="random starts per density on top of the candidates (default 8)",
     )

@@ -55,6 +55,17 @@ def draw_boundaries(ax, boundaries, **style) -> list:
     ]
 
 
+def ragged_grid(fig, rows) -> list:
+    """Panels for rows of unequal length: ``(i, j, ax, item)`` for each ``rows[i][j]``.
+    The grid is as wide as the longest row; its unused axes are hidden."""
+    ncols = max(len(row) for row in rows)
+    axes = fig.subplots(len(rows), ncols, squeeze=False)
+    for i, row in enumerate(rows):
+        for ax in axes[i, len(row) :]:
+            ax.set_visible(False)
+    return [(i, j, axes[i, j], item) for i, row in enumerate(rows) for j, item in enumerate(row)]
+
+
 def drawn_texts(fig) -> list:
     """Visible, non-empty texts of ``fig`` as drawn: tick labels only for ticks inside the
     view limits (matplotlib keeps labels for ticks it does not draw)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._axes import CROSSING_GID, log_axis
+from ._axes import CROSSING_GID, log_axis, ragged_grid
 from .colour import category_colours
 from .phase_diagram import display_name
 from .style import DOUBLE_COLUMN, LABELS, OKABE_ITO, house_style, new_figure
@@ -51,29 +51,22 @@ def candidate_losses(curves: Sequence[LossCurves], *, fig=None):
     """One row per model size, one column per importance; returns the Figure."""
     sizes = list(dict.fromkeys((c.n_features, c.n_hidden) for c in curves))
     rows = [[c for c in curves if (c.n_features, c.n_hidden) == s] for s in sizes]
-    ncols = max(len(r) for r in rows)
     with house_style():
         if fig is None:
             fig = new_figure(DOUBLE_COLUMN, PANEL_HEIGHT * len(rows) + 0.4)
-        axes = fig.subplots(len(rows), ncols, squeeze=False)
-        for i, row in enumerate(rows):
-            for j in range(ncols):
-                ax = axes[i, j]
-                if j >= len(row):
-                    ax.set_visible(False)
-                    continue
-                handles = _panel(ax, row[j])
-                if i == len(rows) - 1 or j >= len(rows[i + 1]):
-                    ax.set_xlabel(LABELS["density"])
-                if j == len(row) - 1:
-                    ax.legend(
-                        handles=handles,
-                        loc="center left",
-                        bbox_to_anchor=(1.02, 0.5),
-                        handlelength=2.2,
-                        labelspacing=0.3,
-                        title=f"n={row[j].n_features}, m={row[j].n_hidden}",
-                    )
+        for i, j, ax, curve in ragged_grid(fig, rows):
+            handles = _panel(ax, curve)
+            if i == len(rows) - 1 or j >= len(rows[i + 1]):
+                ax.set_xlabel(LABELS["density"])
+            if j == len(rows[i]) - 1:
+                ax.legend(
+                    handles=handles,
+                    loc="center left",
+                    bbox_to_anchor=(1.02, 0.5),
+                    handlelength=2.2,
+                    labelspacing=0.3,
+                    title=f"n={curve.n_features}, m={curve.n_hidden}",
+                )
         # One shared label: the per-panel one is taller than a panel.
         fig.supylabel(LABELS["loss_per_density"], fontsize="medium")
     return fig

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._axes import ragged_grid
 from .model_data import FAMILY_NAMES, TrainedModel
 from .style import DOUBLE_COLUMN, SEQUENTIAL_CMAP, house_style, new_figure
 
@@ -42,22 +43,15 @@ def intro_2d(models: Sequence[TrainedModel], *, fig=None):
         raise ValueError("intro_2d draws models with 2 hidden dimensions")
     families = list(dict.fromkeys(m.family for m in models))
     rows = [[m for m in models if m.family == f] for f in families]
-    ncols = max(len(r) for r in rows)
     n = models[0].W.shape[1]
     colours = feature_colours(n)
     with house_style():
         if fig is None:
             fig = new_figure(DOUBLE_COLUMN, PANEL_SIZE * len(rows) + 0.75)
-        axes = fig.subplots(len(rows), ncols, squeeze=False)
-        for i, row in enumerate(rows):
-            for j in range(ncols):
-                ax = axes[i, j]
-                if j >= len(row):
-                    ax.set_visible(False)
-                    continue
-                _panel(ax, row[j], colours)
-                if j == 0:
-                    ax.set_ylabel(FAMILY_NAMES.get(families[i], families[i]))
+        for i, j, ax, model in ragged_grid(fig, rows):
+            _panel(ax, model, colours)
+            if j == 0:
+                ax.set_ylabel(FAMILY_NAMES.get(families[i], families[i]))
         from matplotlib.lines import Line2D
 
         handles = [

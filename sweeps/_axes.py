@@ -107,17 +107,3 @@ def _scalar(where: str, value: Any, kind: type):
     if not math.isfinite(value):
         raise ConfigError(f"{where}={value} is not finite; a finite number is required")
     return float(value)
-
-
-def _scalar(where: str, value: Any, kind: type):
-    if kind is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}={value!r} must be text")
-        return value
-    if kind is int:
-        return check_int(where, value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where}={value!r} is not a number")
-    if not math.isfinite(value):
-        raise ConfigError(f"{where}={value} is not finite; a finite number is required")
-    return float(value)

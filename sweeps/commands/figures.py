@@ -15,7 +15,8 @@ import os
 import time
 from pathlib import Path
 
-from ._args import positive_int
+from toymodels.arguments import positive_int
+
 from .phase_diagram import PROTOCOLS
 
 GALLERY = "gallery"

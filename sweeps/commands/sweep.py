@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from ._args import positive_int
+from toymodels.arguments import positive_int
 
 BACKENDS = ("loky", "dask")
 
