@@ -37,9 +37,9 @@ __all__ = [
 _HOME = {
     "Candidate": "candidate_solutions",
     "candidates": "candidate_solutions",
-    "LossDerivation": "engine",
-    "derive_loss": "engine",
-    "exact_loss": "engine",
+    "LossDerivation": "loss_derivation",
+    "derive_loss": "loss_derivation",
+    "exact_loss": "loss_derivation",
     "OptimumMap": "optimum",
     "PhaseSwitch": "optimum",
     "critical_density": "optimum",
@@ -47,13 +47,13 @@ _HOME = {
     "phase_switches": "optimum",
     "p": "symbols",
     "r": "symbols",
-    "BoundaryCurve": "theory",
-    "TheoryMap": "theory",
-    "Transition": "theory",
-    "boundary_curves": "theory",
-    "candidate_losses": "theory",
-    "theory_map": "theory",
-    "transitions": "theory",
+    "BoundaryCurve": "candidate_theory",
+    "TheoryMap": "candidate_theory",
+    "Transition": "candidate_theory",
+    "boundary_curves": "candidate_theory",
+    "candidate_losses": "candidate_theory",
+    "theory_map": "candidate_theory",
+    "transitions": "candidate_theory",
 }
 
 

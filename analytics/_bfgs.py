@@ -1,7 +1,7 @@
 """Batched BFGS on the exact expected loss of many independent ReLU output models.
 
 The loss and its exact gradient come from ``toymodels`` (float64
-``ReLUOutput.expected_loss_and_grad``, or autograd through ``expected_loss``); we never
+``ReLUOutput.expected_loss_and_grad``, hand-derived and tested against autograd); we never
 re-derive them.  Models are independent, so each keeps its own dense inverse-Hessian
 approximation (4 to 9 parameters per model) and its own
 backtracking (Armijo) line search: convergence does not slow down as the batch grows, as
@@ -12,7 +12,6 @@ the batch as it shrinks, so the cost follows the slowest models only while they 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +19,7 @@ import torch
 
 from toymodels import ModelConfig
 from toymodels.families import ReLUOutput
+from toymodels.threads import torch_threads
 
 # Stop a model when its largest gradient entry is below this (relative to its loss; the
 # loss is O(p), and gradients scale the same way) ...
@@ -75,13 +75,8 @@ class _Batch:
         with torch.no_grad():
             self.model.W[self.rows] = theta[:, :mn].reshape(k, self.m, self.n)
             self.model.b[self.rows] = theta[:, mn:]
-        if hasattr(self.model, "expected_loss_and_grad"):
-            # hand-derived exact gradient: same numbers as autograd, less overhead
-            loss, gw, gb = self.model.expected_loss_and_grad()
-        else:
-            with torch.enable_grad():
-                loss = self.model.expected_loss()
-                gw, gb = torch.autograd.grad(loss.sum(), [self.model.W, self.model.b])
+        # hand-derived exact gradient (the family declares it): same numbers as autograd
+        loss, (gw, gb) = self.model.expected_loss_and_grad()
         rows = self.rows
         return loss.detach()[rows], torch.cat([gw[rows].reshape(k, mn), gb[rows]], dim=1)
 
@@ -100,20 +95,10 @@ def minimise(
     ``all_loss`` the current or final loss of every model) says which models keep going;
     the others stop where they are.
     """
-    with _one_thread():
-        return _minimise(configs, W0, b0, max_iter, prune)
-
-
-@contextmanager
-def _one_thread():
     # The work is many small tensor ops: intra-op threads only add synchronisation (20x
     # slower on a loaded 2-core machine, measured), so run single-threaded.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+    with torch_threads(1):
+        return _minimise(configs, W0, b0, max_iter, prune)
 
 
 def _minimise(configs, W0, b0, max_iter, prune) -> Minimised:

@@ -6,6 +6,10 @@ stale format reads as a miss.  Writes go to a temporary file in the same folder 
 renamed into place, so a crash never leaves a half-written entry; a corrupt or unreadable
 file is treated as a miss (and overwritten by the next store).  The cache is an
 optimisation only: an unwritable folder just means nothing is stored.
+
+Why JSON files and not ``joblib.Memory``: the folder is shared by every process on the
+machine, and ``joblib.Memory`` stores pickles, which run arbitrary code when loaded; a JSON
+entry cannot.  (What a caller does with a stored string is the caller's responsibility.)
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from toymodels.files import atomic_write
 
 ENV_VAR = "TOYMODELS_CACHE_DIR"
 DEFAULT_DIR = Path("~/.cache/toymodels/analytics")
@@ -44,16 +49,8 @@ def load(kind: str, key: str) -> dict | None:
 
 def store(kind: str, key: str, payload: dict) -> None:
     """Atomically write ``payload`` under ``key`` (silently skipped when not writable)."""
-    path = _path(kind, key)
+    text = json.dumps({"key": key, "payload": payload})
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"key": key, "payload": payload}, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(_path(kind, key), lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError:
         pass

@@ -18,7 +18,7 @@ import sympy
 
 from toymodels.errors import ConfigError
 
-from .engine import exact_loss
+from .loss_derivation import exact_loss
 from .symbols import p, r
 
 HALF_P = p / 2  # the mean of a feature, the best constant answer for a dropped one

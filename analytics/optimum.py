@@ -5,7 +5,7 @@ biases to 0 or ``p/2``; with them free the loss is lower near the boundaries, so
 phase boundaries move.  Here every cell is optimised from many starts (the candidates,
 slightly perturbed, plus random ones) with batched BFGS on the exact loss
 (``analytics._bfgs``, loss and gradient from ``toymodels``), and the extra feature of the
-best minimiser is classified with ``toymodels.phases.PHASE_RULES["relu"]``.
+best minimiser is classified with ``toymodels.phases.extra_feature``.
 
 :func:`critical_density` locates where that phase switches along the density axis by
 multisection: each round optimises a batch of densities inside the bracket, warm-started
@@ -24,14 +24,14 @@ import torch
 from toymodels import ModelConfig
 from toymodels.errors import ConfigError, check_density, check_positive
 from toymodels.families import feature_metrics
-from toymodels.phases import PHASE_RULES
+from toymodels.phases import extra_feature
 
 from . import _cache
 from ._bfgs import minimise
 from .candidate_solutions import candidates, check_n_features
 from .symbols import p as P
 
-RULE = PHASE_RULES["relu"]
+RULE = extra_feature
 LABELS = RULE.LABELS
 FORMAT_VERSION = 1
 

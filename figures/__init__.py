@@ -24,7 +24,7 @@ from .phase_data import (
 )
 from .phase_diagram import display_name, phase_diagram
 from .style import DOUBLE_COLUMN, SINGLE_COLUMN, house_style
-from .theory import candidate_theory, exact_optimum, loss_curves
+from .theory_panels import candidate_theory, exact_optimum, loss_curves
 from .wtw import wtw_sparsity
 
 __all__ = [

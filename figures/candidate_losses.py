@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._axes import CROSSING_GID, log_axis, ragged_grid
+from ._layout import CROSSING_GID, log_axis, ragged_grid
 from .colour import category_colours
 from .phase_diagram import display_name
 from .style import DOUBLE_COLUMN, LABELS, OKABE_ITO, house_style, new_figure

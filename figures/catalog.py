@@ -37,7 +37,7 @@ def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
     def build(results: Mapping, scale: str = "default"):
         from .phase_data import grid_results
         from .phase_diagram import phase_diagram
-        from .theory import candidate_theory, exact_optimum
+        from .theory_panels import candidate_theory, exact_optimum
 
         ds = grid_results(results[preset])
         density, importance = ds["density"].values, ds["importance"].values
@@ -61,7 +61,7 @@ def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
 
 def _candidate_losses(results: Mapping, scale: str = "default"):
     from .candidate_losses import candidate_losses
-    from .theory import loss_curves
+    from .theory_panels import loss_curves
 
     return candidate_losses(
         [

@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._axes import REFERENCE_GID
+from ._layout import REFERENCE_GID
 from .model_data import TrainedModel
 from .style import LABELS, OKABE_ITO, SINGLE_COLUMN, house_style, new_figure
 

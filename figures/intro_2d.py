@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._axes import ragged_grid
+from ._layout import ragged_grid
 from .model_data import FAMILY_NAMES, TrainedModel
 from .style import DOUBLE_COLUMN, SEQUENTIAL_CMAP, house_style, new_figure
 

@@ -10,14 +10,13 @@ code never cares how they were produced (trained, derived, or made up in a test)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from toymodels.errors import ConfigError
-from toymodels.phases import PHASE_RULES
+from toymodels.phases import extra_feature
 
 GRID_AXES = ("density", "importance")
 
@@ -68,7 +67,7 @@ def phase_map(
     order of the categories (default: the phase rule's ``LABELS``); ``phases`` their
     phases (default: the names themselves)."""
     labels = np.asarray(labels).astype(str)
-    names = tuple(names if names is not None else PHASE_RULES["relu"].LABELS)
+    names = tuple(names if names is not None else extra_feature.LABELS)
     unknown = sorted(set(np.unique(labels)) - set(names) - {"", "nan"})
     if unknown:
         raise ConfigError(f"labels {unknown} are not among the categories {list(names)}")
@@ -159,18 +158,11 @@ def grid_results(ds):
     return ds.transpose(*GRID_AXES, "seed", ...)
 
 
-def _family(ds) -> str:
-    try:
-        return json.loads(ds.attrs.get("spec", "{}")).get("family", "relu")
-    except (TypeError, ValueError):
-        return "relu"
-
-
 def empirical_maps(ds, rules: Sequence[str] = ("paper", "best")) -> list[FeatureMap]:
     """The extra (last) feature per cell of a sweep's results, one map per aggregation rule.
 
     - ``paper``: drop each cell's highest-loss model and average the rest's norm and
-      interference (the paper's rule; ``PHASE_RULES[family].aggregate``);
+      interference (the paper's rule; ``extra_feature.aggregate``);
     - ``best``: the lowest-loss model's norm and interference (best-of-N).
     """
     ds = grid_results(ds)
@@ -182,7 +174,7 @@ def empirical_maps(ds, rules: Sequence[str] = ("paper", "best")) -> list[Feature
     maps = []
     for rule in rules:
         if rule == "paper":
-            agg = PHASE_RULES[_family(ds)].aggregate(sel, norm, interference)
+            agg = extra_feature.aggregate(sel, norm, interference)
             kept = f"mean of best {k - 1} of {k}" if k > 1 else "1 seed"
             maps.append(
                 FeatureMap(

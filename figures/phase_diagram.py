@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from ._axes import draw_boundaries, log_axis, log_edges
+from ._layout import draw_boundaries, log_axis, log_edges
 from .colour import category_colours, feature_rgb
 from .phase_data import (
     Boundary,

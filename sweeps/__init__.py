@@ -11,7 +11,7 @@ __all__ = ["SweepSpec", "load", "load_preset", "load_spec", "presets", "run", "s
 
 _HOME = {
     "SweepSpec": "sweeps.spec",
-    "load_spec": "sweeps.spec",
+    "load_spec": "sweeps._presets",
     "load_preset": "sweeps._presets",
     "presets": "sweeps._presets",
     "run": "sweeps.runner",

@@ -1,10 +1,12 @@
 """Chunk files -> one labelled ``xarray.Dataset`` (the results schema), and back.
 
-Dims: the sweep axes in spec order, then ``seed``, ``hidden``, ``feature`` and ``phase``.
-Per-model arrays are filled chunk by chunk into preallocated arrays, so consolidation
-holds the results once plus one chunk.  When ``n_features`` or ``n_hidden`` is an axis,
-``feature``/``hidden`` run to the largest size and smaller models are NaN-padded; the
-extra feature is always each model's own last one.
+Dims: the sweep axes in spec order, then ``seed``, then each variable's own dims as the
+family, the task and the regulariser declare them (``_schema``), and ``phase`` for the
+fraction of seeds in each phase.  Per-model arrays are filled chunk by chunk into
+preallocated arrays, so consolidation holds the results once plus one chunk.  When a size
+is an axis (``n_features``, ``n_hidden``, ...), a dim runs to the largest size and smaller
+models are NaN-padded; when the number of steps or ``record_every`` is an axis, ``step``
+is the union of the recorded steps, NaN where a model was not recorded.
 """
 
 from __future__ import annotations
@@ -14,21 +16,44 @@ from pathlib import Path
 
 import numpy as np
 
-from toymodels.errors import ConfigError
-from toymodels.phases import PHASE_RULES
+from toymodels.families import FAMILIES
+from toymodels.files import atomic_write
+from toymodels.phases import aggregate
 
 from ._plan import plan_chunks
+from ._schema import STEP, Variable, sizes, variables
+from ._version import package_version
 from .spec import SweepSpec
-from .storage import atomic_write, package_version
 
-INTERFERENCE_DEFINITION = (
-    "sum over j != i of (unit(W_i) . W_j)^2, j = i excluded (an antipodal pair gives 1)"
-)
-SELECTION_LOSS = "loss_exact where finite, else loss (fresh-sample final loss)"
 SEED_RULE = "numpy.random.SeedSequence(root_seed, spawn_key=(cell_index, seed))"
 
 # netCDF4 (HDF5) through h5netcdf: int64, unsigned and variable-length strings round-trip.
 ENGINE = "h5netcdf"
+
+
+class _Layout:
+    """The union schema of a sweep: every variable, each dim's largest size, the steps."""
+
+    def __init__(self, spec: SweepSpec, chunks):
+        self.vars: dict[str, Variable] = {}
+        self.size: dict[str, int] = {}
+        self.steps: set[int] = set()
+        self.chunk_steps: dict[int, tuple[int, ...]] = {}
+        self.families: set[str] = set()
+        for chunk in chunks:
+            point = spec.cell_point(int(chunk.models[0]) // spec.seeds)
+            config, train = spec.model_config(point), spec.train_config(point)
+            self.families.add(config.family)
+            for name, var in variables(config, train).items():
+                self.vars.setdefault(name, var)
+            for dim, n in sizes(config, train).items():
+                self.size[dim] = max(self.size.get(dim, 0), n)
+            self.chunk_steps[chunk.index] = train.record_steps()
+            self.steps.update(train.record_steps())
+        self.step_values = np.array(sorted(self.steps), dtype=np.int64)
+
+    def shape(self, var: Variable) -> tuple[int, ...]:
+        return tuple(len(self.step_values) if d == STEP else self.size[d] for d in var.dims)
 
 
 def consolidate(spec: SweepSpec, read) -> object:
@@ -36,107 +61,98 @@ def consolidate(spec: SweepSpec, read) -> object:
     import xarray as xr
 
     K, C = spec.seeds, spec.n_cells
-    n_max = max(_values(spec, "n_features"))
-    m_max = max(_values(spec, "n_hidden"))
-    W = np.full((C * K, m_max, n_max), np.nan, np.float32)
-    b = np.full((C * K, n_max), np.nan, np.float32)
-    loss = np.full(C * K, np.nan)
-    loss_exact = np.full(C * K, np.nan)
-    metrics = {k: np.full((C * K, n_max), np.nan, np.float32) for k in _METRICS}
-    for chunk in plan_chunks(spec):
+    chunks = plan_chunks(spec)
+    layout = _Layout(spec, chunks)
+    data = {}
+    for name, var in layout.vars.items():
+        fill = np.nan if var.dtype.kind == "f" else 0
+        data[name] = np.full((C * K, *layout.shape(var)), fill, var.dtype)
+    rule = _phase_rule(layout.families)
+    reduced = {k: np.full(C * K, np.nan) for k in rule.needs} if rule else {}
+    for chunk in chunks:
         arrays = read(chunk)
         idx = chunk.models
-        _, m, n = arrays["W"].shape
-        W[idx, :m, :n] = arrays["W"]
-        b[idx, :n] = arrays["b"]
-        loss[idx] = arrays["loss"]
-        loss_exact[idx] = arrays["loss_exact"]
-        for k in _METRICS:
-            metrics[k][idx, :n] = arrays[k]
+        step_index = np.searchsorted(layout.step_values, layout.chunk_steps[chunk.index])
+        for name, var in layout.vars.items():
+            if name not in arrays:
+                continue
+            value = arrays[name]
+            where = [idx]
+            for axis, dim in enumerate(var.dims, start=1):
+                where.append(step_index if dim == STEP else slice(0, value.shape[axis]))
+            data[name][np.ix_(*_as_index(where, value.shape))] = value
+        if rule:
+            for k, v in rule.reduce({k: arrays[k] for k in rule.needs}).items():
+                reduced[k][idx] = v
         del arrays
-
-    cells = [spec.cell_point(c) for c in range(C)] if spec.axes else [spec.point(())]
-    extra = np.array([p["n_features"] - 1 for p in cells])[:, None, None]
-    norm_x = np.take_along_axis(metrics["norm"].reshape(C, K, n_max), extra, -1)[..., 0]
-    inter_x = np.take_along_axis(metrics["interference"].reshape(C, K, n_max), extra, -1)[..., 0]
-    selection = np.where(np.isfinite(loss_exact), loss_exact, loss).reshape(C, K)
-
-    families = np.array([p["family"] for p in cells])
-    labels = _labels(spec)
-    phase_model = np.empty((C, K), dtype=f"<U{max(map(len, labels))}")
-    phase_paper = np.empty(C, dtype=phase_model.dtype)
-    phase_best = np.empty(C, dtype=phase_model.dtype)
-    fraction = np.zeros((C, len(labels)))
-    for family in np.unique(families):
-        rule = PHASE_RULES[str(family)]
-        rows = families == family
-        names = np.asarray(rule.LABELS)
-        agg = rule.aggregate(selection[rows], norm_x[rows], inter_x[rows])
-        phase_paper[rows] = names[agg["paper"]]
-        phase_best[rows] = names[agg["best"]]
-        fraction[rows] = agg["fraction"]
-        phase_model[rows] = names[rule.classify(norm_x[rows], inter_x[rows])]
 
     axes = [a.name for a in spec.axes]
     shape = spec.shape
     per_model = (*axes, "seed")
     data_vars = {
-        "W": ((*per_model, "hidden", "feature"), W.reshape(*shape, K, m_max, n_max)),
-        "b": ((*per_model, "feature"), b.reshape(*shape, K, n_max)),
-        "loss": (per_model, loss.reshape(*shape, K)),
-        "loss_exact": (per_model, loss_exact.reshape(*shape, K)),
-        **{k: ((*per_model, "feature"), v.reshape(*shape, K, n_max)) for k, v in metrics.items()},
-        "phase_model": (per_model, phase_model.reshape(*shape, K)),
-        "phase_paper": (tuple(axes), phase_paper.reshape(shape)),
-        "phase_best": (tuple(axes), phase_best.reshape(shape)),
-        "phase_fraction": ((*axes, "phase"), fraction.reshape(*shape, len(labels))),
-        "cell_index": (tuple(axes), np.arange(C, dtype=np.int64).reshape(shape)),
+        name: ((*per_model, *var.dims), data[name].reshape(*shape, K, *data[name].shape[1:]))
+        for name, var in layout.vars.items()
     }
+    selection_name = "loss_exact" if "loss_exact" in data else "loss"
     coords = {a.name: np.asarray(a.values) for a in spec.axes}
-    coords |= {
-        "seed": np.arange(K, dtype=np.int64),
-        "hidden": np.arange(m_max, dtype=np.int64),
-        "feature": np.arange(n_max, dtype=np.int64),
-        "phase": np.asarray(labels),
-    }
+    coords["seed"] = np.arange(K, dtype=np.int64)
+    for dim, n in layout.size.items():
+        if dim != STEP and any(dim in v.dims for v in layout.vars.values()):
+            coords[dim] = np.arange(n, dtype=np.int64)
+    if len(layout.step_values):
+        coords[STEP] = layout.step_values
     attrs = {
         "spec": json.dumps(spec.to_dict()),  # ASCII (escaped), as netCDF3 text needs
         "root_seed": spec.root_seed,
         "toymodels_version": package_version(),
-        "thresholds": json.dumps(_thresholds(spec)),
-        "interference_definition": INTERFERENCE_DEFINITION,
-        "selection_loss": SELECTION_LOSS,
+        "family": spec.family,
+        "task": spec.task,
         "seed_rule": SEED_RULE,
+        "selection_loss": (
+            "loss_exact where finite, else loss (fresh-sample final loss)"
+            if selection_name == "loss_exact"
+            else "loss (fresh-sample final loss)"
+        ),
     }
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
-
-
-_METRICS = ("norm", "interference", "dimensionality")
-
-
-def _values(spec: SweepSpec, name: str) -> tuple:
-    axis = spec.axis(name)
-    return axis.values if axis else (getattr(spec, name),)
-
-
-def _rules(spec: SweepSpec) -> dict:
-    return {f: PHASE_RULES[f] for f in _values(spec, "family")}
-
-
-def _labels(spec: SweepSpec) -> tuple[str, ...]:
-    labels = {tuple(rule.LABELS) for rule in _rules(spec).values()}
-    if len(labels) != 1:
-        raise ConfigError(
-            "the families of this sweep classify into different phases; sweep them separately"
+    for family in sorted(layout.families):
+        attrs |= FAMILIES[family].definitions
+    if rule:
+        loss = data["loss"]
+        if selection_name == "loss_exact":
+            loss = np.where(np.isfinite(data["loss_exact"]), data["loss_exact"], loss)
+        agg = aggregate(rule, loss.reshape(C, K), {k: v.reshape(C, K) for k, v in reduced.items()})
+        names = np.asarray(rule.labels)
+        data_vars["phase_model"] = (per_model, names[agg["model"]].reshape(*shape, K))
+        if "paper" in agg:
+            data_vars["phase_paper"] = (tuple(axes), names[agg["paper"]].reshape(shape))
+        data_vars["phase_best"] = (tuple(axes), names[agg["best"]].reshape(shape))
+        data_vars["phase_fraction"] = (
+            (*axes, "phase"),
+            agg["fraction"].reshape(*shape, len(names)),
         )
-    return labels.pop()
+        coords["phase"] = names
+        attrs["phase_rule"] = rule.name
+        attrs["thresholds"] = json.dumps(rule.thresholds)
+    data_vars["cell_index"] = (tuple(axes), np.arange(C, dtype=np.int64).reshape(shape))
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    for name, var in layout.vars.items():
+        ds[name].attrs["description"] = var.description
+    return ds
 
 
-def _thresholds(spec: SweepSpec) -> dict:
-    rules = _rules(spec)
-    if len({id(r) for r in rules.values()}) == 1:
-        return dict(next(iter(rules.values())).THRESHOLDS)
-    return {f: dict(r.THRESHOLDS) for f, r in rules.items()}
+def _as_index(where: list, shape: tuple) -> list:
+    """Index arrays for ``np.ix_`` from integer arrays and slices (of the value's size)."""
+    out = []
+    for w, n in zip(where, shape, strict=True):
+        out.append(np.arange(n) if isinstance(w, slice) else np.asarray(w))
+    return out
+
+
+def _phase_rule(families: set[str]):
+    rules = {FAMILIES[f].phase_rule for f in families}
+    if len(rules) != 1:  # the spec admits only families with one vocabulary, hence one rule
+        raise ValueError(f"families {sorted(families)} classify into different phases")
+    return rules.pop()
 
 
 def write_results(ds, path: Path) -> None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toymodels.config import ModelConfig, TrainConfig
+from toymodels.config import TrainConfig
+from toymodels.model_config import ModelConfig
 from toymodels.seeds import model_seed
 
-from .spec import PER_MODEL_FIELDS, SweepSpec
+from .spec import SweepSpec
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ def plan_chunks(spec: SweepSpec) -> list[Chunk]:
     """The chunks of ``spec`` in a fixed order (groups by first cell, then position)."""
     shape = spec.shape
     cells = np.arange(spec.n_cells, dtype=np.int64)
-    group_dims = [i for i, a in enumerate(spec.axes) if a.name not in PER_MODEL_FIELDS]
+    per_model = spec.per_model_fields
+    group_dims = [i for i, a in enumerate(spec.axes) if a.name not in per_model]
     if group_dims:
         index = np.unravel_index(cells, shape)
         group = np.ravel_multi_index([index[i] for i in group_dims], [shape[i] for i in group_dims])

@@ -1,7 +1,8 @@
 """The worker: trains one chunk and returns plain arrays (no torch objects, no files).
 
 A module-level function of a picklable :class:`ChunkTask`, so loky processes and Dask
-workers on other machines run it alike; the main process writes what it returns.
+workers on other machines run it alike; the main process writes what it returns.  The
+arrays are exactly those the schema declares for the chunk's models (``_schema``).
 """
 
 from __future__ import annotations
@@ -9,19 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._plan import ChunkTask
-
-# Per-model arrays of a chunk and their dtypes (the results dataset's, see common schema).
-ARRAYS = {
-    "cell": np.int64,
-    "replicate": np.int64,
-    "W": np.float32,
-    "b": np.float32,
-    "loss": np.float64,
-    "loss_exact": np.float64,
-    "norm": np.float32,
-    "interference": np.float32,
-    "dimensionality": np.float32,
-}
+from ._schema import TRAJECTORY, chunk_arrays
 
 
 def train_chunk(task: ChunkTask, progress=None) -> dict[str, np.ndarray]:
@@ -29,16 +18,26 @@ def train_chunk(task: ChunkTask, progress=None) -> dict[str, np.ndarray]:
     from toymodels import train
 
     result = train(list(task.configs), task.train, list(task.seeds), threads=1, progress=progress)
-    loss_exact = result.loss_exact
-    if loss_exact is None:
-        loss_exact = np.full(len(task.configs), np.nan)
-    out = {
+    found = {
         "cell": task.cells,
         "replicate": task.replicates,
-        "W": result.params["W"],
-        "b": result.params["b"],
+        **result.params,
+        **result.metrics,
         "loss": result.loss,
-        "loss_exact": loss_exact,
-        **{k: result.metrics[k] for k in ("norm", "interference", "dimensionality")},
+        "loss_exact": result.loss_exact,
+        "train_loss": result.train_loss,
+        "penalty": result.penalty,
+        **{k + TRAJECTORY: v for k, v in result.trajectory.items()},
     }
-    return {k: np.ascontiguousarray(v, dtype=ARRAYS[k]) for k, v in out.items()}
+    out = {}
+    for name, (dtype, shape) in chunk_arrays(task.configs[0], task.train).items():
+        value = found.get(name)
+        if value is None:  # declared but not measurable here (an exact loss out of reach)
+            value = np.full((len(task.configs), *shape), np.nan)
+        out[name] = np.ascontiguousarray(value, dtype=dtype)
+        if out[name].shape[1:] != shape:
+            raise RuntimeError(
+                f"{task.configs[0].family}: {name} has shape {out[name].shape[1:]}, "
+                f"declared {shape}"
+            )
+    return out

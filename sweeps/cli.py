@@ -18,7 +18,7 @@ from toymodels.errors import ConfigError
 COMMANDS = (
     "sweeps.commands.phase_diagram",
     "sweeps.commands.sweep",
-    "analytics.cli",
+    "sweeps.commands.analytic",
     "sweeps.commands.figures",
     "sweeps.commands.bench",
 )

@@ -69,7 +69,7 @@ def _run(spec, folder: Path, chunks, progress, execute):
         todo = (
             []
             if results_path.is_file()
-            else [c for c in chunks if storage.read_chunk(folder, c, spec.seeds) is None]
+            else [c for c in chunks if storage.read_chunk(folder, c, spec) is None]
         )
         cost = _costs(spec, chunks)
         report, close = _progress(progress, sum(cost.values()))
@@ -85,15 +85,15 @@ def _run(spec, folder: Path, chunks, progress, execute):
                     done += cost[index]
                     steps.base, steps.partial = done, 0
                     report(done)
-                ds = consolidate(spec, lambda c: _verified(folder, c, spec.seeds))
+                ds = consolidate(spec, lambda c: _verified(folder, c, spec))
                 write_results(ds, results_path)
         finally:
             close()
     return storage.load(folder)
 
 
-def _verified(folder: Path, chunk, seeds: int):
-    arrays = storage.read_chunk(folder, chunk, seeds)
+def _verified(folder: Path, chunk, spec: SweepSpec):
+    arrays = storage.read_chunk(folder, chunk, spec)
     if arrays is None:  # written moments ago: only a failing disk or a concurrent edit
         raise OSError(f"chunk file {storage.chunk_path(folder, chunk.index)} failed its check")
     return arrays

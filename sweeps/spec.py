@@ -1,12 +1,13 @@
 """Sweep specs: what a sweep trains, as a frozen, validated dataclass read from TOML.
 
-A spec names a model family and sizes, fixed model values (``[model]``), training
-settings (``[train]``, any ``TrainConfig`` field), replicates per cell (``seeds``) and grid
-axes (``[axes]``, in order; any structure, model or training field).  Every cell of the
-grid trains ``seeds`` models, model ``(cell, replicate)`` from
-``SeedSequence(root_seed, spawn_key=(cell, replicate))``.  How a sweep is *executed*
-(jobs, backend, output folder) is not part of the spec and never changes the numbers;
-``chunk_size`` is, because it fixes which models are trained together.
+A spec names a model family and the task it learns, the sizes they declare as top-level
+fields (``n_features``, ``n_hidden``, ...), the other model fields (``[model]``: any field
+the family, the task or the regulariser declares), training settings (``[train]``, any
+``TrainConfig`` field), replicates per cell (``seeds``) and grid axes (``[axes]``, in
+order; any scalar field).  Every cell of the grid trains ``seeds`` models, model
+``(cell, replicate)`` from ``SeedSequence(root_seed, spawn_key=(cell, replicate))``.  How a
+sweep is *executed* (jobs, backend, output folder) is not part of the spec and never
+changes the numbers; ``chunk_size`` is, because it fixes which models are trained together.
 """
 
 from __future__ import annotations
@@ -23,47 +24,43 @@ from typing import Any
 
 import numpy as np
 
-from toymodels.config import ModelConfig, TrainConfig
-from toymodels.errors import ConfigError, check_int, did_you_mean, unknown_name
+from toymodels.config import TrainConfig
+from toymodels.errors import ConfigError, check_int, unknown_name
+from toymodels.model_config import ModelConfig
 
-from ._axes import Axis
 from ._fields import (
-    AXIS_FIELDS,
     DEFAULT_CHUNK_SIZE,
-    MODEL_CHECKS,
-    MODEL_DEFAULTS,
-    MODEL_FIELDS,
-    PER_MODEL_FIELDS,
-    SCALAR_KEYS,
-    TOP_KEYS,
+    SPEC_KEYS,
+    TABLES,
     TRAIN_FIELDS,
+    Vocabulary,
     check_keys,
-    check_value,
-    families,
+    vocabulary,
 )
+from ._grid_axes import Axis
 from ._overrides import apply_override, parse_overrides
 
-__all__ = ["Axis", "SweepSpec", "load_spec", "parse_overrides", "read_spec_file"]
+__all__ = ["Axis", "SweepSpec", "parse_overrides", "read_spec_file"]
 
 
 @dataclass(frozen=True)
 class SweepSpec:
     """A sweep: fixed values, training settings, grid axes and replicates (see module doc).
 
-    Build from a TOML file with :func:`load_spec`, a preset with
+    Build from a TOML file with :func:`sweeps.load_spec`, a preset with
     :func:`sweeps.load_preset`, a dict with :meth:`from_dict`; vary with
     :meth:`with_overrides` (dotted keys, as ``--set``) or :func:`dataclasses.replace`.
+    ``model`` holds every model field's value (sizes included), defaults filled in.
     """
 
     name: str = "sweep"
     description: str = ""
     family: str = "relu"
-    n_features: int = 2
-    n_hidden: int = 1
+    task: str | None = None  # the family's default task when None
     seeds: int = 1
     root_seed: int = 0
     chunk_size: int = DEFAULT_CHUNK_SIZE
-    model: Mapping[str, float] = field(default_factory=lambda: dict(MODEL_DEFAULTS))
+    model: Mapping[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
     axes: tuple[Axis, ...] = ()
 
@@ -73,25 +70,36 @@ class SweepSpec:
                 raise ConfigError(f"{key}={getattr(self, key)!r} must be text")
         if not self.name:
             raise ConfigError("name is empty; give the sweep a name")
-        if self.family not in families():
-            raise unknown_name("model family", self.family, families())
-        for key in ("n_features", "n_hidden", "seeds", "chunk_size"):
+        vocab = _vocabulary(self.family, self.task)
+        object.__setattr__(self, "task", vocab.task)
+        for key in ("seeds", "chunk_size"):
             object.__setattr__(self, key, check_int(key, getattr(self, key), minimum=1))
         object.__setattr__(self, "root_seed", check_int("root_seed", self.root_seed, minimum=0))
-        object.__setattr__(self, "model", _model_table(self.model))
+        object.__setattr__(self, "model", _model_values(self.model, vocab))
         if not isinstance(self.train, TrainConfig):
             raise ConfigError(f"train={self.train!r} must be a TrainConfig")
         axes = tuple(self.axes)
         for axis in axes:
             if not isinstance(axis, Axis):
                 raise ConfigError(f"axes entry {axis!r} must be an Axis")
-            if axis.name not in AXIS_FIELDS:
-                raise unknown_name("axis", axis.name, AXIS_FIELDS)
+            if axis.name not in vocab.axes:
+                raise unknown_name("axis", axis.name, vocab.axes)
         names = [a.name for a in axes]
         if len(set(names)) != len(names):
             raise ConfigError(f"axes {names} repeat a name; each field can be one axis")
         object.__setattr__(self, "axes", axes)
+        _check_axes_share_vocabulary(self, vocab)
         _check_cells(self)
+
+    # -- vocabulary -------------------------------------------------------------------------
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return vocabulary(self.family, self.task)
+
+    @property
+    def per_model_fields(self) -> tuple[str, ...]:
+        """Axes along which models can still be trained together (one batched program)."""
+        return self.vocabulary.per_model
 
     # -- the grid -------------------------------------------------------------------------
     @property
@@ -111,12 +119,7 @@ class SweepSpec:
 
     def point(self, index: Iterable[int]) -> dict[str, Any]:
         """Every field's value at the grid point with per-axis ``index``."""
-        values = {
-            "family": self.family,
-            "n_features": self.n_features,
-            "n_hidden": self.n_hidden,
-            **self.model,
-        }
+        values = {"family": self.family, "task": self.task, **self.model}
         values.update({a.name: a.values[i] for a, i in zip(self.axes, index, strict=True)})
         return values
 
@@ -125,15 +128,9 @@ class SweepSpec:
         return self.point(np.unravel_index(cell, self.shape) if self.axes else ())
 
     def model_config(self, point: Mapping[str, Any]) -> ModelConfig:
-        """The paper's parametrisation at ``point`` (``ModelConfig.superposition``)."""
-        return ModelConfig.superposition(
-            point["family"],
-            point["n_features"],
-            point["n_hidden"],
-            density=point["density"],
-            importance=point["importance"],
-            importance_decay=point["importance_decay"],
-        )
+        """The model at ``point``."""
+        fields = self.vocabulary.fields
+        return ModelConfig.build(point["family"], point["task"], **{k: point[k] for k in fields})
 
     def train_config(self, point: Mapping[str, Any]) -> TrainConfig:
         changes = {k: point[k] for k in TRAIN_FIELDS if k in point}
@@ -145,14 +142,24 @@ class SweepSpec:
         """A spec from the TOML layout (see README and ``sweeps/presets/*.toml``)."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"a sweep spec must be a table, got {type(data).__name__}")
-        check_keys("", data, TOP_KEYS)
+        vocab = _vocabulary(data.get("family", "relu"), data.get("task"))
+        what = f'the {vocab.family} family learning "{vocab.task}"'
+        for key in data:
+            if key in vocab.table:
+                raise ConfigError(f"{key} belongs in the [model] table (model.{key})")
+        check_keys("", data, (*SPEC_KEYS, *vocab.top, *TABLES), what)
         model = data.get("model", {})
         train = data.get("train", {})
         axes = data.get("axes", {})
         for key, table in (("model", model), ("train", train), ("axes", axes)):
             if not isinstance(table, Mapping):
                 raise ConfigError(f"[{key}] must be a table of key = value lines")
-        check_keys("model.", model, MODEL_FIELDS)
+        for key in model:
+            if key in vocab.top:
+                raise ConfigError(
+                    f"model.{key}: {key} is a top-level key (above [model]; --set {key}=...)"
+                )
+        check_keys("model.", model, vocab.table, what)
         check_keys("train.", train, TRAIN_FIELDS)
         train = dict(train)
         if "betas" in train and isinstance(train["betas"], list):
@@ -161,28 +168,30 @@ class SweepSpec:
             train_cfg = TrainConfig(**train)
         except ConfigError as exc:
             raise ConfigError(f"[train] {exc}") from None
-        top = {k: data[k] for k in SCALAR_KEYS if k in data}
+        top = {k: data[k] for k in SPEC_KEYS if k in data}
+        sizes = {k: data[k] for k in vocab.top if k in data}
         return cls(
             **top,
-            model=model,
+            model={**sizes, **model},
             train=train_cfg,
-            axes=tuple(Axis.parse(name, raw) for name, raw in axes.items()),
+            axes=tuple(Axis.parse(name, raw, vocab) for name, raw in axes.items()),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The TOML layout, every training field resolved (``from_dict`` inverts it)."""
+        """The TOML layout, every field resolved (``from_dict`` inverts it)."""
+        vocab = self.vocabulary
         train = dataclasses.asdict(self.train)
         train["betas"] = list(train["betas"])
         return {
             "name": self.name,
             "description": self.description,
             "family": self.family,
-            "n_features": self.n_features,
-            "n_hidden": self.n_hidden,
+            "task": self.task,
+            **{k: self.model[k] for k in vocab.top},
             "seeds": self.seeds,
             "root_seed": self.root_seed,
             "chunk_size": self.chunk_size,
-            "model": dict(self.model),
+            "model": {k: self.model[k] for k in vocab.table},
             "train": train,
             "axes": {a.name: a.to_toml() for a in self.axes},
         }
@@ -207,14 +216,44 @@ class SweepSpec:
         return SweepSpec.from_dict(data)
 
 
-def _model_table(model: Mapping[str, Any]) -> dict[str, float]:
+def _vocabulary(family, task) -> Vocabulary:
+    from toymodels.families import FAMILIES
+    from toymodels.tasks import TASKS
+
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise unknown_name("model family", str(family), FAMILIES)
+    if task is not None and (not isinstance(task, str) or task not in TASKS):
+        raise unknown_name("task", str(task), TASKS)
+    return vocabulary(family, task)
+
+
+def _model_values(model: Mapping[str, Any], vocab: Vocabulary) -> dict[str, Any]:
+    """Every model field's value: the given ones checked, the rest at their defaults."""
     if not isinstance(model, Mapping):
         raise ConfigError(f"model={model!r} must be a table")
-    check_keys("model.", model, MODEL_FIELDS)
-    table = dict(MODEL_DEFAULTS)
-    for key, value in model.items():
-        table[key] = MODEL_CHECKS[key](f"model.{key}", value)
-    return table
+    check_keys("", model, vocab.fields, f'the {vocab.family} family learning "{vocab.task}"')
+    values = {}
+    for name, spec in vocab.fields.items():
+        where = name if spec.top else f"model.{name}"
+        values[name] = spec.check.apply(where, model[name]) if name in model else spec.default
+    return values
+
+
+def _check_axes_share_vocabulary(spec: SweepSpec, vocab: Vocabulary) -> None:
+    """A family or task axis may only mix families and tasks with the same fields: a
+    field must mean one thing in every cell of one results dataset."""
+    for axis in spec.axes:
+        if axis.name not in ("family", "task"):
+            continue
+        for value in axis.values:
+            family = value if axis.name == "family" else spec.family
+            task = value if axis.name == "task" else spec.task
+            other = _vocabulary(family, task)
+            if dict(other.fields) != dict(vocab.fields):
+                raise ConfigError(
+                    f"axes.{axis.name}: {family} learning {other.task} has other fields than "
+                    f"{vocab.family} learning {vocab.task}; sweep them separately"
+                )
 
 
 def _check_cells(spec: SweepSpec) -> None:
@@ -226,15 +265,16 @@ def _check_cells(spec: SweepSpec) -> None:
     axes.  Per-model values never interact with one another (density and importance meet
     per-feature checks only), so their product is not needed.
     """
+    vocab = spec.vocabulary
     for axis in spec.axes:
         for i, value in enumerate(axis.values):
             try:
-                check_value(axis.name, value)
+                vocab.check_value(axis.name, value)
             except ConfigError as exc:
                 raise ConfigError(f"axes.{axis.name}[{i}]: {exc}") from None
     first = spec.point([0] * len(spec.axes))
-    group_axes = [a for a in spec.axes if a.name not in PER_MODEL_FIELDS]
-    per_model = [(a.name, v) for a in spec.axes if a.name in PER_MODEL_FIELDS for v in a.values]
+    group_axes = [a for a in spec.axes if a.name not in vocab.per_model]
+    per_model = [(a.name, v) for a in spec.axes if a.name in vocab.per_model for v in a.values]
     for combo in itertools.product(*(a.values for a in group_axes)):
         changes = {a.name: v for a, v in zip(group_axes, combo, strict=True)}
         where = ", ".join(f"{k}={v}" for k, v in changes.items())
@@ -245,35 +285,14 @@ def _check_cells(spec: SweepSpec) -> None:
 
 
 def _build(spec: SweepSpec, point: Mapping[str, Any], where: str) -> None:
+    from toymodels.families import FAMILIES
+
     try:
         config = spec.model_config(point)
         train = spec.train_config(point)
-        families()[config.family].check_estimator(train.estimator, config)
+        FAMILIES[config.family].check_estimator(train.estimator, config)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-
-
-def load_spec(source: str | Path) -> SweepSpec:
-    """A spec from a TOML file, a ``spec.json`` (or the sweep folder holding one), or a
-    preset name (see :func:`sweeps.presets`)."""
-    from ._presets import load_preset, preset_names
-
-    path = Path(source)
-    if path.is_dir() and (path / "spec.json").is_file():
-        path = path / "spec.json"
-    if path.is_file():
-        return SweepSpec.from_dict(read_spec_file(path))
-    text = str(source)
-    if path.is_dir():
-        raise ConfigError(f"{text} is a folder without a spec.json; give a spec file or preset")
-    if path.suffix in (".toml", ".json") or "/" in text:
-        raise ConfigError(f"spec file {text} does not exist")
-    if text in preset_names():
-        return load_preset(text)
-    raise ConfigError(
-        f'"{text}" is neither a spec file nor a preset{did_you_mean(text, preset_names())}; '
-        f"presets: {', '.join(preset_names())}"
-    )
 
 
 def read_spec_file(path: Path) -> dict[str, Any]:

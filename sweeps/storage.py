@@ -20,7 +20,6 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +27,10 @@ import numpy as np
 from toymodels.errors import ConfigError
 from toymodels.files import atomic_write
 
+from ._dataset import read_results
 from ._plan import Chunk, plan_chunks
-from ._worker import ARRAYS
+from ._schema import chunk_arrays
+from ._version import package_version
 from .spec import SweepSpec
 
 SPEC_FILE = "spec.json"
@@ -40,7 +41,6 @@ LOCK_FILE = ".lock"
 _CHECKSUM_KEY = "sha256"
 
 
-# -- atomic files ---------------------------------------------------------------------------
 # -- chunk files ----------------------------------------------------------------------------
 def checksum(arrays: dict[str, np.ndarray]) -> np.ndarray:
     """SHA-256 over names, dtypes, shapes and bytes of ``arrays`` (as 32 uint8)."""
@@ -66,7 +66,13 @@ def write_chunk(folder: Path, index: int, arrays: dict[str, np.ndarray]) -> None
     atomic_write(chunk_path(folder, index), write)
 
 
-def read_chunk(folder: Path, chunk: Chunk, seeds: int) -> dict[str, np.ndarray] | None:
+def chunk_schema(spec: SweepSpec, chunk: Chunk) -> dict[str, tuple[np.dtype, tuple]]:
+    """The arrays a chunk of ``spec`` holds (its models share every non-per-model field)."""
+    point = spec.cell_point(int(chunk.models[0]) // spec.seeds)
+    return chunk_arrays(spec.model_config(point), spec.train_config(point))
+
+
+def read_chunk(folder: Path, chunk: Chunk, spec: SweepSpec) -> dict[str, np.ndarray] | None:
     """The chunk's arrays, or None when the file is missing or fails any check."""
     path = chunk_path(folder, chunk.index)
     if not path.is_file():
@@ -79,12 +85,13 @@ def read_chunk(folder: Path, chunk: Chunk, seeds: int) -> dict[str, np.ndarray] 
     except Exception:
         return None
     stored = arrays.pop(_CHECKSUM_KEY, None)
-    if set(arrays) != set(ARRAYS) or stored is None:
+    schema = chunk_schema(spec, chunk)
+    if set(arrays) != set(schema) or stored is None:
         return None
     if not np.array_equal(stored, checksum(arrays)):
         return None
-    k = chunk.size
-    if any(a.shape[:1] != (k,) or a.dtype != ARRAYS[n] for n, a in arrays.items()):
+    k, seeds = chunk.size, spec.seeds
+    if any(a.shape != (k, *schema[n][1]) or a.dtype != schema[n][0] for n, a in arrays.items()):
         return None
     if not (
         np.array_equal(arrays["cell"], chunk.models // seeds)
@@ -132,13 +139,6 @@ def check_folder(folder: Path, spec: SweepSpec) -> bool:
             f"{package_version()}; finish it with {started} or use a new --out folder"
         )
     return True
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("toymodels")
-    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-        return "0+unknown"
 
 
 def _ours(path: Path) -> bool:
@@ -233,7 +233,7 @@ def status(folder: str | Path) -> SweepStatus:
     chunks = plan_chunks(spec)
     finished = damaged = models = 0
     for chunk in chunks:
-        if read_chunk(folder, chunk, spec.seeds) is not None:
+        if read_chunk(folder, chunk, spec) is not None:
             finished += 1
             models += chunk.size
         elif chunk_path(folder, chunk.index).exists():
@@ -254,8 +254,6 @@ def status(folder: str | Path) -> SweepStatus:
 def load(folder: str | Path):
     """The consolidated results of the sweep in ``folder`` as an in-memory
     ``xarray.Dataset`` (file closed); see the results schema in README."""
-    from ._dataset import read_results
-
     folder = Path(folder)
     path = folder / RESULTS_FILE
     if not path.is_file():

@@ -5,7 +5,7 @@ import json
 import pytest
 import sympy
 
-import analytics.engine as engine
+import analytics.loss_derivation as engine
 from analytics import p, r
 from sweeps.cli import main
 

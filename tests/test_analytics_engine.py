@@ -11,7 +11,7 @@ import sympy
 import torch
 from scipy.stats import qmc
 
-import analytics.engine as engine
+import analytics.loss_derivation as engine
 from analytics import derive_loss, exact_loss, p, r
 from toymodels import ModelConfig
 from toymodels.errors import ConfigError
@@ -105,7 +105,7 @@ def test_engine_matches_torch_expected_loss(family, n, m, seed):
     W, b, importance = random_model(rng, n, m)
     f = sympy.lambdify(p, exact_loss(W.tolist(), b.tolist(), importance.tolist(), family))
     densities = (0.02, 0.4, 1.0)
-    configs = [ModelConfig(family, n, m, d, tuple(importance)) for d in densities]
+    configs = [ModelConfig.superposition(family, n, m, d, tuple(importance)) for d in densities]
     model = FAMILIES[family](configs, [np.random.SeedSequence(0)] * 3, dtype=torch.float64)
     with torch.no_grad():
         model.W.copy_(torch.as_tensor(W).expand(3, m, n))

@@ -11,9 +11,9 @@ import analytics.optimum as optimum
 from analytics import critical_density, optimum_map, phase_switches, transitions
 from toymodels import ModelConfig
 from toymodels.families import ReLUOutput, feature_metrics
-from toymodels.phases import PHASE_RULES
+from toymodels.phases import extra_feature
 
-LABELS = PHASE_RULES["relu"].LABELS
+LABELS = extra_feature.LABELS
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,7 @@ def _one_thread():
 def _grid_losses(density, weights, W, b_values):
     """Exact losses ``[b value, model]`` with ``b = (v, v)`` (torch, float64)."""
     K = len(W)
-    cfg = ModelConfig("relu", 2, 1, density, weights)
+    cfg = ModelConfig.superposition("relu", 2, 1, density, tuple(weights))
     model = ReLUOutput([cfg] * K, [np.random.SeedSequence(0)] * K, dtype=torch.float64)
     out = []
     with torch.no_grad():
@@ -77,7 +77,7 @@ def brute_force(density, importance):
 
 def _phase(W):
     m = feature_metrics(torch.as_tensor(W, dtype=torch.float64).reshape(1, *np.shape(W)))
-    return LABELS[PHASE_RULES["relu"].classify(m["norm"][:, -1], m["interference"][:, -1])[0]]
+    return LABELS[extra_feature.classify(m["norm"][:, -1], m["interference"][:, -1])[0]]
 
 
 @pytest.mark.parametrize(

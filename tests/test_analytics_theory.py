@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy
 
-import analytics.engine as engine
+import analytics.loss_derivation as engine
 from analytics import (
     boundary_curves,
     candidate_losses,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from toymodels import ModelConfig, TrainConfig, build_model, model_seed, train
-from toymodels.phases import PHASE_RULES
+from toymodels.phases import extra_feature
 
 CONFIGS = [
     ModelConfig.superposition(density=p, importance=r)
@@ -92,7 +92,7 @@ CLEAR_CUT = [
 
 
 def test_trained_models_land_in_the_clear_cut_phase():
-    rule = PHASE_RULES["relu"]
+    rule = extra_feature
     seeds_per_point = 4
     configs = [
         ModelConfig.superposition(density=p, importance=r)

@@ -13,6 +13,7 @@ from toymodels import FAMILIES, ModelConfig, TrainConfig
 from toymodels.estimators import ESTIMATORS
 from toymodels.families.base import ToyModel
 from toymodels.optim import make_optimizer
+from toymodels.tasks import Batch
 
 SEED = int(os.environ.get("TOYMODELS_TEST_SEED", "0"))
 
@@ -27,7 +28,9 @@ SIGMAS = 5.0
 def _random_models(family, n, m, count, rng, dtype, densities=None):
     densities = densities or [tuple(rng.uniform(0.05, 1.0, n)) for _ in range(count)]
     configs = [
-        ModelConfig(family, n, m, density=d, importance=tuple(rng.uniform(0.2, 2.0, n)))
+        ModelConfig.superposition(
+            family, n, m, density=d, importance=tuple(rng.uniform(0.2, 2.0, n))
+        )
         for d in densities
     ]
     seeds = [np.random.SeedSequence([SEED, i]) for i in range(len(configs))]
@@ -86,7 +89,8 @@ def test_exact_relu_loss_matches_numerical_integration(n, m, panels, nodes, tol)
     exact = model.expected_loss().detach().numpy()
     for i, config in enumerate(model.configs):
         W, b = model.W[i].detach().numpy(), model.b[i].detach().numpy()
-        p, imp = np.array(config.density), np.array(config.importance)
+        p = np.array(config.data.feature_density)
+        imp = np.array(config.data.feature_importance)
         reference = _numerical_loss(W, b, p, imp, panels, nodes)
         assert exact[i] == pytest.approx(reference, abs=tol * max(1.0, reference))
 
@@ -122,7 +126,7 @@ def test_exact_gradient_equals_autograd(family, n, m):
         model.b[0] = 0.0
     loss = model.expected_loss()
     grad_w, grad_b = torch.autograd.grad(loss.sum(), [model.W, model.b])
-    hand_loss, hand_w, hand_b = model.expected_loss_and_grad()
+    hand_loss, (hand_w, hand_b) = model.expected_loss_and_grad()
     torch.testing.assert_close(hand_loss, loss.detach(), rtol=RTOL[torch.float64], atol=1e-14)
     torch.testing.assert_close(hand_w, grad_w, rtol=RTOL[torch.float64], atol=1e-13)
     torch.testing.assert_close(hand_b, grad_b, rtol=RTOL[torch.float64], atol=1e-13)
@@ -132,7 +136,7 @@ def test_exact_gradient_equals_autograd(family, n, m):
 def test_exact_gradient_equals_finite_differences(n, m):
     rng = np.random.default_rng([SEED, n, m, 2])
     model = _random_models("relu", n, m, 4, rng, torch.float64)
-    _, grad_w, grad_b = model.expected_loss_and_grad()
+    _, (grad_w, grad_b) = model.expected_loss_and_grad()
     eps = 1e-6
     for param, grad in ((model.W, grad_w), (model.b, grad_b)):
         flat = param.data.view(len(model.configs), -1)
@@ -171,12 +175,12 @@ def test_batch_gradient_equals_autograd(family, n, m, weighted):
     model = _random_models(family, n, m, 5, rng, torch.float32)
     batch = 96
     words = torch.as_tensor(rng.integers(-(2**31), 2**31, (5, n, batch)), dtype=torch.int32)
-    x = model.draw(words)
+    x = model.task.draw(words).x
     weight = torch.as_tensor(rng.uniform(0, 2 / batch, (5, 1, batch)), dtype=torch.float32)
     row_weight = weight if weighted else 1.0 / batch
-    loss = model.batch_loss_and_grad(x.clone(), row_weight, need_loss=True)
+    loss = model.batch_loss_and_grad(Batch(x.clone()), row_weight, need_loss=True)
     hand_w, hand_b = model.W.grad.clone(), model.b.grad.clone()
-    reference = ToyModel.batch_loss_and_grad(model, x.clone(), row_weight, need_loss=True)
+    reference = ToyModel.batch_loss_and_grad(model, Batch(x.clone()), row_weight, need_loss=True)
     scale_w, scale_b = model.W.grad.abs().max(), model.b.grad.abs().max()
     torch.testing.assert_close(loss, reference, rtol=RTOL[torch.float32], atol=1e-6)
     torch.testing.assert_close(hand_w, model.W.grad, rtol=RTOL[torch.float32], atol=1e-6 * scale_w)
@@ -197,9 +201,9 @@ def test_engine_step_is_an_adam_step_on_the_autograd_gradient():
     for _ in range(3):
         estimator.step()
         opt.step()
-        x = reference.draw(words.clone())
+        batch = reference.task.draw(words.clone())
         opt_ref.zero_grad()
-        reference.batch_loss(x, 1.0 / cfg.batch_size).sum().backward()
+        reference.batch_loss(batch, 1.0 / cfg.batch_size).sum().backward()
         opt_ref.step()
     torch.testing.assert_close(model.W, reference.W, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(model.b, reference.b, rtol=1e-5, atol=1e-6)
@@ -233,7 +237,7 @@ def test_sampled_and_patterns_estimate_the_exact_loss_and_gradient(n, m):
     densities = [p for p in (1.0, 0.3, 0.05) for _ in range(3)]
     model = _random_models("relu", n, m, len(densities), rng, torch.float32, densities)
     exact = _copy(model, torch.float64)
-    loss, grad_w, grad_b = exact.expected_loss_and_grad()
+    loss, (grad_w, grad_b) = exact.expected_loss_and_grad()
     grad = torch.cat([grad_w.flatten(1), grad_b], 1)
     for estimator in ("sampled", "patterns"):
         losses, grads = _estimates(model, estimator, steps=150, batch=512)

@@ -21,7 +21,7 @@ from matplotlib.collections import QuadMesh  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 
 import figures  # noqa: E402
-from figures._axes import (  # noqa: E402
+from figures._layout import (  # noqa: E402
     BOUNDARY_GID,
     CROSSING_GID,
     REFERENCE_GID,

@@ -1,5 +1,6 @@
 import numpy as np
 
+from toymodels.families import FAMILIES
 from toymodels.phases import PHASE_RULES
 from toymodels.phases.extra_feature import (
     INTERFERENCE_SUPERPOSED,
@@ -10,9 +11,11 @@ from toymodels.phases.extra_feature import (
 )
 
 
-def test_rule_registered_for_both_families():
-    assert PHASE_RULES["relu"] is PHASE_RULES["linear"]
-    assert PHASE_RULES["relu"].LABELS == LABELS
+def test_both_superposition_families_declare_the_extra_feature_rule():
+    assert FAMILIES["relu"].phase_rule is FAMILIES["linear"].phase_rule
+    assert FAMILIES["relu"].phase_rule is PHASE_RULES["extra_feature"]
+    assert PHASE_RULES["extra_feature"].labels == LABELS
+    assert set(PHASE_RULES["extra_feature"].needs) <= set(FAMILIES["relu"].metrics)
 
 
 def test_classify_canonical_solutions():

@@ -8,6 +8,7 @@ import pytest
 
 import sweeps
 import sweeps.cli as cli
+from sweeps._fields import vocabulary
 from sweeps.spec import Axis, SweepSpec, parse_overrides
 from toymodels import ConfigError, ModelConfig, TrainConfig
 
@@ -48,7 +49,8 @@ def tiny_file(tmp_path):
 
 def test_spec_from_toml(tiny_file):
     spec = sweeps.load_spec(tiny_file)
-    assert (spec.name, spec.family, spec.n_features, spec.n_hidden) == ("tiny", "relu", 2, 1)
+    assert (spec.name, spec.family, spec.task) == ("tiny", "relu", "features")
+    assert (spec.model["n_features"], spec.model["n_hidden"]) == (2, 1)
     assert (spec.seeds, spec.root_seed, spec.chunk_size) == (2, 7, 4)
     assert [a.name for a in spec.axes] == ["density", "importance"]
     np.testing.assert_allclose(spec.axes[0].values, [0.05, math.sqrt(0.05), 1.0], rtol=1e-12)
@@ -97,9 +99,10 @@ def test_overrides(tiny_file):
 
 
 def test_integer_axes_round_spaced_values():
-    axis = Axis.parse("steps", {"logspace": [10, 1000], "num": 3})
+    vocab = vocabulary("relu")
+    axis = Axis.parse("steps", {"logspace": [10, 1000], "num": 3}, vocab)
     assert axis.values == (10, 100, 1000) and all(type(v) is int for v in axis.values)
-    assert Axis.parse("density", {"linspace": [0.5, 1.0], "num": 2}).values == (0.5, 1.0)
+    assert Axis.parse("density", {"linspace": [0.5, 1.0], "num": 2}, vocab).values == (0.5, 1.0)
 
 
 def test_presets_listed_and_loadable(main, capsys):
@@ -108,7 +111,7 @@ def test_presets_listed_and_loadable(main, capsys):
     assert all(table.values())
     for name, (n, m) in {"paper-2to1": (2, 1), "paper-3to2": (3, 2)}.items():
         spec = sweeps.load_preset(name)
-        assert (spec.n_features, spec.n_hidden, spec.seeds) == (n, m, 10)
+        assert (spec.model["n_features"], spec.model["n_hidden"], spec.seeds) == (n, m, 10)
         assert spec.train == TrainConfig(
             steps=10_000, batch_size=1024, lr=1e-3, optimizer="adam", estimator="sampled"
         )

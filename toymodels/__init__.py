@@ -1,4 +1,4 @@
-"""Superposition toy models: configs, model families, data, and the training engine.
+"""Toy models: families, tasks, regularisers, configs, and the one training engine.
 
 Names are imported on first use, so importing a light module such as
 ``toymodels.errors`` (as every CLI command does) does not load torch.
@@ -7,23 +7,33 @@ Names are imported on first use, so importing a light module such as
 import importlib
 
 __all__ = [
+    "ACTIVATIONS",
     "ESTIMATORS",
     "FAMILIES",
+    "PHASE_RULES",
+    "REGULARISERS",
+    "TASKS",
     "ConfigError",
     "ModelConfig",
     "TrainConfig",
     "TrainResult",
     "build_model",
     "feature_metrics",
+    "field_specs",
     "model_seed",
     "train",
 ]
 
 _HOME = {
+    "ACTIVATIONS": "toymodels.activations",
     "ESTIMATORS": "toymodels.estimators",
     "FAMILIES": "toymodels.families",
+    "PHASE_RULES": "toymodels.phases",
+    "REGULARISERS": "toymodels.regularisers",
+    "TASKS": "toymodels.tasks",
     "ConfigError": "toymodels.errors",
-    "ModelConfig": "toymodels.config",
+    "ModelConfig": "toymodels.model_config",
+    "field_specs": "toymodels.model_config",
     "TrainConfig": "toymodels.config",
     "TrainResult": "toymodels.engine",
     "build_model": "toymodels.engine",

@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import ModelConfig, TrainConfig
+from .config import TrainConfig
+from .model_config import ModelConfig
 from .engine import train
 from .seeds import model_seed
+from .threads import torch_threads
 
 # Steps of the straightforward loop run before timing starts (allocator and thread-pool
 # warm-up); its medians are taken over the remaining steps.
@@ -165,18 +167,13 @@ def straightforward(
     """Time the straightforward batched loop: the median step over ``steps`` timed steps
     (after a short warm-up), median over ``repeats`` runs, on torch's default threads
     unless ``threads`` is given."""
-    old = torch.get_num_threads()
     rss = reset_peak_memory()
     rates = []
-    try:
-        if threads is not None:
-            torch.set_num_threads(threads)
+    with torch_threads(threads or torch.get_num_threads()):
         used = torch.get_num_threads()
         for _ in range(repeats):
             times = _straightforward_steps(features, hidden, models, batch, steps, density, seed)
             rates.append(models / statistics.median(times))
-    finally:
-        torch.set_num_threads(old)
     rate = statistics.median(rates)
     return Timing(
         "straightforward", features, hidden, models, batch, steps, used,
@@ -192,7 +189,7 @@ def _straightforward_steps(n, m, models, batch, steps, density, seed) -> list[fl
     b = torch.nn.Parameter(torch.zeros(models, n))
     p = torch.full((models, n), density)
     importance = torch.tensor(
-        [c.importance for c in bench_configs(n, m, models, density)], dtype=torch.float32
+        [c.data.feature_importance for c in bench_configs(n, m, models, density)], dtype=torch.float32
     )
     opt = torch.optim.Adam([W, b], lr=1e-3)
     times = []

@@ -18,6 +18,7 @@ keeps the per-model matrix products in ``toymodels.families`` efficient.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -106,3 +107,25 @@ def uniform_from_bits(words: torch.Tensor, out: torch.Tensor | None = None) -> t
     """Uniform [0, 1) values (float32) from words: ``i 2^-32 + 1/2``."""
     out = torch.empty(words.shape) if out is None else out
     return out.copy_(words).mul_(_TWO_POW_MINUS_32).add_(0.5)
+
+
+def normal_from_bits(words: torch.Tensor) -> torch.Tensor:
+    """Standard normal values (float32) from words, by Box–Muller on consecutive pairs of
+    the second-to-last axis (its length must be even): rows ``2j`` and ``2j + 1`` give
+    ``r cos θ`` and ``r sin θ`` with ``r = √(−2 ln u)``, ``θ = 2π v``.  Uniforms are taken
+    at the centres of the 2^32 cells, so ``u`` is never 0 (|z| ≤ 6.8)."""
+    u = (words.to(torch.float64) + 0.5).mul_(_TWO_POW_MINUS_32).add_(0.5)
+    first, second = u[..., 0::2, :], u[..., 1::2, :]
+    radius = first.log_().mul_(-2.0).sqrt_()
+    angle = second.mul(2.0 * math.pi)
+    out = torch.empty(words.shape, dtype=torch.float32)
+    out[..., 0::2, :] = radius * angle.cos()
+    out[..., 1::2, :] = radius * angle.sin_()
+    return out
+
+
+def index_from_bits(words: torch.Tensor, count: int) -> torch.Tensor:
+    """Indices uniform on ``0 … count − 1`` (int64) from words: ``⌊w · count / 2^32⌋`` with
+    ``w`` the word read as unsigned (bias at most count / 2^32)."""
+    unsigned = words.to(torch.int64).bitwise_and_(0xFFFFFFFF)
+    return unsigned.mul_(count).bitwise_right_shift_(32)

@@ -1,10 +1,10 @@
-"""The one training engine, for every family and estimator.
+"""The one training engine, for every family, task and estimator.
 
 ``train`` builds the batch of models (each initialised from its own seed), steps the
-chosen estimator and optimiser, and measures what was learned.  Work is vectorised over
-the model axis; with ``threads > 1`` the models are split into groups trained side by side
-in threads (each group's arithmetic is single-threaded, so results do not depend on the
-number of threads).
+chosen estimator, regulariser and optimiser, records a trajectory when asked, and measures
+what was learned.  Work is vectorised over the model axis; with ``threads > 1`` the models
+are split into groups trained side by side in threads (each group's arithmetic is
+single-threaded, so results do not depend on the number of threads).
 """
 
 from __future__ import annotations
@@ -13,19 +13,23 @@ import ctypes
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
 import torch
 
-from .config import ModelConfig, TrainConfig
+from .config import TrainConfig
 from .data import UniformBlocks
 from .errors import ConfigError
 from .estimators import ESTIMATORS
 from .families import FAMILIES, ToyModel
+from .model_config import ModelConfig
+from .recording import Recorder, needs_probe, probe_batch, probe_group_models, snapshot
+from .regularisers import REGULARISERS
 from .seeds import STREAM_EVAL
+from .tasks import TASKS
+from .threads import torch_threads
 
 # Rows per evaluation block: bounds memory of the final fresh-sample loss.
 _EVAL_ROWS = 4096
@@ -41,21 +45,15 @@ Progress = Callable[[int], None]
 class TrainResult:
     """Everything learned by a batch of models, as numpy arrays with a leading model axis."""
 
-    params: dict[str, np.ndarray]
-    loss: np.ndarray  # final loss on fresh samples, [model]
+    params: dict[str, np.ndarray]  # the family's declared parameters, [model, *dims]
+    loss: np.ndarray  # final loss on fresh samples from the evaluation stream, [model]
     loss_exact: np.ndarray | None  # exact expected loss where the family has it, [model]
-    metrics: dict[str, np.ndarray] = field(default_factory=dict)  # [model, feature]
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)  # family and task, [model, *dims]
+    train_loss: np.ndarray | None = None  # loss on the finite data set, when there is one
+    penalty: np.ndarray | None = None  # the regulariser's penalty (without λ), when set
+    trajectory: dict[str, np.ndarray] = field(default_factory=dict)  # [model, record, *dims]
+    record_steps: tuple[int, ...] = ()
     seconds: float = 0.0
-
-
-@contextmanager
-def _torch_threads(n: int):
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def build_model(
@@ -78,11 +76,12 @@ def train(
     threads: int = 1,
     progress: Progress | None = None,
 ) -> TrainResult:
-    """Train one model per ``(config, seed)`` pair; all configs must share a structure."""
+    """Train one model per ``(config, seed)`` pair; all configs must share a batch key
+    (everything but per-model fields)."""
     if len(configs) != len(seeds):
         raise ValueError(f"{len(configs)} configs but {len(seeds)} seeds")
-    if len({c.structure() for c in configs}) != 1:
-        raise ConfigError("models trained together must share family, n_features and n_hidden")
+    if len({c.batch_key() for c in configs}) != 1:
+        raise ConfigError("models trained together must agree on every non-per-model field")
     start = time.perf_counter()
     groups = _groups(len(configs), configs[0], train_cfg, threads)
 
@@ -91,7 +90,7 @@ def train(
             [configs[i] for i in group], [seeds[i] for i in group], train_cfg, progress
         )
 
-    with _torch_threads(1):
+    with torch_threads(1):
         if threads == 1 or len(groups) == 1:
             parts = [run(g) for g in groups]
         else:
@@ -105,15 +104,38 @@ def train(
 def _groups(count: int, config: ModelConfig, train_cfg: TrainConfig, threads: int):
     """Split models into groups trained one after another, ``threads`` at a time.
 
-    Groups bound memory (a group's random-number blocks and buffers) and come in a multiple
-    of ``threads`` equal parts so the threads finish together.  A model's numbers do not
-    depend on its group: every model has its own streams and all arithmetic is per model.
+    Groups bound memory (a group's random-number blocks, probe and buffers) and come in a
+    multiple of ``threads`` equal parts so the threads finish together.  A model's numbers
+    do not depend on its group: every model has its own streams and all arithmetic is per
+    model.
     """
+    family, task = FAMILIES[config.family], TASKS[config.task]
     most = ESTIMATORS[train_cfg.estimator].group_models(config, train_cfg)
+    if needs_probe(family, task, train_cfg):
+        most = min(most, probe_group_models(family, task, config, train_cfg))
     threads = max(1, threads)
     rounds = -(-count // (most * threads))  # ceil
     parts = min(count, rounds * threads)
     return [g for g in np.array_split(np.arange(count), parts) if len(g)]
+
+
+class _Penalty:
+    """Adds ``λ_k ∂penalty/∂θ`` of the regulariser to each model's gradient."""
+
+    def __init__(self, model: ToyModel):
+        self.regulariser = REGULARISERS[model.configs[0].penalty.regulariser]()
+        self.strength = torch.tensor([c.penalty.strength for c in model.configs], dtype=model.dtype)
+        self.weights = [getattr(model, name) for name in model.weights]
+
+    @torch.no_grad()
+    def add_grad(self) -> None:
+        for w in self.weights:
+            scale = self.strength.view(-1, *([1] * (w.dim() - 1)))
+            w.grad.add_(self.regulariser.gradient(w) * scale)
+
+    @torch.no_grad()
+    def value(self) -> np.ndarray:
+        return self.regulariser.penalty(self.weights).double().numpy()
 
 
 def _train_group(configs, seeds, train_cfg: TrainConfig, progress: Progress | None) -> TrainResult:
@@ -122,19 +144,33 @@ def _train_group(configs, seeds, train_cfg: TrainConfig, progress: Progress | No
     model = build_model(configs, seeds, train_cfg)
     estimator = ESTIMATORS[train_cfg.estimator](model, train_cfg)
     opt, sched = make_optimizer(model.parameters(), train_cfg)
+    penalty = _Penalty(model) if configs[0].penalty.regulariser != "none" else None
+    recorder = None
+    if train_cfg.record_every:
+        recorder = Recorder(model, train_cfg, model.exact_loss_available(configs[0]))
     done = 0
     for step in range(train_cfg.steps):
+        if recorder is not None:
+            recorder(step)
         estimator.step(need_loss=False)
+        if penalty is not None:
+            penalty.add_grad()
         opt.step()
         sched.step()
         if progress is not None and (step + 1) % _PROGRESS_EVERY == 0:
             progress((step + 1 - done) * model.n_models)
             done = step + 1
+    if recorder is not None:
+        recorder(train_cfg.steps)
     if progress is not None and done < train_cfg.steps:
         progress((train_cfg.steps - done) * model.n_models)
     del estimator, opt, sched
     result = _measure_in_slices(model, train_cfg)
-    del model
+    if penalty is not None:
+        result.penalty = penalty.value()
+    if recorder is not None:
+        result.trajectory, result.record_steps = recorder.arrays(), recorder.steps
+    del model, recorder
     _return_free_memory()
     return result
 
@@ -143,9 +179,10 @@ def _measure_in_slices(model: ToyModel, train_cfg: TrainConfig) -> TrainResult:
     """:func:`measure`, a slice of models at a time so that the evaluation batch stays
     within ``_EVAL_SLICE_BYTES`` (exact-estimator groups hold thousands of models).  Every
     model has its own evaluation stream, so slicing changes no number."""
-    n = model.configs[0].n_features
+    config = model.configs[0]
+    words = int(np.prod(model.task.sample_shape(config.data, 1)))
     itemsize = torch.finfo(model.dtype).bits // 8
-    size = max(1, _EVAL_SLICE_BYTES // (n * min(train_cfg.eval_batch, _EVAL_ROWS) * itemsize))
+    size = max(1, _EVAL_SLICE_BYTES // (words * min(train_cfg.eval_batch, _EVAL_ROWS) * itemsize))
     if model.n_models <= size:
         return measure(model, train_cfg.eval_batch)
     parts = []
@@ -177,49 +214,74 @@ def _return_free_memory() -> None:
 
 
 def measure(model: ToyModel, eval_batch: int) -> TrainResult:
-    """Final loss on ``eval_batch`` fresh examples per model, exact loss when available,
-    parameters and per-feature metrics."""
+    """Final loss on ``eval_batch`` fresh examples per model, the loss on the finite data
+    set (if any), the exact loss when available, parameters and metrics."""
+    config = model.configs[0]
     with torch.no_grad():
         loss = evaluate(model, eval_batch)
         exact = None
-        if "exact" in model.estimators:
-            try:
-                model.check_estimator("exact", model.configs[0])
-            except ConfigError:
-                pass
-            else:
-                exact = model.expected_loss().double().numpy()
+        if model.exact_loss_available(config):
+            exact = model.expected_loss().double().numpy()
+        train_loss = None
+        if model.task.is_finite:
+            data = model.task.data_set
+            rows = model.task.row_weight(model.task.n_samples)
+            train_loss = model.batch_loss(data, rows).double().numpy()
         params = {k: v.detach().float().numpy().copy() for k, v in model.named_parameters()}
-        metrics = {k: v.float().numpy() for k, v in model.metrics().items()}
-    return TrainResult(params=params, loss=loss, loss_exact=exact, metrics=metrics)
+        probe = None
+        if model.metrics_use_data or model.task.outputs:
+            probe = probe_batch(model, eval_batch)
+        found = snapshot(model, probe, with_exact=False)
+        found.pop("loss", None)
+        metrics = {k: v.float().numpy() for k, v in found.items()}
+    return TrainResult(params, loss, exact, metrics, train_loss)
 
 
 def evaluate(model: ToyModel, eval_batch: int) -> np.ndarray:
     """Mean loss per model over ``eval_batch`` fresh examples from the evaluation stream."""
+    task = model.task
     rows = min(eval_batch, _EVAL_ROWS)
-    blocks = UniformBlocks(model.seeds, STREAM_EVAL, model.sample_shape(rows))
+    blocks = UniformBlocks(model.seeds, STREAM_EVAL, task.sample_shape(task.configs[0], rows))
     total = torch.zeros(model.n_models, dtype=torch.float64)
     remaining = eval_batch
     while remaining > 0:
         take = min(rows, remaining)
-        batch = model.draw(blocks.next())[..., :take]
+        batch = _first(task.draw(blocks.next()), take)
         total += model.batch_loss(batch, 1.0).double()
         remaining -= take
     return (total / eval_batch).numpy()
+
+
+def _first(batch, count: int):
+    """The first ``count`` examples of a batch."""
+    if batch.x.shape[-1] == count:
+        return batch
+    return type(batch)(
+        batch.x[..., :count],
+        None if batch.y is None else batch.y[..., :count],
+        None if batch.labels is None else batch.labels[..., :count],
+    )
 
 
 def _concat(parts: list[TrainResult]) -> TrainResult:
     if len(parts) == 1:
         return parts[0]
 
-    def cat(key, dicts):
-        return np.concatenate([d[key] for d in dicts])
+    def cat(get):
+        first = get(parts[0])
+        if first is None:
+            return None
+        if isinstance(first, dict):
+            return {k: np.concatenate([get(p)[k] for p in parts]) for k in first}
+        return np.concatenate([get(p) for p in parts])
 
     return TrainResult(
-        params={k: cat(k, [p.params for p in parts]) for k in parts[0].params},
-        loss=np.concatenate([p.loss for p in parts]),
-        loss_exact=None
-        if parts[0].loss_exact is None
-        else np.concatenate([p.loss_exact for p in parts]),
-        metrics={k: cat(k, [p.metrics for p in parts]) for k in parts[0].metrics},
+        params=cat(lambda p: p.params),
+        loss=cat(lambda p: p.loss),
+        loss_exact=cat(lambda p: p.loss_exact),
+        metrics=cat(lambda p: p.metrics),
+        train_loss=cat(lambda p: p.train_loss),
+        penalty=cat(lambda p: p.penalty),
+        trajectory=cat(lambda p: p.trajectory),
+        record_steps=parts[0].record_steps,
     )

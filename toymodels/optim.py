@@ -1,4 +1,5 @@
-"""Adam / AdamW over a batch of models, and the learning-rate schedules.
+"""Adam / AdamW and plain gradient descent over a batch of models, and the learning-rate
+schedules.
 
 The update is torch's (``torch.optim.Adam``/``AdamW`` with default flags, same operation
 order; tests compare them), written out because constructing a ``torch.optim`` optimiser
@@ -59,10 +60,25 @@ class Adam:
             p.addcdiv_(m, denom, value=-step_size)
 
 
+class SGD:
+    """Plain gradient descent ``θ ← θ − lr·g`` (no momentum, no decay): the update the
+    closed-form learning dynamics of deep linear networks assume (``torch.optim.SGD``
+    with default flags; tests compare them)."""
+
+    def __init__(self, params: Iterable[torch.Tensor], train: TrainConfig):
+        self.params = list(params)
+        self.lr = train.lr
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for p in self.params:
+            p.add_(p.grad, alpha=-self.lr)
+
+
 class Schedule:
     """Sets the optimiser's learning rate for each step (``LambdaLR`` semantics)."""
 
-    def __init__(self, opt: Adam, train: TrainConfig):
+    def __init__(self, opt: Adam | SGD, train: TrainConfig):
         self.opt, self.base, self.kind, self.steps = opt, train.lr, train.schedule, train.steps
         self.t = 0
 
@@ -71,6 +87,8 @@ class Schedule:
         self.opt.lr = self.base * schedule_factor(self.kind, self.t, self.steps)
 
 
-def make_optimizer(params, train: TrainConfig) -> tuple[Adam, Schedule]:
-    opt = Adam(params, train)
+def make_optimizer(params, train: TrainConfig) -> tuple[Adam | SGD, Schedule]:
+    """The optimiser ``train.optimizer`` names (``adam``/``adamw``: :class:`Adam`; ``sgd``)
+    with its learning-rate schedule."""
+    opt = SGD(params, train) if train.optimizer == "sgd" else Adam(params, train)
     return opt, Schedule(opt, train)

@@ -37,7 +37,7 @@ def theory_on_grid(results: xr.Dataset, features: int):
 
 def optimum_on_grid(results: xr.Dataset, features: int):
     """The exact optimum's phase map (free W and b) cell for cell on the trained grid."""
-    from figures.theory import exact_optimum
+    from figures.theory_panels import exact_optimum
 
     return exact_optimum(features, results["density"].values, results["importance"].values)
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from toymodels.arguments import density, positive_int
+from ._args import density, positive_int
 
 
 def register(sub) -> None:

@@ -15,8 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from toymodels.arguments import positive_int
-
+from ._args import positive_int
 from .phase_diagram import PROTOCOLS
 
 GALLERY = "gallery"

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from toymodels.arguments import density, positive_float, positive_int
+from ._args import density, positive_float, positive_int
 
 # Two training protocols.  "fast" minimises the same expected loss with its exact
 # closed form (deterministic full-gradient Adam), which reaches the trained phases in a

@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from toymodels.arguments import positive_int
+from ._args import positive_int
 
 BACKENDS = ("loky", "dask")
 

@@ -34,7 +34,7 @@ def chunk_models(n_features: int, batch: int) -> int:
 def make_chunks(model, batch: int, coefficients) -> list[Chunk]:
     """Chunks covering ``model``'s models; ``coefficients`` are ``[model, ...]`` tensors
     sliced per chunk."""
-    n = model.configs[0].n_features
+    n = model.n_features
     size = chunk_models(n, batch)
     chunks, work = [], {}
     for start in range(0, model.n_models, size):

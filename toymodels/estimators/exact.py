@@ -14,29 +14,20 @@ EXACT_GROUP_MODELS = 8192
 
 
 class Exact(Estimator):
-    """Deterministic full-gradient steps on ``model.expected_loss()``.
-
-    The families' hand-derived ``expected_loss_and_grad`` is used (tested against
-    autograd); a family without it is differentiated by autograd.
-    """
+    """Deterministic full-gradient steps on ``model.expected_loss()`` (families declaring
+    ``closed_form``; their ``expected_loss_and_grad`` is hand-derived where they declare
+    ``hand_gradient``, autograd otherwise)."""
 
     # Float64 keeps the optimiser's tiny late updates meaningful, and the tensors are
     # small (no batch axis).
     dtype = torch.float64
+    data = "stream"
 
     def step(self, need_loss: bool = False):
         model = self.model
-        if hasattr(model, "expected_loss_and_grad"):
-            loss, grad_w, grad_b = model.expected_loss_and_grad()
-            model.W.grad, model.b.grad = grad_w, grad_b
-        else:
-            params = list(model.parameters())
-            with torch.enable_grad():
-                loss = model.expected_loss()
-                grads = torch.autograd.grad(loss.sum(), params)
-            for p, g in zip(params, grads, strict=True):
-                p.grad = g
-            loss = loss.detach()
+        loss, grads = model.expected_loss_and_grad()
+        for p, g in zip(model.parameters(), grads, strict=True):
+            p.grad = g
         return loss if need_loss else None
 
     @classmethod

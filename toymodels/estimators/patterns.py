@@ -13,7 +13,6 @@ import itertools
 import torch
 
 from ..data import UniformBlocks
-from ..errors import ConfigError
 from ..seeds import STREAM_DATA
 from ._chunks import make_chunks, prepare_grads
 from .base import Estimator
@@ -25,14 +24,13 @@ _TWO_POW_MINUS_32 = 2.0**-32
 
 
 class Patterns(Estimator):
+    """Superposition models only (they declare it): the masks are the features task's."""
+
+    data = "stream"
+
     def __init__(self, model, train):
         super().__init__(model, train)
-        n = model.configs[0].n_features
-        if n > PATTERNS_MAX_FEATURES:
-            raise ConfigError(
-                f"estimator=patterns supports n_features <= {PATTERNS_MAX_FEATURES}, got {n}; "
-                "use estimator=sampled"
-            )
+        n = model.n_features  # at most PATTERNS_MAX_FEATURES (the family checks it)
         rows = max(1, train.batch_size // 2**n)
         table = torch.tensor(list(itertools.product((0.0, 1.0), repeat=n)), dtype=model.dtype)
         mask = table.T.repeat_interleave(rows, dim=1)  # [feature, patterns * rows]

@@ -1,25 +1,31 @@
-"""Paper-faithful estimator: a fresh batch of ``batch_size`` examples per model per step."""
+"""Paper-faithful estimator: a fresh batch of ``batch_size`` examples per model per step
+(or, on a finite data set, ``batch_size`` examples picked from it: mini-batch SGD)."""
 
 from __future__ import annotations
 
 import torch
 
 from ..data import UniformBlocks, sparse_coefficients, sparse_from_bits
-from ..seeds import STREAM_DATA
+from ..seeds import STREAM_BATCH, STREAM_DATA
 from ._chunks import make_chunks, prepare_grads
 from .base import Estimator
 
 
 class Sampled(Estimator):
-    """Families with ``loss_and_grad_rows`` (the superposition models) are stepped in
-    cache-sized chunks of models; others through ``batch_loss_and_grad`` on the whole batch.
-    """
+    """Families declaring ``chunked`` (the superposition models) are stepped on fresh
+    samples in cache-sized chunks of models; everything else through
+    ``batch_loss_and_grad`` on the whole batch."""
 
     def __init__(self, model, train):
         super().__init__(model, train)
-        batch = train.batch_size
-        self.blocks = UniformBlocks(model.seeds, STREAM_DATA, model.sample_shape(batch))
-        if hasattr(model, "loss_and_grad_rows"):
+        task, batch = model.task, train.batch_size
+        self.finite = task.is_finite
+        stream = STREAM_BATCH if self.finite else STREAM_DATA
+        shape = (batch,) if self.finite else task.sample_shape(task.configs[0], batch)
+        self.blocks = UniformBlocks(model.seeds, stream, shape)
+        self.row_weight = task.row_weight(batch)
+        self.chunked = model.chunked and not self.finite
+        if self.chunked:
             alpha, beta = sparse_coefficients(model.density)
             scale = 2.0 / batch * model.importance.unsqueeze(-1)  # d(mean loss)/d(residual²)
             self.chunks = make_chunks(model, batch, (alpha, beta, scale))
@@ -27,9 +33,9 @@ class Sampled(Estimator):
     def step(self, need_loss: bool = False):
         model = self.model
         words = self.blocks.next()
-        if not hasattr(model, "loss_and_grad_rows"):  # a family without the chunked path
-            batch = model.draw(words)
-            return model.batch_loss_and_grad(batch, 1.0 / self.train.batch_size, need_loss)
+        if not self.chunked:
+            batch = model.task.minibatch(words) if self.finite else model.task.draw(words)
+            return model.batch_loss_and_grad(batch, self.row_weight, need_loss)
         prepare_grads(model)
         losses = []
         for ch in self.chunks:

@@ -1,13 +1,13 @@
 """Model families by name (the names sweep files and the CLI use)."""
 
 from .base import ToyModel
+from .hidden import HiddenLayer
 from .linear_output import LinearOutput
 from .relu_output import ReLUOutput
 from .superposition import feature_metrics
 
 FAMILIES: dict[str, type[ToyModel]] = {
-    "relu": ReLUOutput,
-    "linear": LinearOutput,
+    cls.name: cls for cls in (ReLUOutput, LinearOutput, HiddenLayer)
 }
 
-__all__ = ["FAMILIES", "LinearOutput", "ReLUOutput", "ToyModel", "feature_metrics"]
+__all__ = ["FAMILIES", "HiddenLayer", "LinearOutput", "ReLUOutput", "ToyModel", "feature_metrics"]

@@ -1,10 +1,13 @@
-"""The contract every model family fulfils.
+"""The contract every model family fulfils, declared rather than probed.
 
 A family is a ``torch.nn.Module`` holding a *batch* of models along a leading ``model``
-axis: the axis is part of the model, not a Python loop around it.  The constructor stores
-the configs and initialises every model from its own seed; the one training engine
-(``toymodels.engine``) does the rest through the methods below.  A new family is a new
-file in this package plus one line in ``FAMILIES``.
+axis: the axis is part of the model, not a Python loop around it.  The class declares
+what the family is (its config, the tasks it learns, the estimators it supports, whether
+it has a closed form or a hand-derived gradient, the arrays it outputs with their dims and
+dtypes, its metrics and its phase rule); the constructor stores the configs, builds the
+task's data source and initialises every model from its own seed; the one training engine
+(``toymodels.engine``) does the rest.  A new family is a new file in this package plus one
+line in ``FAMILIES``; the sweep spec, storage and results read the declarations.
 """
 
 from __future__ import annotations
@@ -15,19 +18,51 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from ..config import ModelConfig
 from ..errors import ConfigError
+from ..estimators import ESTIMATORS
+from ..fields import Config
+from ..outputs import Output
+from ..phases import PhaseRule
+from ..tasks import TASKS, Batch
 
 
 class ToyModel(torch.nn.Module):
-    """A batch of models of one family and one structure (same sizes)."""
+    """A batch of models of one family that share everything but per-model fields."""
 
-    #: estimators (see ``toymodels.estimators``) this family can be trained with
-    estimators: ClassVar[tuple[str, ...]] = ("sampled",)
+    # -- declarations ---------------------------------------------------------------------
+    #: the registry name (``family = "..."`` in a spec)
+    name: ClassVar[str]
+    #: the frozen config dataclass of the family's own fields
+    Config: ClassVar[type[Config]]
+    #: tasks the family learns; the first is the default
+    tasks: ClassVar[tuple[str, ...]]
+    #: estimators (``toymodels.estimators``) that can train it
+    estimators: ClassVar[tuple[str, ...]] = ("sampled", "full")
+    #: ``expected_loss()`` gives the exact expected loss (the ``exact`` estimator, and the
+    #: stored ``loss_exact``)
+    closed_form: ClassVar[bool] = False
+    #: ``batch_loss_and_grad`` (and ``expected_loss_and_grad`` with a closed form) are
+    #: derived by hand; the common tests compare them with autograd
+    hand_gradient: ClassVar[bool] = False
+    #: ``loss_and_grad_rows`` exists: the sampled estimator steps cache-sized chunks of
+    #: models through it (superposition models on fresh samples)
+    chunked: ClassVar[bool] = False
+    #: trained parameters, stored per model
+    params: ClassVar[dict[str, Output]]
+    #: the parameters a weight penalty (``toymodels.regularisers``) acts on
+    weights: ClassVar[tuple[str, ...]]
+    #: metrics measured after training (and along trajectories), stored per model
+    metrics: ClassVar[dict[str, Output]] = {}
+    #: whether the metrics need the model's activity on probe examples
+    metrics_use_data: ClassVar[bool] = False
+    #: how a trained model is put into a phase (None: the family has no phases)
+    phase_rule: ClassVar[PhaseRule | None] = None
+    #: definitions stored with the results as attributes (name -> one line)
+    definitions: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,
-        configs: Sequence[ModelConfig],
+        configs: Sequence,
         seeds: Sequence[np.random.SeedSequence],
         init_scale: float = 1.0,
         dtype: torch.dtype = torch.float32,
@@ -37,47 +72,67 @@ class ToyModel(torch.nn.Module):
             raise ValueError("a batch needs at least one model")
         if len(configs) != len(seeds):
             raise ValueError(f"{len(configs)} configs but {len(seeds)} seeds")
-        if len({c.structure() for c in configs}) != 1:
-            raise ValueError("all models in a batch must share family, n_features and n_hidden")
+        if len({c.batch_key() for c in configs}) != 1:
+            raise ValueError("models trained together must agree on every non-per-model field")
         self.configs = tuple(configs)
         self.seeds = tuple(seeds)
         self.dtype = dtype
+        self.task = TASKS[configs[0].task]([c.data for c in configs], seeds, dtype)
+
+    # -- class-level facts ----------------------------------------------------------------
+    @classmethod
+    def dims(cls, config) -> dict[str, int]:
+        """Sizes of the dims this config's outputs use (e.g. ``hidden``, ``feature``)."""
+        raise NotImplementedError
 
     @classmethod
-    def validate(cls, config: ModelConfig) -> None:
-        """Raise ``ConfigError`` when the family cannot build this config."""
+    def validate(cls, config) -> None:
+        """Raise ``ConfigError`` when the family cannot build this model config (checks
+        across the family's, the task's and the regulariser's fields)."""
 
     @classmethod
-    def check_estimator(cls, estimator: str, config: ModelConfig) -> None:
-        """Raise ``ConfigError`` when ``estimator`` cannot train this family and config."""
+    def check_estimator(cls, estimator: str, config) -> None:
+        """Raise ``ConfigError`` when ``estimator`` cannot train this model config."""
         if estimator not in cls.estimators:
             raise ConfigError(
-                f'estimator "{estimator}" is not available for the {config.family} family; '
+                f'estimator "{estimator}" is not available for the {cls.name} family; '
                 f"allowed: {', '.join(cls.estimators)}"
             )
+        need = ESTIMATORS[estimator].data
+        finite = TASKS[config.task].finite(config.data)
+        if need == "finite" and not finite:
+            raise ConfigError(
+                f'estimator "{estimator}" trains on a finite data set; set n_samples > 0 '
+                "or use estimator=sampled"
+            )
+        if need == "stream" and finite:
+            raise ConfigError(
+                f'estimator "{estimator}" works on the data distribution, not a finite data '
+                "set (n_samples > 0); use estimator=full or sampled"
+            )
+
+    @classmethod
+    def exact_loss_available(cls, config) -> bool:
+        """Whether the exact expected loss of this config can be computed (stored as
+        ``loss_exact`` after training, whatever the estimator)."""
+        return cls.closed_form
 
     @property
     def n_models(self) -> int:
         return len(self.configs)
 
-    # -- what the estimators call -------------------------------------------------------
-    def draw(self, uniforms: torch.Tensor):
-        """Turn a step's raw uniforms (``[model, *sample_shape]``) into a batch."""
+    # -- the model ------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs ``[model, output, example]`` for inputs ``[model, input, example]``."""
         raise NotImplementedError
 
-    def sample_shape(self, batch_size: int) -> tuple[int, ...]:
-        """Uniform numbers needed per model for one batch of ``batch_size`` examples."""
-        raise NotImplementedError
+    def batch_loss(self, batch: Batch, row_weight) -> torch.Tensor:
+        """Per-model weighted task loss ``[model]`` on a batch: the differentiable definition."""
+        return self.task.loss(self(batch.x), batch, row_weight)
 
-    def batch_loss(self, batch, row_weight: torch.Tensor | float) -> torch.Tensor:
-        """Per-model weighted loss ``[model]`` on a batch: the differentiable definition."""
-        raise NotImplementedError
-
-    def batch_loss_and_grad(self, batch, row_weight, need_loss: bool = True):
-        """Per-model loss (or None) and gradients written to ``.grad``.
-
-        The default differentiates :meth:`batch_loss`; families may override it with a
-        hand-derived gradient (tested against this default)."""
+    def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
+        """Per-model loss (or None) with gradients written to ``.grad``.  This default
+        differentiates :meth:`batch_loss`; ``hand_gradient`` families override it."""
         params = list(self.parameters())
         with torch.enable_grad():
             loss = self.batch_loss(batch, row_weight)
@@ -87,9 +142,19 @@ class ToyModel(torch.nn.Module):
         return loss.detach() if need_loss else None
 
     def expected_loss(self) -> torch.Tensor:
-        """Exact expected loss per model ``[model]`` (families listing ``exact``)."""
+        """Exact expected loss per model ``[model]`` (``closed_form`` families)."""
         raise NotImplementedError
 
-    def metrics(self) -> dict[str, torch.Tensor]:
-        """Per-model, per-feature diagnostics, each ``[model, feature]``."""
+    def expected_loss_and_grad(self) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """The exact loss ``[model]`` and its gradients, one per parameter in the order of
+        ``parameters()``; this default uses autograd."""
+        params = list(self.parameters())
+        with torch.enable_grad():
+            loss = self.expected_loss()
+            grads = torch.autograd.grad(loss.sum(), params)
+        return loss.detach(), tuple(grads)
+
+    def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
+        """The declared ``metrics``, each ``[model, *dims]``; ``probe`` holds examples when
+        ``metrics_use_data`` (else None)."""
         return {}

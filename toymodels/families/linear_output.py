@@ -8,13 +8,14 @@ from .superposition import SuperpositionModel
 
 
 class LinearOutput(SuperpositionModel):
+    name = "linear"
     activation_is_identity = True
 
     def activation(self, pre: torch.Tensor) -> torch.Tensor:
         return pre
 
     def _moments(self):
-        n = self.configs[0].n_features
+        n = self.n_features
         a = torch.eye(n, dtype=self.W.dtype) - torch.bmm(self.W.transpose(1, 2), self.W)
         p = self.density
         mean = torch.bmm(a, (p / 2.0).unsqueeze(-1)).squeeze(-1) - self.b
@@ -28,7 +29,7 @@ class LinearOutput(SuperpositionModel):
         spread = torch.bmm(a * a, var.unsqueeze(-1)).squeeze(-1)
         return (self.importance * (mean * mean + spread)).sum(-1)
 
-    def expected_loss_and_grad(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def expected_loss_and_grad(self) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """The closed form and its hand-derived gradient: with ``e = Aμ - b``,
         ``∂/∂b_i = -2 I_i e_i``, ``∂/∂A_ij = 2 I_i (e_i μ_j + A_ij Var x_j)``,
         ``∂/∂G = -∂/∂A`` and ``∂/∂W = W (∂G + ∂Gᵀ)``."""
@@ -42,4 +43,4 @@ class LinearOutput(SuperpositionModel):
                 + 2.0 * self.importance.unsqueeze(-1) * a * var.unsqueeze(1)
             )
             grad_w = torch.bmm(self.W, grad_g + grad_g.transpose(1, 2))
-            return loss, grad_w, -weighted
+            return loss, (grad_w, -weighted)

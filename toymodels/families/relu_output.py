@@ -8,9 +8,8 @@ from functools import cache
 
 import torch
 
-from ..config import ModelConfig
 from ..errors import ConfigError
-from ._cube import region_moments, relu_moments, second_moment_index
+from ._relu_moments import region_moments, relu_moments, second_moment_index
 from .superposition import SuperpositionModel
 
 # The exact expected loss integrates every sparsity pattern over its cube; a pattern of
@@ -57,17 +56,24 @@ def _rows(n: int, k: int) -> _Rows:
 class ReLUOutput(SuperpositionModel):
     """``ReLU(Wᵀ W x + b)``: superposes features once they are sparse enough."""
 
+    name = "relu"
+
     def activation(self, pre: torch.Tensor) -> torch.Tensor:
         return pre.clamp_min_(0.0) if not pre.requires_grad else torch.relu(pre)
 
     @classmethod
-    def check_estimator(cls, estimator: str, config: ModelConfig) -> None:
+    def check_estimator(cls, estimator: str, config) -> None:
         super().check_estimator(estimator, config)
-        if estimator == "exact" and config.n_features > EXACT_MAX_FEATURES:
+        n = config.data.n_features
+        if estimator == "exact" and n > EXACT_MAX_FEATURES:
             raise ConfigError(
                 f"estimator=exact supports n_features <= {EXACT_MAX_FEATURES} for the relu "
-                f"family, got {config.n_features}; use estimator=patterns or sampled"
+                f"family, got {n}; use estimator=patterns or sampled"
             )
+
+    @classmethod
+    def exact_loss_available(cls, config) -> bool:
+        return config.data.n_features <= EXACT_MAX_FEATURES
 
     def expected_loss(self) -> torch.Tensor:
         """``E Σ_i I_i (x_i - x'_i)²`` exactly (differentiable by autograd): a sum over
@@ -76,20 +82,20 @@ class ReLUOutput(SuperpositionModel):
         Mathematical Understanding", the ``L_k`` terms)."""
         return self._expected(with_grad=False)[0]
 
-    def expected_loss_and_grad(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The exact loss ``[model]`` and its gradients ``[model, hidden, feature]`` and
-        ``[model, feature]``, hand-derived (no autograd).  With ``z = b_i + Σ_j G_ij x_j``
-        and ``G = WᵀW``: ``∂/∂b_i = 2 I_i E[(relu(z) - x_i) 1(z > 0)]``,
+    def expected_loss_and_grad(self) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """The exact loss ``[model]`` and its gradients ``([model, hidden, feature],
+        [model, feature])`` for ``(W, b)``, hand-derived (no autograd).  With
+        ``z = b_i + Σ_j G_ij x_j`` and ``G = WᵀW``: ``∂/∂b_i = 2 I_i E[(relu(z) - x_i) 1(z > 0)]``,
         ``∂/∂G_ij = 2 I_i E[(relu(z) - x_i) 1(z > 0) x_j]`` and ``∂/∂W = W (∂G + ∂Gᵀ)``.
         """
         with torch.no_grad():
             loss, grad_g, grad_b = self._expected(with_grad=True)
             grad_g = grad_g + grad_g.transpose(1, 2)
-            return loss, torch.bmm(self.W, grad_g), grad_b
+            return loss, (torch.bmm(self.W, grad_g), grad_b)
 
     def _expected(self, with_grad: bool):
         # Rows (pattern, output) first and models last: see ``region_moments``.
-        n = self.configs[0].n_features
+        n = self.n_features
         K = self.n_models
         W, b = self.W, self.b
         gram = torch.bmm(W.transpose(1, 2), W).reshape(K, n * n).T.contiguous()  # [n*n, K]

@@ -13,46 +13,98 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..config import ModelConfig
-from ..data import sparse_coefficients, sparse_from_bits
 from ..errors import ConfigError
+from ..estimators.patterns import PATTERNS_MAX_FEATURES
+from ..fields import Config, integer, param
+from ..outputs import Output
+from ..phases import extra_feature
 from ..seeds import STREAM_INIT, generator
+from ..tasks import Batch
 from .base import ToyModel
+
+INTERFERENCE_DEFINITION = (
+    "sum over j != i of (unit(W_i) . W_j)^2, j = i excluded (an antipodal pair gives 1)"
+)
+
+
+@dataclass(frozen=True)
+class SuperpositionConfig(Config):
+    owner = "family relu/linear"
+
+    n_hidden: int = param(1, integer(1), top=True, help="hidden dimensions m (< n_features)")
 
 
 class SuperpositionModel(ToyModel):
-    estimators = ("sampled", "patterns", "exact")
+    Config = SuperpositionConfig
+    tasks = ("features",)
+    estimators = ("sampled", "patterns", "exact", "full")
+    closed_form = True
+    hand_gradient = True
+    chunked = True
+    params = {
+        "W": Output(("hidden", "feature"), "float32", "W_i (column i) is feature i's direction"),
+        "b": Output(("feature",), "float32", "output bias"),
+    }
+    weights = ("W",)
+    metrics = {
+        "norm": Output(("feature",), "float32", "||W_i||"),
+        "interference": Output(("feature",), "float32", INTERFERENCE_DEFINITION),
+        "dimensionality": Output(
+            ("feature",), "float32", "D_i = ||W_i||^2 / sum over j of (unit(W_i) . W_j)^2"
+        ),
+    }
+    phase_rule = extra_feature.RULE
+    definitions = {"interference_definition": INTERFERENCE_DEFINITION}
 
     def __init__(
         self,
-        configs: Sequence[ModelConfig],
+        configs: Sequence,
         seeds: Sequence[np.random.SeedSequence],
         init_scale: float = 1.0,
         dtype: torch.dtype = torch.float32,
     ):
         super().__init__(configs, seeds, init_scale, dtype)
-        n, m = configs[0].n_features, configs[0].n_hidden
+        n, m = configs[0].data.n_features, configs[0].arch.n_hidden
+        self.n_features, self.n_hidden = n, m
         # Xavier-normal per model: the scale depends on (n, m) only, never on how many
         # models share the batch (a pitfall of initialising the batched tensor at once).
         std = init_scale * math.sqrt(2.0 / (n + m))
         w = np.stack([generator(s, STREAM_INIT).standard_normal((m, n)) * std for s in seeds])
         self.W = torch.nn.Parameter(torch.as_tensor(w, dtype=dtype))
         self.b = torch.nn.Parameter(torch.zeros(len(configs), n, dtype=dtype))
-        self.register_buffer("density", torch.tensor([c.density for c in configs], dtype=dtype))
-        self.register_buffer(
-            "importance", torch.tensor([c.importance for c in configs], dtype=dtype)
-        )
+        self.register_buffer("density", self.task.density)
+        self.register_buffer("importance", self.task.importance)
 
     @classmethod
-    def validate(cls, config: ModelConfig) -> None:
-        if config.n_hidden >= config.n_features:
+    def dims(cls, config) -> dict[str, int]:
+        return {"hidden": config.arch.n_hidden, "feature": config.data.n_features}
+
+    @classmethod
+    def check_estimator(cls, estimator: str, config) -> None:
+        super().check_estimator(estimator, config)
+        n = config.data.n_features
+        if estimator == "patterns" and n > PATTERNS_MAX_FEATURES:
             raise ConfigError(
-                f"n_hidden={config.n_hidden} must be smaller than n_features="
-                f"{config.n_features}: with a dimension per feature nothing is superposed"
+                f"estimator=patterns supports n_features <= {PATTERNS_MAX_FEATURES}, got {n}; "
+                "use estimator=sampled"
+            )
+
+    @classmethod
+    def exact_loss_available(cls, config) -> bool:
+        return True
+
+    @classmethod
+    def validate(cls, config) -> None:
+        n, m = config.data.n_features, config.arch.n_hidden
+        if m >= n:
+            raise ConfigError(
+                f"n_hidden={m} must be smaller than n_features={n}: with a dimension per "
+                "feature nothing is superposed"
             )
 
     # -- the model ----------------------------------------------------------------------
@@ -64,17 +116,10 @@ class SuperpositionModel(ToyModel):
         h = torch.bmm(self.W, x)
         return self.activation(torch.baddbmm(self.b.unsqueeze(-1), self.W.transpose(1, 2), h))
 
-    # -- data ---------------------------------------------------------------------------
-    def sample_shape(self, batch_size: int) -> tuple[int, ...]:
-        return (self.configs[0].n_features, batch_size)
-
-    def draw(self, words: torch.Tensor) -> torch.Tensor:
-        """Sparse features ``[model, feature, batch]`` from random words (``toymodels.data``)."""
-        return sparse_from_bits(words, *sparse_coefficients(self.density))
-
     # -- loss ---------------------------------------------------------------------------
-    def batch_loss(self, x: torch.Tensor, row_weight) -> torch.Tensor:
+    def batch_loss(self, batch: Batch, row_weight) -> torch.Tensor:
         """``Σ_b w_b Σ_i I_i (x_ib - x'_ib)²`` per model; ``w_b = 1/B`` for plain batches."""
+        x = batch.x
         if torch.is_grad_enabled():
             r = self(x) - x
             return (self.importance.unsqueeze(-1) * r * r * row_weight).sum((1, 2))
@@ -82,8 +127,9 @@ class SuperpositionModel(ToyModel):
         r = self(x).sub_(x)
         return r.mul_(r).mul_(self.importance.unsqueeze(-1) * row_weight).sum((1, 2))
 
-    def batch_loss_and_grad(self, x: torch.Tensor, row_weight, need_loss: bool = True):
+    def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
         """Hand-derived gradient of :meth:`batch_loss` (see :meth:`loss_and_grad_rows`)."""
+        x = batch.x
         if isinstance(row_weight, torch.Tensor):
             scale, weight = 2.0 * self.importance.unsqueeze(-1), row_weight
         else:
@@ -96,7 +142,7 @@ class SuperpositionModel(ToyModel):
     def workspace(self, models: int, batch: int) -> dict[str, torch.Tensor]:
         """Scratch buffers for :meth:`loss_and_grad_rows` on ``models`` models (reused across
         steps: large fresh allocations cost page faults on every step)."""
-        n, m = self.configs[0].n_features, self.configs[0].n_hidden
+        n, m = self.n_features, self.n_hidden
         work = {"pre": torch.empty(models, n, batch, dtype=self.dtype)}
         if not self.activation_is_identity:
             work["mask"] = torch.empty(models, n, batch, dtype=self.dtype)
@@ -109,7 +155,7 @@ class SuperpositionModel(ToyModel):
     def uses_gram(self) -> bool:
         # Through G = WᵀW a column costs 2n² multiply-adds (forward and ∂G), through W it
         # costs 5nm (h = Wx, Wᵀh, h gᵀ, W g, (W g) xᵀ): the Gram path wins for n < 2.5 m.
-        n, m = self.configs[0].n_features, self.configs[0].n_hidden
+        n, m = self.n_features, self.n_hidden
         return 2 * n < 5 * m
 
     def loss_and_grad_rows(
@@ -166,7 +212,7 @@ class SuperpositionModel(ToyModel):
     activation_is_identity = False
 
     # -- diagnostics --------------------------------------------------------------------
-    def metrics(self) -> dict[str, torch.Tensor]:
+    def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
         return feature_metrics(self.W.detach())
 
 

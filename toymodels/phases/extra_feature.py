@@ -7,7 +7,12 @@ Classification uses the extra feature's norm ``‖W_i‖`` and interference
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+
+from .base import PhaseRule
+from .base import aggregate as _aggregate
 
 LABELS = ("not_represented", "dedicated", "superposition")
 
@@ -33,41 +38,24 @@ def classify(norm: np.ndarray, interference: np.ndarray) -> np.ndarray:
     return np.where(norm < NORM_REPRESENTED, 0, codes).astype(np.int8)
 
 
-def _selection_loss(loss: np.ndarray) -> np.ndarray:
-    # A diverged model (NaN loss) is never the best and always the first discarded.
-    return np.where(np.isfinite(loss), loss, np.inf)
+class ExtraFeature(PhaseRule):
+    name = "extra_feature"
+    labels = LABELS
+    thresholds = THRESHOLDS
+    needs = ("norm", "interference")
+
+    def reduce(self, metrics: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        # The extra feature is each model's own last one.
+        return {k: np.asarray(metrics[k])[:, -1] for k in self.needs}
+
+    def classify(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        return classify(values["norm"], values["interference"])
+
+
+RULE = ExtraFeature()
 
 
 def aggregate(loss: np.ndarray, norm: np.ndarray, interference: np.ndarray) -> dict:
-    """Aggregate replicates (last axis) into one phase per cell.
-
-    - ``paper``: drop the highest-loss model, average the rest's norm and interference,
-      classify the average (the paper's rule);
-    - ``best``: classify the lowest-loss model (best-of-N);
-    - ``fraction``: share of replicates in each phase, ``[..., len(LABELS)]``.
-    With a single replicate nothing is dropped.
-    """
-    sel = _selection_loss(np.asarray(loss, dtype=np.float64))
-    norm, interference = np.asarray(norm, np.float64), np.asarray(interference, np.float64)
-    n = sel.shape[-1]
-    best_idx = np.argmin(sel, axis=-1)[..., None]
-    best = classify(
-        np.take_along_axis(norm, best_idx, -1)[..., 0],
-        np.take_along_axis(interference, best_idx, -1)[..., 0],
-    )
-    keep = np.ones(sel.shape, dtype=bool)
-    if n > 1:
-        worst = np.argmax(np.where(np.isinf(sel), np.inf, sel), axis=-1)[..., None]
-        np.put_along_axis(keep, worst, False, axis=-1)
-    mean_norm = (norm * keep).sum(-1) / keep.sum(-1)
-    mean_int = (interference * keep).sum(-1) / keep.sum(-1)
-    paper = classify(mean_norm, mean_int)
-    per_model = classify(norm, interference)
-    fraction = np.stack([(per_model == c).mean(-1) for c in range(len(LABELS))], axis=-1)
-    return {
-        "paper": paper,
-        "best": best,
-        "fraction": fraction,
-        "paper_norm": mean_norm,
-        "paper_interference": mean_int,
-    }
+    """:func:`toymodels.phases.base.aggregate` for this rule, from the extra feature's norm
+    and interference ``[..., seed]``."""
+    return _aggregate(RULE, loss, {"norm": norm, "interference": interference})

@@ -6,7 +6,7 @@ every feature independently non-zero with probability ``p`` and then Uniform[0, 
     L = Σ_s p^|s| (1 - p)^(n - |s|) Σ_i I_i E[(x_i - act(b_i + Σ_{j∈s} (W_i·W_j) x_j))²]
 
 over the sparsity patterns ``s``.  Each expectation is integrated exactly over the cube of
-the active features (``analytics._cube``: piecewise polynomials in the bias whose knots
+the active features (``analytics._cube_integrals``: piecewise polynomials in the bias whose knots
 sit where the ReLU switches).  A bias that depends on ``p`` moves across those knots, so
 the loss is then piecewise in ``p`` (only pieces inside ``0 < p <= 1`` are kept).
 
@@ -28,7 +28,7 @@ from sympy.parsing.sympy_parser import parse_expr
 from toymodels.errors import ConfigError, unknown_name
 
 from . import _cache, inputs
-from ._cube import Piecewise1D, evaluate, lincomb, moment
+from ._cube_integrals import Piecewise1D, evaluate, lincomb, moment
 from .symbols import SYMBOLS, p
 
 # Bump when the derivation or the stored form changes: old cache entries become misses.

@@ -11,7 +11,7 @@ import numpy as np
 
 from toymodels.errors import ConfigError, check_int, did_you_mean
 
-from ._fields import AXIS_FIELDS, NOT_AXES, RULES, kind
+from ._fields import RULES, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -29,16 +29,18 @@ class Axis:
     num: int | None = None
 
     @classmethod
-    def parse(cls, name: str, raw: Any) -> Axis:
+    def parse(cls, name: str, raw: Any, vocab: Vocabulary) -> Axis:
+        """Axis ``name`` from its TOML value, for a sweep with vocabulary ``vocab``."""
         where = f"axes.{name}"
-        if name not in AXIS_FIELDS:
-            if name in NOT_AXES:
+        allowed = vocab.axes
+        if name not in allowed:
+            if name in vocab.not_axes:
                 raise ConfigError(f"{where}: {name} cannot be an axis (coordinates are scalars)")
             raise ConfigError(
-                f'unknown axis "{name}"{did_you_mean(name, AXIS_FIELDS)}; '
-                f"allowed: {', '.join(AXIS_FIELDS)}"
+                f'unknown axis "{name}" for the {vocab.family} family learning "{vocab.task}"'
+                f"{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}"
             )
-        value_kind = kind(name)
+        value_kind = vocab.kind(name)
         if isinstance(raw, list | tuple):
             if not raw:
                 raise ConfigError(f"{where} is an empty list; give at least one value")
@@ -71,8 +73,9 @@ class Axis:
                 f"{where} needs exactly one of logspace/linspace = [a, b] and num = N"
             )
         rule = rules[0]
-        if kind is str:
-            raise ConfigError(f"{where}: {name} takes text values; give an explicit list")
+        if kind is str or kind is bool:
+            what = "text" if kind is str else "true/false"
+            raise ConfigError(f"{where}: {name} takes {what} values; give an explicit list")
         num = check_int(f"{where}.num", raw["num"], minimum=1)
         ends = raw[rule]
         if not isinstance(ends, list | tuple) or len(ends) != 2:
@@ -99,6 +102,10 @@ def _scalar(where: str, value: Any, kind: type):
     if kind is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}={value!r} must be text")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}={value!r} must be true or false")
         return value
     if kind is int:
         return check_int(where, value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from toymodels.arguments import nonnegative_int, positive_float
+from ._args import nonnegative_int, positive_float
 
 FEATURE_CHOICES = (2, 3)
 
@@ -96,15 +96,9 @@ def register(sub) -> None:
 
 # -- helpers ------------------------------------------------------------------------------
 def _entry(value):
-    """A number when it is one exactly (int, or a float that round-trips), else a string."""
-    import sympy
+    from analytics.expressions import entry
 
-    value = sympy.sympify(value)
-    if value.is_Integer:
-        return int(value)
-    if value.is_Rational and sympy.Rational(repr(float(value))) == value:
-        return float(value)
-    return str(value)
+    return entry(value)
 
 
 def _matrix(W) -> list[list]:
@@ -121,9 +115,8 @@ def _print_json(obj) -> None:
 
 # -- handlers -----------------------------------------------------------------------------
 def run_losses(args) -> int:
-    import sympy
-
-    from .candidate_solutions import candidates
+    from analytics.candidate_solutions import candidates
+    from analytics.expressions import latex
 
     cands = candidates(args.features)
     if args.json:
@@ -138,7 +131,7 @@ def run_losses(args) -> int:
                         "W": _matrix(c.W),
                         "b": [_entry(v) for v in c.b],
                         "loss": str(c.loss),
-                        "latex": sympy.latex(c.loss),
+                        "latex": latex(c.loss),
                         "phase": c.phase,
                     }
                     for c in cands
@@ -147,7 +140,7 @@ def run_losses(args) -> int:
         )
     elif args.latex:
         lines = [
-            rf"L_{{{_latex_name(c.name)}}} &= {sympy.latex(c.loss)} "
+            rf"L_{{{_latex_name(c.name)}}} &= {latex(c.loss)} "
             rf"&& \text{{{c.phase.replace('_', ' ')}}}"
             for c in cands
         ]
@@ -168,7 +161,7 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 
 
 def run_boundaries(args) -> int:
-    from .theory import transitions
+    from analytics.candidate_theory import transitions
 
     out = []
     for r in args.importance:
@@ -212,13 +205,10 @@ def run_boundaries(args) -> int:
 
 
 def run_loss(args) -> int:
-    import sympy
-
+    from analytics import inputs
+    from analytics.expressions import free_names, latex, value_at
+    from analytics.loss_derivation import derive_loss
     from toymodels.errors import ConfigError
-
-    from . import inputs
-    from .engine import derive_loss
-    from .symbols import SYMBOLS
 
     W = inputs.matrix(args.W)
     if W.shape[1] != args.features:
@@ -228,15 +218,14 @@ def run_loss(args) -> int:
     expr = result.expr
     value = None
     if at is not None:
-        missing = sorted(s.name for s in expr.free_symbols if s.name not in at)
+        missing = sorted(free_names(expr) - set(at))
         if missing:
             raise ConfigError(f"--at {args.at!r} needs a value for {', '.join(missing)}")
-        subs = {SYMBOLS[k]: sympy.Rational(repr(v)) for k, v in at.items()}
-        value = float(sympy.N(expr.subs(subs), 17))
+        value = value_at(expr, at)
     if args.json:
         obj = {
             "loss": str(expr),
-            "latex": sympy.latex(expr),
+            "latex": latex(expr),
             "derivation_seconds": result.seconds,
             "derived_in_seconds": result.derived_seconds,
             "cache": result.cache,
@@ -248,7 +237,7 @@ def run_loss(args) -> int:
             obj["value"] = value
         _print_json(obj)
     elif args.latex:
-        print(sympy.latex(expr))
+        print(latex(expr))
     else:
         print(f"loss = {expr}")
         if value is not None:
@@ -262,8 +251,8 @@ def run_loss(args) -> int:
 
 
 def run_optimum(args) -> int:
-    from .optimum import DEFAULT_STARTS, phase_switches
-    from .theory import transitions
+    from analytics.candidate_theory import transitions
+    from analytics.optimum import DEFAULT_STARTS, phase_switches
 
     starts = DEFAULT_STARTS if args.starts is None else args.starts
     out = []

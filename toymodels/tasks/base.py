@@ -1,0 +1,125 @@
+"""The contract every task fulfils: the data a batch of models learns from, and its loss.
+
+A task holds the per-model settings of a batch of models (one config each) and turns each
+model's random words into examples, so every model's data come from its own seed whatever
+it is batched with.  Data are laid out ``[model, dim, example]`` (the example axis last and
+contiguous).  A task is either a *stream* (fresh examples every step) or, when its config
+asks for ``n_samples > 0``, a *finite data set* of that many examples drawn once from the
+same stream; a finite data set is trained full batch (estimator ``full``) or in
+mini-batches picked from it (estimator ``sampled``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from ..data import UniformBlocks, index_from_bits
+from ..fields import Config
+from ..outputs import Output
+from ..seeds import STREAM_DATA
+
+
+@dataclass
+class Batch:
+    """Examples for a batch of models: inputs ``x [model, input, example]``, and the target
+    either as values ``y [model, output, example]`` or class ``labels [model, example]``;
+    neither for a reconstruction task (the target is ``x``)."""
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+
+    def take(self, index: torch.Tensor) -> Batch:
+        """The examples ``index [model, example]`` of every model."""
+
+        def pick(t: torch.Tensor | None):
+            if t is None:
+                return None
+            if t.dim() == 2:
+                return torch.gather(t, 1, index)
+            return torch.gather(t, 2, index.unsqueeze(1).expand(-1, t.shape[1], -1))
+
+        return Batch(pick(self.x), pick(self.y), pick(self.labels))
+
+
+class Task:
+    """A batch of per-model tasks of one kind and one shape (see module docstring)."""
+
+    #: the name specs use (``task = "..."``)
+    name: ClassVar[str]
+    #: the frozen config dataclass of the task's fields
+    Config: ClassVar[type[Config]]
+    #: per-model metrics the task measures on a model's output (e.g. accuracy)
+    outputs: ClassVar[dict[str, Output]] = {}
+    #: "mean": the loss averages over examples; "sum": it sums over them (finite data sets)
+    reduction: ClassVar[str] = "mean"
+
+    def __init__(
+        self,
+        configs: Sequence[Config],
+        seeds: Sequence[np.random.SeedSequence],
+        dtype: torch.dtype = torch.float32,
+    ):
+        self.configs = tuple(configs)
+        self.seeds = tuple(seeds)
+        self.dtype = dtype
+        self.n_samples = int(getattr(self.configs[0], "n_samples", 0))
+
+    # -- sizes --------------------------------------------------------------------------
+    @classmethod
+    def dims(cls, config: Config) -> dict[str, int]:
+        """Sizes of the ``input`` and ``output`` dims for this config."""
+        raise NotImplementedError
+
+    @classmethod
+    def sample_shape(cls, config: Config, batch: int) -> tuple[int, ...]:
+        """Random words one model needs for ``batch`` fresh examples."""
+        raise NotImplementedError
+
+    @classmethod
+    def finite(cls, config: Config) -> bool:
+        """Whether the models learn a finite data set rather than a stream."""
+        return getattr(config, "n_samples", 0) > 0
+
+    @property
+    def is_finite(self) -> bool:
+        return self.finite(self.configs[0])
+
+    # -- data ---------------------------------------------------------------------------
+    def draw(self, words: torch.Tensor) -> Batch:
+        """Fresh examples from one step's words ``[model, *sample_shape]``."""
+        raise NotImplementedError
+
+    @cached_property
+    def data_set(self) -> Batch:
+        """The finite data set: the first ``n_samples`` examples of each model's stream."""
+        shape = self.sample_shape(self.configs[0], self.n_samples)
+        return self.draw(UniformBlocks(self.seeds, STREAM_DATA, shape).next())
+
+    def minibatch(self, words: torch.Tensor) -> Batch:
+        """Examples picked uniformly (with replacement) from the data set, one per word of
+        ``words [model, batch]``."""
+        return self.data_set.take(index_from_bits(words, self.n_samples))
+
+    def row_weight(self, examples: int) -> float:
+        """Weight of each of ``examples`` examples in one step's loss: ``1/examples`` for a
+        mean, and for a loss summed over a finite data set ``n_samples/examples`` (1 for
+        the full batch; a mini-batch's unbiased estimate of the sum otherwise)."""
+        if self.reduction == "sum":
+            return self.n_samples / examples if self.n_samples else 1.0
+        return 1.0 / examples
+
+    # -- loss and metrics ---------------------------------------------------------------
+    def loss(self, output: torch.Tensor, batch: Batch, row_weight) -> torch.Tensor:
+        """``Σ_b w_b ℓ(output_b, target_b)`` per model ``[model]`` (differentiable)."""
+        raise NotImplementedError
+
+    def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        """The task's declared ``outputs`` measured on a model output."""
+        return {}

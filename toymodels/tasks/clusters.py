@@ -1,0 +1,117 @@
+"""A labelled Gaussian mixture: classify which of C clusters in d dimensions drew a point.
+
+Example: a label ``c`` with probability ``weights[c]`` (equal by default), then
+``x = centre_c + spread · z`` with ``z`` standard normal in d dimensions.  The centres are
+given (``centers``, one row per cluster) or default to ``separation · e_c``, the first C
+coordinate axes (so C ≤ d).  The loss is the cross-entropy of the model's C outputs (its
+logits) against the label, averaged over examples; the task also reports the accuracy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..data import index_from_bits, normal_from_bits, uniform_from_bits
+from ..errors import ConfigError
+from ..fields import POSITIVE, Config, integer, optional_matrix, optional_vector, param
+from ..outputs import Output
+from .base import Batch, Task
+
+
+@dataclass(frozen=True)
+class ClustersConfig(Config):
+    owner = "task clusters"
+
+    n_features: int = param(2, integer(1), top=True, help="dimension d of the points")
+    n_clusters: int = param(2, integer(2), top=True, help="clusters C (the classes)")
+    spread: float = param(0.3, POSITIVE, per_model=True, help="standard deviation of each cluster")
+    separation: float = param(
+        1.0, POSITIVE, per_model=True, help="distance of the default centres from the origin"
+    )
+    centers: tuple = param(
+        (), optional_matrix("centres (C rows of d numbers)"), help="explicit centres, one per row"
+    )
+    weights: tuple = param(
+        (), optional_vector("cluster probabilities"), help="cluster probabilities (default equal)"
+    )
+    n_samples: int = param(
+        0, integer(0), help="0: fresh examples every step; P > 0: a fixed data set of P examples"
+    )
+
+    def validate(self) -> None:
+        d, c = self.n_features, self.n_clusters
+        if self.centers:
+            if len(self.centers) != c or len(self.centers[0]) != d:
+                raise ConfigError(
+                    f"centers is {len(self.centers)}x{len(self.centers[0])}; "
+                    f"n_clusters={c} by n_features={d} needs {c}x{d}"
+                )
+        elif c > d:
+            raise ConfigError(
+                f"n_clusters={c} > n_features={d}: the default centres are coordinate axes; "
+                "give centers explicitly"
+            )
+        if self.weights:
+            if len(self.weights) != c:
+                raise ConfigError(f"weights has {len(self.weights)} entries; n_clusters={c}")
+            if sum(self.weights) <= 0:
+                raise ConfigError("weights sum to 0; give positive cluster probabilities")
+
+    def center_matrix(self) -> list[list[float]]:
+        """The centres, ``[cluster][dimension]``."""
+        if self.centers:
+            return [list(row) for row in self.centers]
+        d = self.n_features
+        return [[self.separation * (j == c) for j in range(d)] for c in range(self.n_clusters)]
+
+    def probabilities(self) -> list[float]:
+        if not self.weights:
+            return [1.0 / self.n_clusters] * self.n_clusters
+        total = sum(self.weights)
+        return [w / total for w in self.weights]
+
+
+class Clusters(Task):
+    name = "clusters"
+    Config = ClustersConfig
+    outputs = {"accuracy": Output((), "float32", "fraction of probe examples classified right")}
+
+    def __init__(self, configs, seeds, dtype=torch.float32):
+        super().__init__(configs, seeds, dtype)
+        # [model, dimension, cluster]: column c is centre c
+        self.centers = torch.tensor([c.center_matrix() for c in configs], dtype=dtype).mT
+        self.spread = torch.tensor([c.spread for c in configs], dtype=dtype)
+        self.cumulative = torch.tensor([c.probabilities() for c in configs]).cumsum(-1)
+        self.equal = all(not c.weights for c in configs)
+
+    @classmethod
+    def dims(cls, config: ClustersConfig) -> dict[str, int]:
+        return {"input": config.n_features, "output": config.n_clusters}
+
+    @classmethod
+    def sample_shape(cls, config: ClustersConfig, batch: int) -> tuple[int, ...]:
+        # Box–Muller uses the normals' words in pairs; one more row picks the label.
+        return (2 * (-(-config.n_features // 2)) + 1, batch)
+
+    def draw(self, words: torch.Tensor) -> Batch:
+        d = self.centers.shape[1]
+        if self.equal:
+            labels = index_from_bits(words[:, -1], self.centers.shape[2])
+        else:
+            u = uniform_from_bits(words[:, -1]).to(self.cumulative.dtype)
+            labels = torch.searchsorted(self.cumulative, u, right=True)
+            labels.clamp_(max=self.centers.shape[2] - 1)
+        noise = normal_from_bits(words[:, :-1])[:, :d].to(self.dtype)
+        centre = torch.gather(self.centers, 2, labels.unsqueeze(1).expand(-1, d, -1))
+        return Batch(centre.add_(noise.mul_(self.spread.view(-1, 1, 1))), labels=labels)
+
+    def loss(self, output: torch.Tensor, batch: Batch, row_weight) -> torch.Tensor:
+        logp = torch.log_softmax(output, dim=1)
+        nll = -torch.gather(logp, 1, batch.labels.unsqueeze(1)).squeeze(1)
+        return (nll * row_weight).sum(-1)
+
+    def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        right = (output.argmax(1) == batch.labels).to(torch.float32)
+        return {"accuracy": right.mean(-1)}
