@@ -111,7 +111,8 @@ def test_bad_train_config(kwargs, fragment):
 
 def test_recorded_steps():
     assert TrainConfig().record_steps() == ()
-    assert TrainConfig(steps=300, record_every=50).record_steps() == (0, 50, 100, 150, 200, 250, 300)
+    every_50 = TrainConfig(steps=300, record_every=50).record_steps()
+    assert every_50 == (0, 50, 100, 150, 200, 250, 300)
     assert TrainConfig(steps=7, record_every=3).record_steps() == (0, 3, 6, 7)
 
 

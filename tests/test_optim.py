@@ -1,4 +1,5 @@
-"""Our batched Adam/AdamW and schedules against torch.optim's reference implementation."""
+"""Our batched Adam/AdamW, plain gradient descent and schedules against torch.optim's
+reference implementation."""
 
 import dataclasses
 
@@ -15,6 +16,8 @@ from toymodels.optim import make_optimizer
         TrainConfig(lr=1e-2),
         TrainConfig(lr=3e-3, optimizer="adamw", weight_decay=0.05, schedule="cosine", steps=40),
         TrainConfig(lr=1e-2, schedule="linear", steps=40, betas=(0.8, 0.99)),
+        TrainConfig(lr=3e-2, optimizer="sgd"),
+        TrainConfig(lr=3e-2, optimizer="sgd", schedule="cosine", steps=40),
     ],
 )
 def test_matches_torch_optim(cfg):
@@ -26,9 +29,12 @@ def test_matches_torch_optim(cfg):
     ours = start.clone().requires_grad_()
     opt, sched = make_optimizer([ours], cfg)
     ref = start.clone().requires_grad_()
-    kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    extra = {"weight_decay": cfg.weight_decay} if cfg.optimizer == "adamw" else {}
-    ref_opt = kind([ref], lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, **extra)
+    if cfg.optimizer == "sgd":
+        ref_opt = torch.optim.SGD([ref], lr=cfg.lr)
+    else:
+        kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+        extra = {"weight_decay": cfg.weight_decay} if cfg.optimizer == "adamw" else {}
+        ref_opt = kind([ref], lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, **extra)
     from toymodels.optim import schedule_factor
 
     ref_sched = torch.optim.lr_scheduler.LambdaLR(

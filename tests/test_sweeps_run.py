@@ -18,6 +18,7 @@ import sweeps
 import sweeps.cli as cli
 from sweeps import storage
 from sweeps._plan import chunk_task, plan_chunks
+from sweeps.spec import parse_overrides
 from toymodels import ConfigError, model_seed, train
 from toymodels.phases.extra_feature import LABELS, classify
 
@@ -40,6 +41,23 @@ density = { logspace = [0.05, 1.0], num = 3 }
 importance = { logspace = [0.3, 3.0], num = 3 }
 """
 DIMS = ("density", "importance", "seed", "hidden", "feature", "phase")
+# The spec of the family-contract issue, as its acceptance checks use it.
+HIDDEN_DEMO = """
+name = "hidden-demo"
+family = "hidden"
+task = "features"        # the sparse-feature reconstruction task
+n_features = 6
+n_hidden = 4
+seeds = 2
+[model]
+activation = "relu"
+density = 0.1
+[train]
+steps = 300
+record_every = 50
+[axes]
+density = { logspace = [0.05, 1.0], num = 3 }
+"""
 
 
 @pytest.fixture
@@ -239,13 +257,23 @@ def test_resume_never_recomputes_and_damaged_chunks_are_recomputed(tiny, tmp_pat
     assert trained == []
 
 
-def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
+KILLABLE = {
+    # enough steps per chunk (~0.3 s each here) that the run is caught between chunks
+    "relu": (TINY, ["train.steps=300"], 5),
+    "hidden": (HIDDEN_DEMO, ["chunk_size=2", "train.steps=3000", "train.record_every=500"], 3),
+}
+
+
+@pytest.mark.parametrize("family", sorted(KILLABLE))
+def test_kill_9_then_resume_equals_uninterrupted(family, tmp_path):
     """A sweep killed with SIGKILL in a real subprocess, then resumed, gives the arrays of
     an uninterrupted run; chunks finished before the kill are kept as they were."""
+    text, overrides, total = KILLABLE[family]
     spec_file = tmp_path / "kill.toml"
-    # enough steps per chunk (~0.3 s each here) that the run is caught between chunks
-    spec_file.write_text(TINY.replace("steps = 80", "steps = 300"))
-    spec = sweeps.load_spec(spec_file)
+    spec_file.write_text(text)
+    spec = sweeps.load_spec(spec_file).with_overrides(parse_overrides(overrides))
+    spec_file = tmp_path / "kill.json"
+    spec_file.write_text(spec.to_json())
     folder = tmp_path / "killed"
     code = "import sys, sweeps; sweeps.run(sweeps.load_spec(sys.argv[1]), sys.argv[2])"
     env = {
@@ -265,7 +293,7 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
     st = sweeps.status(folder)
-    assert 1 <= st.finished_chunks < st.total_chunks == 5
+    assert 1 <= st.finished_chunks < st.total_chunks == total
     assert not st.consolidated
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in chunks.glob("chunk-*")}
 
@@ -275,6 +303,25 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
     assert not list(chunks.glob(".*.tmp"))
     uninterrupted = sweeps.run(spec, tmp_path / "straight")
     _identical(resumed, uninterrupted)
+
+
+def test_hidden_demo_trains_stores_and_loads_with_a_step_dim(main, tmp_path, capsys):
+    spec_file = tmp_path / "hidden-demo.toml"
+    spec_file.write_text(HIDDEN_DEMO)
+    out = tmp_path / "DIR"
+    assert main(["sweep", "run", str(spec_file), "--out", str(out), "--quiet"]) == 0
+    assert "hidden-demo: density 3 x 2 seeds = 6 models" in capsys.readouterr().out
+    ds = sweeps.load(out)
+    assert list(ds["step"].values) == [0, 50, 100, 150, 200, 250, 300]
+    assert ds["loss_trajectory"].dims == ("density", "seed", "step")
+    assert ds["W1"].dims == ("density", "seed", "unit", "input")
+    assert (ds.sizes["unit"], ds.sizes["input"], ds.sizes["output"]) == (4, 6, 6)
+    assert ds["unit_norm_trajectory"].dims == ("density", "seed", "step", "unit")
+    trajectory = ds["loss_trajectory"].values
+    assert np.isfinite(trajectory).all() and (trajectory[..., -1] < trajectory[..., 0]).all()
+    assert ds.attrs["family"] == "hidden" and ds.attrs["task"] == "features"
+    # the preset of the same name is this spec
+    assert sweeps.load_preset("hidden-demo").identity() == sweeps.load_spec(spec_file).identity()
 
 
 def test_spec_mismatch_is_refused(tiny, main, tmp_path, capsys):

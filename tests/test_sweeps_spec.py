@@ -150,6 +150,30 @@ BAD_SPECS = {
     "text seeds": ('seeds = "ten"\n', "is not an integer"),
     "zero seeds": ("seeds = 0\n", "seeds=0"),
     "structure": ("n_features = 2\nn_hidden = 2\n", "n_hidden=2 must be smaller"),
+    # the fields a family, its task and a regulariser declare
+    "unknown family": ('family = "hiden"\n', 'unknown model family "hiden" (did you mean'),
+    "unknown task": ('family = "hidden"\ntask = "clusterz"\n', 'unknown task "clusterz"'),
+    "task of another family": ('task = "clusters"\n', "relu family does not learn task"),
+    "unknown regulariser": ('[model]\nregulariser = "l3"\n', 'unknown regulariser "l3"'),
+    "unknown optimizer": ('[train]\noptimizer = "sgdd"\n', 'did you mean "sgd"'),
+    "field the family lacks": (
+        '[model]\nactivation = "relu"\n',
+        'unknown key "model.activation" for the relu family',
+    ),
+    "negative strength": ('[model]\nregulariser = "l2"\nstrength = -0.1\n', "strength=-0.1"),
+    "negative strength axis": (
+        '[model]\nregulariser = "l2"\n[axes]\nstrength = [0.1, -1.0]\n',
+        "axes.strength[1]: strength=-1 is negative",
+    ),
+    "strength without regulariser": ("[model]\nstrength = 0.1\n", "has no effect"),
+    "record_every 0": ("[train]\nrecord_every = 0\n", "record_every=0 must be an integer >= 1"),
+    "families with other fields": (
+        'family = "hidden"\n[axes]\nfamily = ["hidden", "relu"]\n',
+        "sweep them separately",
+    ),
+    "size inside [model]": ("[model]\nn_hidden = 1\n", "n_hidden is a top-level key"),
+    "model field at the top": ("density = 0.5\n", "belongs in the [model] table"),
+    "full batch on a stream": ('[train]\nestimator = "full"\n', "set n_samples > 0"),
 }
 
 

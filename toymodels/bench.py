@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from .config import TrainConfig
-from .model_config import ModelConfig
 from .engine import train
+from .model_config import ModelConfig
 from .seeds import model_seed
 from .threads import torch_threads
 
@@ -188,9 +188,8 @@ def _straightforward_steps(n, m, models, batch, steps, density, seed) -> list[fl
     torch.nn.init.xavier_normal_(W, generator=gen)  # whole-tensor init, as in the notebook
     b = torch.nn.Parameter(torch.zeros(models, n))
     p = torch.full((models, n), density)
-    importance = torch.tensor(
-        [c.data.feature_importance for c in bench_configs(n, m, models, density)], dtype=torch.float32
-    )
+    configs = bench_configs(n, m, models, density)
+    importance = torch.tensor([c.data.feature_importance for c in configs], dtype=torch.float32)
     opt = torch.optim.Adam([W, b], lr=1e-3)
     times = []
     for step in range(STRAIGHTFORWARD_WARMUP + steps):

@@ -38,7 +38,7 @@ class NoPenalty(Regulariser):
     description = "no penalty"
 
     def penalty(self, weights):
-        return torch.zeros(weights[0].shape[0], dtype=weights[0].dtype)
+        return sum(per_model_sum(w) for w in weights) * 0.0  # zero, a function of the weights
 
     def gradient(self, weight):
         return torch.zeros_like(weight)
