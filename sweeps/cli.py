@@ -18,6 +18,7 @@ from toymodels.errors import ConfigError
 COMMANDS = (
     "sweeps.commands.phase_diagram",
     "sweeps.commands.sweep",
+    "sweeps.commands.families",
     "sweeps.commands.analytic",
     "sweeps.commands.figures",
     "sweeps.commands.bench",
@@ -34,7 +35,7 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="toymodels",
-        description="Phase diagrams of toy neural-network models (superposition toy models).",
+        description="Phase diagrams of toy neural-network models.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for name in COMMANDS:

@@ -70,7 +70,8 @@ def choice(kind: str, names: Callable[[], Iterable[str]]) -> Check:
             raise unknown_name(kind, str(value), allowed)
         return value
 
-    return Check(str, apply, f"a {kind} name", ("no-such-name",))
+    article = "an" if kind[0] in "aeiou" else "a"
+    return Check(str, apply, f"{article} {kind} name", ("no-such-name",))
 
 
 def per_feature(check: Check) -> Check:

@@ -38,6 +38,9 @@ class HiddenConfig(Config):
 
 
 class HiddenLayer(ToyModel):
+    """``W₂ act(W₁ x + b₁) + b₂``: a hidden layer of K units between the task's input and
+    output."""
+
     name = "hidden"
     Config = HiddenConfig
     tasks = ("features", "clusters")

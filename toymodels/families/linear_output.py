@@ -8,6 +8,8 @@ from .superposition import SuperpositionModel
 
 
 class LinearOutput(SuperpositionModel):
+    """``Wᵀ W x + b``: the linear control, which never superposes."""
+
     name = "linear"
     activation_is_identity = True
 

@@ -74,6 +74,8 @@ class ClustersConfig(Config):
 
 
 class Clusters(Task):
+    """A labelled Gaussian mixture to classify, cross-entropy on the cluster label."""
+
     name = "clusters"
     Config = ClustersConfig
     outputs = {"accuracy": Output((), "float32", "fraction of probe examples classified right")}

@@ -70,6 +70,8 @@ class FeaturesConfig(Config):
 
 
 class Features(Task):
+    """Sparse features in [0, 1] to reconstruct, importance-weighted squared error."""
+
     name = "features"
     Config = FeaturesConfig
 
