@@ -126,10 +126,9 @@ def main(argv=None) -> int:
     rows = measure(args)
     table = markdown(rows, args)
     print(table)
-    if args.markdown:
-        args.markdown.write_text(table)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+    for path, text in ((args.markdown, table), (args.json, json.dumps(rows, indent=1))):
+        if path is not None:
+            path.write_text(text)
     return 0
 
 

@@ -231,8 +231,7 @@ def measure(model: ToyModel, eval_batch: int) -> TrainResult:
         probe = None
         if model.metrics_use_data or model.task.outputs:
             probe = probe_batch(model, eval_batch)
-        found = snapshot(model, probe, with_exact=False)
-        found.pop("loss", None)
+        found = snapshot(model, probe, with_loss=False, with_exact=False)
         metrics = {k: v.float().numpy() for k, v in found.items()}
     return TrainResult(params, loss, exact, metrics, train_loss)
 
@@ -246,21 +245,10 @@ def evaluate(model: ToyModel, eval_batch: int) -> np.ndarray:
     remaining = eval_batch
     while remaining > 0:
         take = min(rows, remaining)
-        batch = _first(task.draw(blocks.next()), take)
+        batch = task.draw(blocks.next()).first(take)
         total += model.batch_loss(batch, 1.0).double()
         remaining -= take
     return (total / eval_batch).numpy()
-
-
-def _first(batch, count: int):
-    """The first ``count`` examples of a batch."""
-    if batch.x.shape[-1] == count:
-        return batch
-    return type(batch)(
-        batch.x[..., :count],
-        None if batch.y is None else batch.y[..., :count],
-        None if batch.labels is None else batch.labels[..., :count],
-    )
 
 
 def _concat(parts: list[TrainResult]) -> TrainResult:

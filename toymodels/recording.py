@@ -7,9 +7,10 @@ last one (``TrainConfig.record_every = k``), the loss on the probe, the exact lo
 the family has one, and every metric of the family and the task.  It draws nothing from
 the training or evaluation streams, so recording never changes what is trained.
 
-Memory: a recorded run keeps ``4 · (1 + Σ metric sizes) · models · records`` bytes of
-trajectories (plus the probe of the models trained together), e.g. 2 · 10⁴ superposition
-models with n = 2, recorded 101 times, hold 2·10⁴ · 101 · 4 · 7 B ≈ 57 MB.
+Memory: each recorded step of a model takes 8 bytes per loss (the probe loss, and the
+exact loss for a closed form) and 4 bytes per metric entry: 40 B for a superposition model
+with n = 2, so 2·10⁴ such models recorded 101 times hold 2·10⁴ · 101 · 40 B ≈ 81 MB (plus
+the probe of the models trained together, bounded by ``PROBE_BYTES``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from .data import UniformBlocks
 from .seeds import STREAM_PROBE
 from .tasks import Batch
 
+# Recorded quantities kept in float64 (everything else is a float32 metric).
+LOSSES = ("loss", "loss_exact")
 # Probe examples per model on a stream task (fewer when eval_batch is smaller).
 PROBE_ROWS = 4096
 # Bytes the probe of one group of models trained together may take (with the activations
@@ -55,11 +58,14 @@ def probe_batch(model, eval_batch: int) -> Batch:
 
 
 @torch.no_grad()
-def snapshot(model, probe: Batch | None, with_exact: bool) -> dict[str, torch.Tensor]:
-    """Loss on the probe, exact loss (``with_exact``) and every metric, per model."""
+def snapshot(
+    model, probe: Batch | None, with_loss: bool, with_exact: bool
+) -> dict[str, torch.Tensor]:
+    """Loss on the probe (``with_loss``), exact loss (``with_exact``) and every metric of
+    the family and the task, per model."""
     out = {}
     task = model.task
-    if probe is not None:
+    if with_loss:
         out["loss"] = model.batch_loss(probe, task.row_weight(probe.x.shape[-1])).double()
     if with_exact:
         out["loss_exact"] = model.expected_loss().double()
@@ -82,12 +88,13 @@ class Recorder:
 
     def __call__(self, step: int) -> None:
         if step in self.due:
-            self.records.append(snapshot(self.model, self.probe, self.with_exact))
+            self.records.append(snapshot(self.model, self.probe, True, self.with_exact))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Each recorded quantity ``[model, step, *dims]``."""
-        if not self.records:
-            return {}
-        return {
-            k: torch.stack([r[k] for r in self.records], dim=1).numpy() for k in self.records[0]
-        }
+        """Each recorded quantity ``[model, step, *dims]``: losses in float64, metrics in
+        float32 (as the final ones are measured)."""
+        out = {}
+        for k in self.records[0] if self.records else ():
+            value = torch.stack([r[k] for r in self.records], dim=1)
+            out[k] = (value if k in LOSSES else value.float()).numpy()
+        return out

@@ -4,9 +4,10 @@ A family is a ``torch.nn.Module`` holding a *batch* of models along a leading ``
 axis: the axis is part of the model, not a Python loop around it.  The class declares
 what the family is (its config, the tasks it learns, the estimators it supports, whether
 it has a closed form or a hand-derived gradient, the arrays it outputs with their dims and
-dtypes, its metrics and its phase rule); the constructor stores the configs, builds the
-task's data source and initialises every model from its own seed; the one training engine
-(``toymodels.engine``) does the rest.  A new family is a new file in this package plus one
+dtypes, its metrics and its phase rule); the constructor stores the configs and builds the
+task's data source, then :meth:`initialise` (the family's) creates every model's
+parameters from its own seed; the one training engine (``toymodels.engine``) does the
+rest.  A new family is a new file in this package plus one
 line in ``FAMILIES``; the sweep spec, storage and results read the declarations.
 """
 
@@ -78,6 +79,13 @@ class ToyModel(torch.nn.Module):
         self.seeds = tuple(seeds)
         self.dtype = dtype
         self.task = TASKS[configs[0].task]([c.data for c in configs], seeds, dtype)
+        self.initialise(init_scale)
+
+    def initialise(self, init_scale: float) -> None:
+        """Create the declared parameters (``[model, *dims]``, in the order of ``params``),
+        each model's from its own seed (``toymodels.seeds.STREAM_INIT``), never from the
+        batch it is in."""
+        raise NotImplementedError
 
     # -- class-level facts ----------------------------------------------------------------
     @classmethod

@@ -12,7 +12,6 @@ are, the effective rank of ``W₁``, and how many never fire on the probe exampl
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,14 +65,8 @@ class HiddenLayer(ToyModel):
     }
     metrics_use_data = True
 
-    def __init__(
-        self,
-        configs: Sequence,
-        seeds: Sequence[np.random.SeedSequence],
-        init_scale: float = 1.0,
-        dtype: torch.dtype = torch.float32,
-    ):
-        super().__init__(configs, seeds, init_scale, dtype)
+    def initialise(self, init_scale: float) -> None:
+        configs, seeds, dtype = self.configs, self.seeds, self.dtype
         sizes = self.dims(configs[0])
         d, k, out = sizes["input"], sizes["unit"], sizes["output"]
         std1 = init_scale * math.sqrt(2.0 / (d + k))

@@ -8,7 +8,6 @@ from functools import cache
 
 import torch
 
-from ..errors import ConfigError
 from ._relu_moments import region_moments, relu_moments, second_moment_index
 from .superposition import SuperpositionModel
 
@@ -57,23 +56,10 @@ class ReLUOutput(SuperpositionModel):
     """``ReLU(Wᵀ W x + b)``: superposes features once they are sparse enough."""
 
     name = "relu"
+    max_features = {**SuperpositionModel.max_features, "exact": EXACT_MAX_FEATURES}
 
     def activation(self, pre: torch.Tensor) -> torch.Tensor:
         return pre.clamp_min_(0.0) if not pre.requires_grad else torch.relu(pre)
-
-    @classmethod
-    def check_estimator(cls, estimator: str, config) -> None:
-        super().check_estimator(estimator, config)
-        n = config.data.n_features
-        if estimator == "exact" and n > EXACT_MAX_FEATURES:
-            raise ConfigError(
-                f"estimator=exact supports n_features <= {EXACT_MAX_FEATURES} for the relu "
-                f"family, got {n}; use estimator=patterns or sampled"
-            )
-
-    @classmethod
-    def exact_loss_available(cls, config) -> bool:
-        return config.data.n_features <= EXACT_MAX_FEATURES
 
     def expected_loss(self) -> torch.Tensor:
         """``E Σ_i I_i (x_i - x'_i)²`` exactly (differentiable by autograd): a sum over

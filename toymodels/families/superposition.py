@@ -12,7 +12,6 @@ gradient it would get alone.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,16 +58,12 @@ class SuperpositionModel(ToyModel):
         ),
     }
     phase_rule = extra_feature.RULE
+    #: the most features an estimator handles (beyond, a step costs more than it saves)
+    max_features = {"patterns": PATTERNS_MAX_FEATURES}
     definitions = {"interference_definition": INTERFERENCE_DEFINITION}
 
-    def __init__(
-        self,
-        configs: Sequence,
-        seeds: Sequence[np.random.SeedSequence],
-        init_scale: float = 1.0,
-        dtype: torch.dtype = torch.float32,
-    ):
-        super().__init__(configs, seeds, init_scale, dtype)
+    def initialise(self, init_scale: float) -> None:
+        configs, seeds, dtype = self.configs, self.seeds, self.dtype
         n, m = configs[0].data.n_features, configs[0].arch.n_hidden
         self.n_features, self.n_hidden = n, m
         # Xavier-normal per model: the scale depends on (n, m) only, never on how many
@@ -87,16 +82,17 @@ class SuperpositionModel(ToyModel):
     @classmethod
     def check_estimator(cls, estimator: str, config) -> None:
         super().check_estimator(estimator, config)
-        n = config.data.n_features
-        if estimator == "patterns" and n > PATTERNS_MAX_FEATURES:
+        n, most = config.data.n_features, cls.max_features.get(estimator)
+        if most is not None and n > most:
+            others = [e for e in ("patterns", "sampled") if e != estimator and e in cls.estimators]
             raise ConfigError(
-                f"estimator=patterns supports n_features <= {PATTERNS_MAX_FEATURES}, got {n}; "
-                "use estimator=sampled"
+                f"estimator={estimator} supports n_features <= {most} for the {cls.name} "
+                f"family, got {n}; use estimator={' or '.join(others)}"
             )
 
     @classmethod
     def exact_loss_available(cls, config) -> bool:
-        return True
+        return config.data.n_features <= cls.max_features.get("exact", config.data.n_features)
 
     @classmethod
     def validate(cls, config) -> None:

@@ -20,9 +20,17 @@ import numpy as np
 import torch
 
 from ..data import UniformBlocks, index_from_bits
-from ..fields import Config
+from ..fields import Config, integer, param
 from ..outputs import Output
 from ..seeds import STREAM_DATA
+
+
+def n_samples_field():
+    """The ``n_samples`` field of a task that draws examples from a distribution: 0 for
+    fresh examples every step, P > 0 for a finite data set of P examples."""
+    return param(
+        0, integer(0), help="0: fresh examples every step; P > 0: a fixed data set of P examples"
+    )
 
 
 @dataclass
@@ -47,6 +55,16 @@ class Batch:
 
         return Batch(pick(self.x), pick(self.y), pick(self.labels))
 
+    def first(self, count: int) -> Batch:
+        """The first ``count`` examples of every model."""
+        if self.x.shape[-1] == count:
+            return self
+
+        def head(t: torch.Tensor | None):
+            return None if t is None else t[..., :count]
+
+        return Batch(head(self.x), head(self.y), head(self.labels))
+
 
 class Task:
     """A batch of per-model tasks of one kind and one shape (see module docstring)."""
@@ -69,7 +87,7 @@ class Task:
         self.configs = tuple(configs)
         self.seeds = tuple(seeds)
         self.dtype = dtype
-        self.n_samples = int(getattr(self.configs[0], "n_samples", 0))
+        self.n_samples = self.examples(self.configs[0])
 
     # -- sizes --------------------------------------------------------------------------
     @classmethod
@@ -83,9 +101,16 @@ class Task:
         raise NotImplementedError
 
     @classmethod
+    def examples(cls, config: Config) -> int:
+        """Examples in the finite data set (0 for a stream).  Tasks drawn from a
+        distribution declare it as the field ``n_samples`` (:func:`n_samples_field`); a task
+        that is a fixed data set overrides this."""
+        return config.n_samples
+
+    @classmethod
     def finite(cls, config: Config) -> bool:
         """Whether the models learn a finite data set rather than a stream."""
-        return getattr(config, "n_samples", 0) > 0
+        return cls.examples(config) > 0
 
     @property
     def is_finite(self) -> bool:

@@ -17,7 +17,7 @@ from ..data import index_from_bits, normal_from_bits, uniform_from_bits
 from ..errors import ConfigError
 from ..fields import POSITIVE, Config, integer, optional_matrix, optional_vector, param
 from ..outputs import Output
-from .base import Batch, Task
+from .base import Batch, Task, n_samples_field
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,7 @@ class ClustersConfig(Config):
     weights: tuple = param(
         (), optional_vector("cluster probabilities"), help="cluster probabilities (default equal)"
     )
-    n_samples: int = param(
-        0, integer(0), help="0: fresh examples every step; P > 0: a fixed data set of P examples"
-    )
+    n_samples: int = n_samples_field()
 
     def validate(self) -> None:
         d, c = self.n_features, self.n_clusters

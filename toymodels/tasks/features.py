@@ -15,7 +15,7 @@ import torch
 from ..data import sparse_coefficients, sparse_from_bits
 from ..errors import ConfigError
 from ..fields import DENSITY, NONNEGATIVE, POSITIVE, Config, integer, param, per_feature
-from .base import Batch, Task
+from .base import Batch, Task, n_samples_field
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,7 @@ class FeaturesConfig(Config):
     importance_decay: float = param(
         1.0, POSITIVE, per_model=True, help="I_i = decay**i before the extra feature's factor r"
     )
-    n_samples: int = param(
-        0, integer(0), help="0: fresh examples every step; P > 0: a fixed data set of P examples"
-    )
+    n_samples: int = n_samples_field()
 
     def validate(self) -> None:
         n = self.n_features
