@@ -3,8 +3,9 @@
 The other revision is checked out into a temporary git worktree.  For each size, the
 engine of each tree (``toymodels.bench.engine``: fresh samples every step, Adam; or the
 exact estimator of ``phase-diagram``'s fast protocol) is timed in alternation, each timing
-in a fresh process whose ``PYTHONPATH`` puts that tree first, ``--repeats`` times, and the
-medians compared.  Instance-steps per second = models x steps per second, steady state.
+in a fresh process whose ``PYTHONPATH`` puts that tree first, ``--repeats`` times (who goes
+first alternates too), and the medians compared.  Instance-steps per second = models x
+steps per second, steady state.
 
     python benchmarks/compare_revisions.py --base HEAD~1 --markdown table.md
 """
@@ -65,9 +66,11 @@ def measure(args) -> list[dict]:
             for n, m, models, estimator in SIZES:
                 job = [n, m, models, args.batch, args.steps, args.threads, estimator]
                 rates = {"base": [], "this": []}
-                for _ in range(args.repeats):  # alternate, so load changes hit both alike
-                    rates["base"].append(_timed(base, job))
-                    rates["this"].append(_timed(ROOT, job))
+                for repeat in range(args.repeats):
+                    # alternate, and swap who goes first, so drifts in load hit both alike
+                    order = (("base", base), ("this", ROOT))
+                    for key, tree in order if repeat % 2 == 0 else order[::-1]:
+                        rates[key].append(_timed(tree, job))
                 b, t = (statistics.median(rates[k]) for k in ("base", "this"))
                 rows.append(
                     {
