@@ -79,7 +79,7 @@ class Vocabulary:
         return (*model, *TRAIN_NOT_AXES)
 
     def kind(self, name: str) -> type:
-        """The scalar type of a field: int, float, str or bool."""
+        """The scalar type of a field: int, float or str."""
         if name in ("family", "task"):
             return str
         if name in self.fields:

@@ -73,9 +73,8 @@ class Axis:
                 f"{where} needs exactly one of logspace/linspace = [a, b] and num = N"
             )
         rule = rules[0]
-        if kind is str or kind is bool:
-            what = "text" if kind is str else "true/false"
-            raise ConfigError(f"{where}: {name} takes {what} values; give an explicit list")
+        if kind is str:
+            raise ConfigError(f"{where}: {name} takes text values; give an explicit list")
         num = check_int(f"{where}.num", raw["num"], minimum=1)
         ends = raw[rule]
         if not isinstance(ends, list | tuple) or len(ends) != 2:
@@ -102,10 +101,6 @@ def _scalar(where: str, value: Any, kind: type):
     if kind is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}={value!r} must be text")
-        return value
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}={value!r} must be true or false")
         return value
     if kind is int:
         return check_int(where, value)

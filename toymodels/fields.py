@@ -32,7 +32,7 @@ class Check:
     """One field's check: ``apply(name, value)`` returns the value normalised or raises a
     one-line ``ConfigError``; ``bad`` are values it refuses (the common tests try each)."""
 
-    kind: type  # the scalar type of the field: int, float, str or bool
+    kind: type  # the scalar type of the field: int, float or str (tuple: not an axis)
     apply: Callable[[str, Any], Any]
     allowed: str
     bad: tuple = ()
@@ -50,15 +50,6 @@ def integer(minimum: int = 1) -> Check:
 POSITIVE = Check(float, check_positive, "a number > 0", (0.0, -1.0, math.nan, "x"))
 NONNEGATIVE = Check(float, check_nonnegative, "a number >= 0", (-0.5, math.inf, "x"))
 DENSITY = Check(float, check_density, "a number in (0, 1]", (0.0, 1.5, math.nan))
-
-
-def _boolean(name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name}={value!r} must be true or false")
-    return value
-
-
-BOOLEAN = Check(bool, _boolean, "true or false", (1, "yes"))
 
 
 def choice(kind: str, names: Callable[[], Iterable[str]]) -> Check:

@@ -11,7 +11,6 @@ paper's parametrisation; vary it with :meth:`ModelConfig.replace`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,12 +158,3 @@ class ModelConfig:
         parts = (self.penalty, self.arch, self.data)
         return (self.family, self.task, *(p.batch_values() for p in parts))
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"family": self.family, "task": self.task, **self.values()}
-
-
-def check_fields(family: str, task: str | None, values: Mapping[str, Any]) -> None:
-    """Each value checked on its own (errors name the field and what is allowed)."""
-    specs = field_specs(family, task)
-    for name, value in values.items():
-        specs[name].check.apply(name, value)
