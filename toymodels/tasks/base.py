@@ -75,8 +75,6 @@ class Task:
     Config: ClassVar[type[Config]]
     #: per-model metrics the task measures on a model's output (e.g. accuracy)
     outputs: ClassVar[dict[str, Output]] = {}
-    #: "mean": the loss averages over examples; "sum": it sums over them (finite data sets)
-    reduction: ClassVar[str] = "mean"
 
     def __init__(
         self,
@@ -133,11 +131,8 @@ class Task:
         return self.data_set.take(index_from_bits(words, self.n_samples))
 
     def row_weight(self, examples: int) -> float:
-        """Weight of each of ``examples`` examples in one step's loss: ``1/examples`` for a
-        mean, and for a loss summed over a finite data set ``n_samples/examples`` (1 for
-        the full batch; a mini-batch's unbiased estimate of the sum otherwise)."""
-        if self.reduction == "sum":
-            return self.n_samples / examples if self.n_samples else 1.0
+        """Weight of each of ``examples`` examples in a loss: the loss is a mean over
+        examples (over a mini-batch, an unbiased estimate of the mean over the data set)."""
         return 1.0 / examples
 
     # -- loss and metrics ---------------------------------------------------------------
