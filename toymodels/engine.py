@@ -25,7 +25,14 @@ from .errors import ConfigError
 from .estimators import ESTIMATORS
 from .families import FAMILIES, ToyModel
 from .model_config import ModelConfig
-from .recording import Recorder, needs_probe, probe_batch, probe_group_models, snapshot
+from .recording import (
+    Recorder,
+    metrics_need_probe,
+    needs_probe,
+    probe_batch,
+    probe_group_models,
+    snapshot,
+)
 from .regularisers import REGULARISERS
 from .seeds import STREAM_EVAL
 from .tasks import TASKS
@@ -229,7 +236,7 @@ def measure(model: ToyModel, eval_batch: int) -> TrainResult:
             train_loss = model.batch_loss(data, rows).double().numpy()
         params = {k: v.detach().float().numpy().copy() for k, v in model.named_parameters()}
         probe = None
-        if model.metrics_use_data or model.task.outputs:
+        if metrics_need_probe(type(model), type(model.task)):
             probe = probe_batch(model, eval_batch)
         found = snapshot(model, probe, with_loss=False, with_exact=False)
         metrics = {k: v.float().numpy() for k, v in found.items()}

@@ -157,4 +157,3 @@ class ModelConfig:
         the per-model fields agrees."""
         parts = (self.penalty, self.arch, self.data)
         return (self.family, self.task, *(p.batch_values() for p in parts))
-

@@ -36,8 +36,13 @@ def probe_rows(task_cls, data, eval_batch: int) -> int:
     return data.n_samples if task_cls.finite(data) else min(eval_batch, PROBE_ROWS)
 
 
+def metrics_need_probe(family, task_cls) -> bool:
+    """Whether the final metrics are measured on probe examples."""
+    return family.metrics_use_data or bool(task_cls.outputs)
+
+
 def needs_probe(family, task_cls, train) -> bool:
-    return bool(train.record_every) or family.metrics_use_data or bool(task_cls.outputs)
+    return bool(train.record_every) or metrics_need_probe(family, task_cls)
 
 
 def probe_group_models(family, task_cls, config, train) -> int:

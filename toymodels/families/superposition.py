@@ -115,11 +115,10 @@ class SuperpositionModel(ToyModel):
     # -- loss ---------------------------------------------------------------------------
     def batch_loss(self, batch: Batch, row_weight) -> torch.Tensor:
         """``Σ_b w_b Σ_i I_i (x_ib - x'_ib)²`` per model; ``w_b = 1/B`` for plain batches."""
-        x = batch.x
         if torch.is_grad_enabled():
-            r = self(x) - x
-            return (self.importance.unsqueeze(-1) * r * r * row_weight).sum((1, 2))
+            return super().batch_loss(batch, row_weight)  # the task's differentiable loss
         # Evaluation: the same sum in place, one batch-sized temporary instead of five.
+        x = batch.x
         r = self(x).sub_(x)
         return r.mul_(r).mul_(self.importance.unsqueeze(-1) * row_weight).sum((1, 2))
 
