@@ -98,6 +98,46 @@ def _dimensionality(results: Mapping, scale: str = "default"):
     return dimensionality(dimensionality_data(trained_models(ds)))
 
 
+def _multitask_loss(results: Mapping, scale: str = "default"):
+    from .multitask import loss_curves, prediction_for
+
+    labels = {
+        "multitask-relu": "ReLU network",
+        "multitask-linear": "linear network",
+        "multitask-gdln": "GDLN, pathways for every subset",
+        "multitask-gdln-single": "GDLN, one pathway per context",
+    }
+    runs = {labels[name]: ds for name, ds in results.items()}
+    return loss_curves(runs, prediction_for(results["multitask-linear"]))
+
+
+def _multitask_modes(results: Mapping, scale: str = "default"):
+    from .multitask import mode_trajectories, prediction_for
+
+    ds = results["multitask-linear"]
+    return mode_trajectories(ds, prediction_for(ds))
+
+
+def _multitask_census(results: Mapping, scale: str = "default"):
+    from .multitask import census_bars
+
+    return census_bars(results["multitask-relu"])
+
+
+def _multitask_mds(results: Mapping, scale: str = "default"):
+    from .multitask import mds_snapshots
+
+    return mds_snapshots(results["multitask-relu"])
+
+
+def _multitask_pathways(results: Mapping, scale: str = "default"):
+    from .multitask import pathway_strengths
+
+    return pathway_strengths(results["multitask-gdln"])
+
+
+_MULTITASK = ("multitask-relu", "multitask-linear", "multitask-gdln", "multitask-gdln-single")
+
 FIGURES: dict[str, FigureEntry] = {
     e.name: e
     for e in (
@@ -145,6 +185,42 @@ FIGURES: dict[str, FigureEntry] = {
             "density, uniform importance, with the fractions D_i sticks at.",
             _dimensionality,
             {"default": ("dimensionality",), "paper": ("dimensionality-paper",)},
+        ),
+        FigureEntry(
+            "multitask-loss",
+            "Contextual task (3 contexts, different structures): loss of the ReLU network, "
+            "the linear network and two GDLNs against epochs, with the closed-form loss of "
+            "the linear theory.",
+            _multitask_loss,
+            {"default": _MULTITASK},
+        ),
+        FigureEntry(
+            "multitask-modes",
+            "Mode strengths of the linear network on the contextual task (each seed) against "
+            "the closed-form sigmoids a(t) of each mode.",
+            _multitask_modes,
+            {"default": ("multitask-linear",)},
+        ),
+        FigureEntry(
+            "multitask-census",
+            "Census of the ReLU network's strong units on the contextual task: active in all "
+            "contexts, in a subset, or in one context (bars: mean, dots: seeds).",
+            _multitask_census,
+            {"default": ("multitask-relu",)},
+        ),
+        FigureEntry(
+            "multitask-mds",
+            "Representational geometry of the ReLU network's hidden layer over training: "
+            "classical MDS of the 24 samples' hidden vectors.",
+            _multitask_mds,
+            {"default": ("multitask-relu",)},
+        ),
+        FigureEntry(
+            "multitask-pathways",
+            "The neural race in a GDLN: top singular value of each pathway's map over "
+            "training; pathways serving two contexts outgrow single-context ones.",
+            _multitask_pathways,
+            {"default": ("multitask-gdln",)},
         ),
     )
 }

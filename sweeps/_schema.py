@@ -43,10 +43,13 @@ def variables(config: ModelConfig, train: TrainConfig) -> dict[str, Variable]:
         name: Variable(o.dims, np.dtype(o.dtype), o.description)
         for name, o in family.params.items()
     }
-    out["loss"] = Variable((), f64, f"final loss on {train.eval_batch} fresh examples")
+    if task.fixed:
+        out["loss"] = Variable((), f64, "final loss on the data set")
+    else:
+        out["loss"] = Variable((), f64, f"final loss on {train.eval_batch} fresh examples")
     if family.closed_form:
         out["loss_exact"] = Variable((), f64, "exact expected loss (NaN where unavailable)")
-    if task.finite(config.data):
+    if task.finite(config.data) and not task.fixed:
         out["train_loss"] = Variable((), f64, "final loss on the finite data set")
     if config.penalty.regulariser != "none":
         out["penalty"] = Variable((), f64, "the regulariser's penalty, before the strength")

@@ -20,6 +20,7 @@ COMMANDS = (
     "sweeps.commands.sweep",
     "sweeps.commands.families",
     "sweeps.commands.analytic",
+    "sweeps.commands.multitask",
     "sweeps.commands.figures",
     "sweeps.commands.bench",
 )

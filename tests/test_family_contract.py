@@ -41,7 +41,8 @@ TRAIN = dict(steps=40, batch_size=64, eval_batch=256, lr=1e-2)
 
 
 def _finite(family: str, task: str) -> bool:
-    return "n_samples" in field_specs(family, task)
+    """Whether the task can be a finite data set (with n_samples, or always)."""
+    return "n_samples" in field_specs(family, task) or TASKS[task].fixed
 
 
 def _configs(family: str, task: str, count: int = 3, **fixed) -> list[ModelConfig]:
@@ -74,7 +75,8 @@ ESTIMATOR_CASES = list(_estimator_cases())
 
 
 def _fixed_for(family, task, estimator):
-    return {"n_samples": 48} if ESTIMATORS[estimator].data == "finite" else {}
+    finite = ESTIMATORS[estimator].data == "finite" and not TASKS[task].fixed
+    return {"n_samples": 48} if finite else {}
 
 
 # -- declarations ---------------------------------------------------------------------------

@@ -41,6 +41,11 @@ def test_list_names_every_figure(capsys):
         "wtw-sparsity",
         "intro-2d",
         "dimensionality",
+        "multitask-loss",
+        "multitask-modes",
+        "multitask-census",
+        "multitask-mds",
+        "multitask-pathways",
         "gallery",
     ]
 
@@ -88,3 +93,20 @@ def test_phase_figure_from_a_tiny_sweep(tmp_path):
     assert main(["figures", "phase-2to1", "--out", str(out), *TINY, *grid]) == 0
     assert (out / "phase-2to1.png").is_file() and (out / "phase-2to1.pdf").is_file()
     assert "phase-2to1.png" in _links(out / "index.html")
+
+
+def test_multitask_figures_from_tiny_runs(tmp_path):
+    out = tmp_path / "figs"
+    tiny = ["--quiet", "--jobs", "1", "--set", "train.steps=20", "--set", "seeds=2"]
+    tiny += ["--set", "train.record_every=10"]
+    names = ["multitask-loss", "multitask-census", "multitask-mds", "multitask-pathways"]
+    assert main(["figures", *names, "--out", str(out), *tiny]) == 0
+    for name in names:
+        assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    runs = sorted(p.name.split("+")[0] for p in (out / "runs" / "default").iterdir())
+    assert runs == [
+        "multitask-gdln",
+        "multitask-gdln-single",
+        "multitask-linear",
+        "multitask-relu",
+    ]

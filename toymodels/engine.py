@@ -230,7 +230,7 @@ def measure(model: ToyModel, eval_batch: int) -> TrainResult:
         if model.exact_loss_available(config):
             exact = model.expected_loss().double().numpy()
         train_loss = None
-        if model.task.is_finite:
+        if model.task.is_finite and not model.task.fixed:
             data = model.task.data_set
             rows = model.task.row_weight(model.task.n_samples)
             train_loss = model.batch_loss(data, rows).double().numpy()
@@ -244,8 +244,12 @@ def measure(model: ToyModel, eval_batch: int) -> TrainResult:
 
 
 def evaluate(model: ToyModel, eval_batch: int) -> np.ndarray:
-    """Mean loss per model over ``eval_batch`` fresh examples from the evaluation stream."""
+    """Mean loss per model over ``eval_batch`` fresh examples from the evaluation stream;
+    for a task that is its data set (``Task.fixed``), the loss on the data set."""
     task = model.task
+    if task.fixed:
+        data = task.data_set
+        return model.batch_loss(data, task.row_weight(task.n_samples)).double().numpy()
     rows = min(eval_batch, _EVAL_ROWS)
     blocks = UniformBlocks(model.seeds, STREAM_EVAL, task.sample_shape(task.configs[0], rows))
     total = torch.zeros(model.n_models, dtype=torch.float64)

@@ -33,7 +33,7 @@ PROBE_BYTES = 64 * 2**20
 
 def probe_rows(task_cls, data, eval_batch: int) -> int:
     """Probe examples of a model whose task config is ``data``."""
-    return data.n_samples if task_cls.finite(data) else min(eval_batch, PROBE_ROWS)
+    return task_cls.examples(data) if task_cls.finite(data) else min(eval_batch, PROBE_ROWS)
 
 
 def metrics_need_probe(family, task_cls) -> bool:

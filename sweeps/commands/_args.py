@@ -44,3 +44,11 @@ def density(text: str) -> float:
     if not (math.isfinite(value) and 0 < value <= 1):
         raise argparse.ArgumentTypeError(f"density {text} is outside (0, 1]")
     return value
+
+
+def contexts(text: str) -> int:
+    """The number of contexts of the contextual task: 3 to 5."""
+    value = _parse(text, int, "an integer", "contexts ")
+    if not 3 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"contexts {value} must be an integer from 3 to 5")
+    return value

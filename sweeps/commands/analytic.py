@@ -3,7 +3,8 @@
 - ``losses``: every candidate solution's exact loss (``--json`` / ``--latex`` / a table);
 - ``boundaries``: densities where the winning candidate changes, with the slope jump;
 - ``loss``: the exact loss of any W, b and importances (n <= 4), optionally evaluated;
-- ``optimum``: the density where the true optimum's extra feature changes phase.
+- ``optimum``: the density where the true optimum's extra feature changes phase;
+- ``modes``: the closed-form learning dynamics of the contextual task's modes.
 sympy and torch work happens inside the handlers, so ``--help`` stays fast.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._args import nonnegative_int, positive_float
+from ._args import contexts, nonnegative_int, positive_float, positive_int
 
 FEATURE_CHOICES = (2, 3)
 
@@ -92,6 +93,27 @@ def register(sub) -> None:
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run_optimum)
+
+    p = inner.add_parser(
+        "modes", help="closed-form mode dynamics of a linear network on the contextual task"
+    )
+    p.add_argument("--contexts", type=contexts, default=3, help="contexts K, 3 to 5 (default 3)")
+    p.add_argument(
+        "--structure", choices=("same", "different"), default="different", help="default different"
+    )
+    p.add_argument(
+        "--inputs", choices=("one_hot", "whitened"), default="one_hot", help="default one_hot"
+    )
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (default 1e-3)")
+    p.add_argument(
+        "--init",
+        type=positive_float,
+        default=None,
+        help="std of the initial weights (default 0.005/700); a0 = init^2 * hidden / 2",
+    )
+    p.add_argument("--hidden", type=positive_int, default=700, help="hidden units (default 700)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=run_modes)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -298,4 +320,47 @@ def run_optimum(args) -> int:
             f"r = {entry['importance']:g}: p_c = {entry['density']:.3f} ({entry['from']} below, "
             f"{entry['to']} above); candidates switch at {cand}"
         )
+    return 0
+
+
+def run_modes(args) -> int:
+    from analytics.mode_dynamics import latex, predict
+    from toymodels.families.contextual_networks import DEFAULT_INIT_STD
+    from toymodels.tasks.contextual import ContextualConfig
+
+    config = ContextualConfig(
+        n_contexts=args.contexts, structure=args.structure, inputs=args.inputs
+    )
+    init = DEFAULT_INIT_STD if args.init is None else args.init
+    found = predict(config, args.lr, init, args.hidden)
+    modes = [
+        {"s": float(s), "d": float(d), "asymptote": float(a), "half_time": float(h)}
+        for s, d, a, h in zip(found.s, found.d, found.asymptote, found.half_time, strict=True)
+    ]
+    if args.json:
+        _print_json(
+            {
+                "contexts": args.contexts,
+                "structure": args.structure,
+                "inputs": args.inputs,
+                "lr": args.lr,
+                "tau": found.tau,
+                "a0": found.a0,
+                "convention": "tau da/dt = 2a(s - d a), tau = 1/(P lr) in epochs; a0 = "
+                "init^2 * hidden / 2 (the start of a network with that init and width); "
+                "half_time: epochs until a reaches half its asymptote s/d",
+                "modes": modes,
+                "latex": latex(),
+            }
+        )
+        return 0
+    print(
+        f"tau = {found.tau:.4g} epochs, a0 = {found.a0:.4g}; tau da/dt = 2a(s - d a), a(inf) = s/d"
+    )
+    rows = [("mode", "s", "d", "s/d", "half-time")]
+    rows += [
+        (str(i), f"{m['s']:.4f}", f"{m['d']:.4f}", f"{m['asymptote']:.4f}", f"{m['half_time']:.1f}")
+        for i, m in enumerate(modes)
+    ]
+    _print_table(rows)
     return 0

@@ -25,5 +25,5 @@ class Full(Estimator):
     @classmethod
     def group_models(cls, config, train) -> int:
         dims = TASKS[config.task].dims(config.data)
-        per_model = 4 * config.data.n_samples * (dims["input"] + dims["output"])
+        per_model = 4 * TASKS[config.task].examples(config.data) * (dims["input"] + dims["output"])
         return max(1, FULL_GROUP_BYTES // per_model)

@@ -1,13 +1,23 @@
 """Model families by name (the names sweep files and the CLI use)."""
 
 from .base import ToyModel
+from .contextual_networks import ContextualLinear, ContextualReLU
+from .gdln import GatedLinearNetwork
 from .hidden import HiddenLayer
 from .linear_output import LinearOutput
 from .relu_output import ReLUOutput
 from .superposition import feature_metrics
 
 FAMILIES: dict[str, type[ToyModel]] = {
-    cls.name: cls for cls in (ReLUOutput, LinearOutput, HiddenLayer)
+    cls.name: cls
+    for cls in (
+        ReLUOutput,
+        LinearOutput,
+        HiddenLayer,
+        ContextualReLU,
+        ContextualLinear,
+        GatedLinearNetwork,
+    )
 }
 
 __all__ = ["FAMILIES", "HiddenLayer", "LinearOutput", "ReLUOutput", "ToyModel", "feature_metrics"]

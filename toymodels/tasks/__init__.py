@@ -1,16 +1,20 @@
 """Tasks by name (``task = "..."`` in a spec): the data a model learns and its loss.
 
 - ``features``: sparse features to reconstruct (the superposition models' task);
-- ``clusters``: a labelled Gaussian mixture to classify.
+- ``clusters``: a labelled Gaussian mixture to classify;
+- ``contextual``: 8 objects in K contexts, context-independent and context-specific
+  features to output (the multi-task data set of the mixed-selectivity experiments).
 """
 
 from .base import Batch, Task
 from .clusters import Clusters
+from .contextual import Contextual
 from .features import Features
 
 TASKS: dict[str, type[Task]] = {
     "features": Features,
     "clusters": Clusters,
+    "contextual": Contextual,
 }
 
 __all__ = ["TASKS", "Batch", "Task"]

@@ -37,7 +37,9 @@ def n_samples_field():
 class Batch:
     """Examples for a batch of models: inputs ``x [model, input, example]``, and the target
     either as values ``y [model, output, example]`` or class ``labels [model, example]``;
-    neither for a reconstruction task (the target is ``x``)."""
+    neither for a reconstruction task (the target is ``x``).  A task with value targets
+    may use ``labels`` for the condition each example belongs to (the contextual task:
+    its context)."""
 
     x: torch.Tensor
     y: torch.Tensor | None = None
@@ -75,6 +77,11 @@ class Task:
     Config: ClassVar[type[Config]]
     #: per-model metrics the task measures on a model's output (e.g. accuracy)
     outputs: ClassVar[dict[str, Output]] = {}
+    #: the task *is* its finite data set: there is no distribution to draw fresh examples
+    #: from, so the final ``loss`` is measured on the data set
+    fixed: ClassVar[bool] = False
+    #: how a loss combines examples: "mean" over them, or their "sum"
+    reduction: ClassVar[str] = "mean"
 
     def __init__(
         self,
@@ -131,8 +138,11 @@ class Task:
         return self.data_set.take(index_from_bits(words, self.n_samples))
 
     def row_weight(self, examples: int) -> float:
-        """Weight of each of ``examples`` examples in a loss: the loss is a mean over
-        examples (over a mini-batch, an unbiased estimate of the mean over the data set)."""
+        """Weight of each of ``examples`` examples in a loss: ``1/examples`` for a mean;
+        for a sum over a finite data set ``n_samples/examples``, so that a mini-batch
+        gives an unbiased estimate of the sum over the data set (1 over all of it)."""
+        if self.reduction == "sum":
+            return self.n_samples / examples
         return 1.0 / examples
 
     # -- loss and metrics ---------------------------------------------------------------

@@ -1,0 +1,119 @@
+"""Closed-form learning dynamics of a two-layer linear pathway, mode by mode.
+
+From small, balanced, aligned initial conditions, gradient descent on ½·Σ squared error
+decouples into one scalar equation per mode α of the input–output correlation
+``Σ_yx = Y Xᵀ/P`` (singular value ``s``, input variance ``d`` along its right singular
+vector): ``τ da/dt = 2a(s − d·a)`` with ``τ = 1/(P·lr)`` epochs (Saxe, McClelland &
+Ganguli 2014).  sympy solves it (a Bernoulli equation) for ``a(t)`` from ``a(0) = a₀``,
+its asymptote ``s/d`` and its half-time (the time ``a`` reaches half the asymptote).
+
+The network's loss along the way is ``(P/2)·[tr Σ_yy − Σ_α (2 s_α a_α − d_α a_α²)]``, exact
+when every right singular vector is an input eigenvector (whitened inputs) and, with
+one-hot inputs, the closed form's approximation (see ``toymodels.tasks.contextual.modes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import sympy as sp
+
+from toymodels.families.contextual_networks import (
+    DEFAULT_HIDDEN,
+    DEFAULT_INIT_STD,
+    initial_strength,
+)
+from toymodels.tasks.contextual import ContextualConfig, config_modes
+
+t, s, d, a0, tau = sp.symbols("t s d a_0 tau", positive=True)
+
+
+@dataclass(frozen=True)
+class ModeSolution:
+    """The solved mode equation as sympy expressions in ``t, s, d, a_0, tau``."""
+
+    equation: sp.Eq
+    a: sp.Expr
+    asymptote: sp.Expr
+    half_time: sp.Expr
+
+
+@cache
+def mode_solution() -> ModeSolution:
+    """Solve ``τ a' = 2a(s − d a)``, ``a(0) = a₀`` with sympy."""
+    a = sp.Function("a")
+    equation = sp.Eq(tau * a(t).diff(t), 2 * a(t) * (s - d * a(t)))
+    (solution,) = [sp.dsolve(equation, a(t), ics={a(0): a0})]
+    expr = sp.simplify(solution.rhs)
+    asymptote = sp.limit(expr, t, sp.oo)
+    (half,) = sp.solve(sp.Eq(expr, asymptote / 2), t)
+    return ModeSolution(equation, expr, sp.simplify(asymptote), sp.simplify(half))
+
+
+@cache
+def _numeric():
+    sol = mode_solution()
+    args = (t, s, d, a0, tau)
+    return sp.lambdify(args, sol.a, "numpy"), sp.lambdify(args[1:], sol.half_time, "numpy")
+
+
+@dataclass(frozen=True)
+class ModePrediction:
+    """The closed form for every mode of one task and learning rate."""
+
+    s: np.ndarray
+    d: np.ndarray
+    tau: float  # epochs
+    a0: float
+    samples: int
+    target_power: float  # tr Σ_yy
+
+    @property
+    def asymptote(self) -> np.ndarray:
+        return self.s / self.d
+
+    @property
+    def half_time(self) -> np.ndarray:
+        return _numeric()[1](self.s, self.d, self.a0, self.tau)
+
+    def strength(self, epochs) -> np.ndarray:
+        """``a_α(t)`` at ``epochs`` (``[time, mode]``)."""
+        times = np.asarray(epochs, dtype=float)[:, None]
+        return _numeric()[0](times, self.s, self.d, self.a0, self.tau)
+
+    def loss(self, epochs) -> np.ndarray:
+        """The network's ½·Σ squared error along the closed form."""
+        a = self.strength(epochs)
+        gain = (2 * self.s * a - self.d * a**2).sum(-1)
+        return 0.5 * self.samples * (self.target_power - gain)
+
+
+def predict(
+    config: ContextualConfig,
+    lr: float,
+    init_std: float = DEFAULT_INIT_STD,
+    n_hidden: int = DEFAULT_HIDDEN,
+) -> ModePrediction:
+    """The closed form on the contextual task of ``config`` trained at ``lr``, from the
+    initial strength ``a₀ = init_std²·n_hidden/2`` of that network's start."""
+    found = config_modes(config)
+    return ModePrediction(
+        found.s,
+        found.d,
+        1.0 / (found.samples * lr),
+        initial_strength(init_std, n_hidden),
+        found.samples,
+        found.target_power,
+    )
+
+
+def latex() -> dict[str, str]:
+    sol = mode_solution()
+    return {
+        "equation": sp.latex(sol.equation),
+        "a": sp.latex(sol.a),
+        "asymptote": sp.latex(sol.asymptote),
+        "half_time": sp.latex(sol.half_time),
+    }

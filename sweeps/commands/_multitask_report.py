@@ -1,0 +1,117 @@
+"""What ``multitask train`` writes next to its run: the closed form for the same task and
+learning rate, the trained quantities it is compared with, ``summary.json`` and figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from toymodels.files import atomic_write
+
+
+def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.ndarray:
+    """Epoch at which each seed's strength along each mode first reaches half the
+    closed-form asymptote (linear interpolation between recorded steps; NaN if never),
+    ``[seed, mode]``."""
+    steps = trajectory["step"].values.astype(float)
+    values = trajectory.transpose("seed", "step", "mode").values
+    half = asymptote / 2
+    out = np.full((values.shape[0], values.shape[2]), np.nan)
+    for i in range(values.shape[0]):
+        for a in range(values.shape[2]):
+            above = np.nonzero(values[i, :, a] >= half[a])[0]
+            if len(above) == 0 or above[0] == 0:
+                continue
+            j = above[0]
+            v0, v1 = values[i, j - 1, a], values[i, j, a]
+            out[i, a] = steps[j - 1] + (half[a] - v0) / (v1 - v0) * (steps[j] - steps[j - 1])
+    return out
+
+
+def summarise(results: xr.Dataset, spec, prediction) -> dict:
+    """The summary of one run (see the command's docstring)."""
+    from toymodels.families.gdln import pathway_names
+
+    config = spec.model_config(spec.cell_point(0))
+    train = spec.train
+    summary: dict = {
+        "settings": {
+            "model": spec.family,
+            "contexts": config.data.n_contexts,
+            "structure": config.data.structure,
+            "inputs": config.data.inputs,
+            "hidden": config.arch.n_hidden,
+            "init_std": config.arch.init_std,
+            "seeds": spec.seeds,
+            "root_seed": spec.root_seed,
+            "epochs": train.steps,
+            "lr": train.lr,
+            "record_every": train.record_every,
+        },
+        "final_loss": results["loss"].values.tolist(),
+    }
+    if spec.family == "gdln":
+        summary["settings"] |= {"gating": config.arch.gating, "training": config.arch.training}
+        names = pathway_names(config.data.n_contexts, config.arch.gating)
+        top = results["pathway_singular_values"].isel(singular=0).transpose("pathway", "seed")
+        summary["module_singular_values"] = {
+            name: top.values[k].tolist() for k, name in enumerate(names)
+        }
+    else:
+        summary["census"] = {
+            kind: results[f"units_{kind}"].values.astype(int).tolist()
+            for kind in ("all", "subset", "single")
+        }
+    modes = results["mode_strength"].transpose("seed", "mode").values
+    summary["modes"] = modes.tolist()
+    asymptote = prediction.asymptote
+    relative = np.abs(modes - asymptote) / asymptote
+    half = trained_half_times(results["mode_strength_trajectory"], asymptote)
+    summary["theory"] = {
+        "tau": prediction.tau,
+        "a0": prediction.a0,
+        "s": prediction.s.tolist(),
+        "d": prediction.d.tolist(),
+        "asymptote": asymptote.tolist(),
+        "half_time": prediction.half_time.tolist(),
+        "final_loss": float(prediction.loss([train.steps])[0]),
+        "max_relative_difference": float(relative.max()),
+        "relative_difference": relative.tolist(),
+        "trained_half_time": [[None if np.isnan(v) else float(v) for v in row] for row in half],
+    }
+    return summary
+
+
+def write_report(results: xr.Dataset, spec, out: Path) -> dict:
+    """Write ``summary.json`` and the figures into ``out``; returns the summary."""
+    from analytics.mode_dynamics import predict
+    from figures import save
+    from figures.multitask import (
+        census_bars,
+        loss_curves,
+        mds_snapshots,
+        mode_trajectories,
+        pathway_strengths,
+    )
+
+    config = spec.model_config(spec.cell_point(0))
+    prediction = predict(config.data, spec.train.lr, config.arch.init_std, config.arch.n_hidden)
+    summary = summarise(results, spec, prediction)
+    figures = {
+        "loss": loss_curves({spec.family: results}, prediction),
+        "modes": mode_trajectories(results, prediction),
+    }
+    if spec.family == "gdln":
+        figures["pathways"] = pathway_strengths(results)
+    else:
+        figures["census"] = census_bars(results)
+        figures["mds"] = mds_snapshots(results)
+    written = []
+    for name, fig in figures.items():
+        written += [str(p) for p in save(fig, out / name)]
+    summary["figures"] = written
+    atomic_write(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)))
+    return summary

@@ -1,0 +1,263 @@
+"""The contextual multi-task data set: 8 objects seen in K contexts, features to output.
+
+Every sample is one object in one context: the input is the object's one-hot (8 entries)
+followed by the context's one-hot (K entries), and the data set holds each of the 8K
+pairs once, context-major (sample ``p = 8·c + o``).  The target stacks ``K + 1`` blocks of
+15 rows: a context-independent block (the hierarchy ``H`` of the 8 objects, the same in
+every context) and one block per context, non-zero only in its own context's samples.
+``H``'s 15 rows are indicators of all objects, two halves, four pairs and eight
+singletons.  ``structure = "same"`` puts ``H`` in every context block; ``"different"``
+uses ``H`` for context 1, a ring for context 2 (the all-objects row, then 14 circular
+bumps ``(1, 1, 2/3, 1/3, 0, 0, 1/3, 2/3)`` whose peak pair starts at objects 0, 1, …, 7,
+0, …, 5) and, for context 3, ``H`` with its pairs regrouped as {0,2}, {1,3}, {4,6},
+{5,7}; with 4 or 5 contexts, contexts 4 and 5 repeat the hierarchy and the ring.
+
+``inputs = "whitened"`` replaces the inputs ``X`` by ``Σ_xx^{+1/2} X`` (ZCA on the
+input span), so the input correlation is the projector onto that span: every mode of the
+closed-form learning dynamics then has input variance ``d = 1`` and the dynamics are
+exact (Saxe et al. 2014); with one-hot inputs they are approximate (see :func:`modes`).
+
+The loss is half the *sum* of squared errors over outputs and samples (not a mean), as
+in the published experiments; the data set is the task (there is no distribution to draw
+fresh examples from), so the stored final ``loss`` is the loss on it.  Each example's
+context travels with it as its ``labels``.  The task measures each model's strength along
+every mode of the closed form (``mode_strength``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache, cached_property
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, check_int
+from ..fields import Check, Config, choice, param
+from ..outputs import Output
+from .base import Batch, Task
+
+OBJECTS = 8
+FEATURES = 15  # rows of a structure: 1 + 2 + 4 + 8
+CONTEXTS = (3, 5)  # smallest and largest number of contexts
+STRUCTURES = ("same", "different")
+INPUTS = ("one_hot", "whitened")
+# Singular values below this fraction of the largest are not modes (numerical zeros).
+RANK_TOLERANCE = 1e-9
+# Singular values closer than this (relative to the largest) form one degenerate mode.
+DEGENERATE = 1e-7
+
+N_CONTEXTS = Check(
+    int,
+    lambda name, v: _contexts(name, v),
+    f"an integer from {CONTEXTS[0]} to {CONTEXTS[1]}",
+    (2, 6, 3.5, "three"),
+)
+
+
+def _contexts(name: str, value) -> int:
+    k = check_int(name, value)
+    if not CONTEXTS[0] <= k <= CONTEXTS[1]:
+        raise ConfigError(f"{name}={k} must be an integer from {CONTEXTS[0]} to {CONTEXTS[1]}")
+    return k
+
+
+@dataclass(frozen=True)
+class ContextualConfig(Config):
+    owner = "task contextual"
+
+    n_contexts: int = param(3, N_CONTEXTS, top=True, help="contexts K (3 to 5)")
+    structure: str = param(
+        "different",
+        choice("structure", lambda: STRUCTURES),
+        help="same: the hierarchy in every context block; different: hierarchy, ring, regrouped",
+    )
+    inputs: str = param(
+        "one_hot",
+        choice("inputs", lambda: INPUTS),
+        help="one_hot object and context; whitened: the same, ZCA-whitened (exact theory)",
+    )
+
+
+# -- the data ------------------------------------------------------------------------------
+def hierarchy() -> np.ndarray:
+    """``H`` (15 x 8): all objects, two halves, four pairs, eight singletons."""
+    rows = []
+    for groups in (1, 2, 4, 8):
+        size = OBJECTS // groups
+        rows += [[1.0 * (o // size == g) for o in range(OBJECTS)] for g in range(groups)]
+    return np.array(rows)
+
+
+def ring() -> np.ndarray:
+    """The all-objects row, then circular bumps whose peak pair starts at 0, 1, …, 7, 0, …, 5."""
+    bump = np.array([1.0, 1.0, 2 / 3, 1 / 3, 0.0, 0.0, 1 / 3, 2 / 3])
+    rows = [np.ones(OBJECTS)] + [np.roll(bump, r % OBJECTS) for r in range(FEATURES - 1)]
+    return np.array(rows)
+
+
+def regrouped() -> np.ndarray:
+    """``H`` with its pairs regrouped as {0,2}, {1,3}, {4,6}, {5,7}."""
+    h = hierarchy()
+    for row, pair in enumerate(((0, 2), (1, 3), (4, 6), (5, 7)), start=3):
+        h[row] = [1.0 * (o in pair) for o in range(OBJECTS)]
+    return h
+
+
+def structures(n_contexts: int, structure: str) -> list[np.ndarray]:
+    """Each context block's structure (15 x 8)."""
+    if structure == "same":
+        return [hierarchy()] * n_contexts
+    cycle = (hierarchy(), ring(), regrouped())
+    return [cycle[k] if k < 3 else cycle[k - 3] for k in range(n_contexts)]
+
+
+@cache
+def _data(n_contexts: int, structure: str, inputs: str):
+    k, samples = n_contexts, OBJECTS * n_contexts
+    context = np.repeat(np.arange(k), OBJECTS)
+    obj = np.tile(np.arange(OBJECTS), k)
+    x = np.zeros((OBJECTS + k, samples))
+    x[obj, np.arange(samples)] = 1.0
+    x[OBJECTS + context, np.arange(samples)] = 1.0
+    blocks = [np.tile(hierarchy(), (1, k))]
+    for c, h in enumerate(structures(k, structure)):
+        block = np.zeros((FEATURES, samples))
+        block[:, context == c] = h
+        blocks.append(block)
+    y = np.vstack(blocks)
+    if inputs == "whitened":
+        evals, evecs = np.linalg.eigh(x @ x.T / samples)
+        keep = evals > RANK_TOLERANCE * evals.max()
+        root = evecs[:, keep] @ np.diag(evals[keep] ** -0.5) @ evecs[:, keep].T
+        x = root @ x
+    for a in (x, y, context):
+        a.flags.writeable = False
+    return x, y, context
+
+
+def contextual_data(config: ContextualConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs ``X [8+K, 8K]``, targets ``Y [15(K+1), 8K]`` and each sample's context."""
+    return _data(config.n_contexts, config.structure, config.inputs)
+
+
+@dataclass(frozen=True)
+class Modes:
+    """The modes of a data set for the closed-form dynamics, strongest first: ``s`` the
+    singular values of ``Σ_yx = Y Xᵀ/P`` (columns ``U``, ``V`` its singular vectors) and
+    ``d = vᵀ Σ_xx v`` the input variance along each right singular vector."""
+
+    s: np.ndarray
+    d: np.ndarray
+    U: np.ndarray
+    V: np.ndarray
+    samples: int
+    target_power: float  # tr Σ_yy = ‖Y‖²/P
+
+
+def modes(x: np.ndarray, y: np.ndarray) -> Modes:
+    """The modes of ``(X, Y)``.
+
+    The closed form is exact when each right singular vector of ``Σ_yx`` is an eigenvector
+    of ``Σ_xx`` (whitened inputs: d = 1).  With one-hot inputs it is not, and each mode
+    gets the Rayleigh quotient ``d = vᵀ Σ_xx v`` (the published code pairs sorted singular
+    values of the two matrices instead).  Within a degenerate singular value the basis is
+    rotated to diagonalise ``Σ_xx`` there, which makes the pairing exact where it can be.
+    """
+    samples = x.shape[1]
+    sxx = x @ x.T / samples
+    u, s, vt = np.linalg.svd(y @ x.T / samples, full_matrices=False)
+    keep = s > RANK_TOLERANCE * s[0]
+    u, s, v = u[:, keep], s[keep], vt[keep].T
+    start = 0
+    while start < len(s):
+        stop = start + 1
+        while stop < len(s) and s[start] - s[stop] < DEGENERATE * s[0]:
+            stop += 1
+        if stop - start > 1:
+            block = v[:, start:stop]
+            _, rot = np.linalg.eigh(block.T @ sxx @ block)
+            rot = rot[:, ::-1]  # largest input variance first
+            v[:, start:stop] = block @ rot
+            u[:, start:stop] = u[:, start:stop] @ rot
+        start = stop
+    # A deterministic sign: the largest entry of each v is positive.
+    flip = np.sign(v[np.abs(v).argmax(0), np.arange(v.shape[1])])
+    u, v = u * flip, v * flip
+    d = np.einsum("ia,ij,ja->a", v, sxx, v)
+    return Modes(s, d, u, v, samples, float((y**2).sum() / samples))
+
+
+@cache
+def _config_modes(n_contexts: int, structure: str, inputs: str) -> Modes:
+    x, y, _ = _data(n_contexts, structure, inputs)
+    return modes(x, y)
+
+
+def config_modes(config: ContextualConfig) -> Modes:
+    return _config_modes(config.n_contexts, config.structure, config.inputs)
+
+
+class Contextual(Task):
+    """The contextual data set (see module docstring), identical for every model."""
+
+    name = "contextual"
+    Config = ContextualConfig
+    fixed = True
+    reduction = "sum"
+    outputs = {
+        "mode_strength": Output(
+            ("mode",),
+            "float32",
+            "u_a'(Yhat X'/P)v_a / d_a: strength along theory mode a (u_a' W v_a for a "
+            "linear map whose v_a is an input eigenvector)",
+        )
+    }
+
+    def __init__(self, configs, seeds, dtype=torch.float32):
+        super().__init__(configs, seeds, dtype)
+        found = config_modes(configs[0])
+        # Read-outs of the mode strengths: a_α = Σ_oi P_α[o, i] (Ŷ Xᵀ/P)[o, i].
+        readout = np.einsum("oa,ia->aoi", found.U, found.V) / found.d[:, None, None]
+        self.readout = torch.as_tensor(readout, dtype=dtype)
+
+    @classmethod
+    def dims(cls, config: ContextualConfig) -> dict[str, int]:
+        k = config.n_contexts
+        return {
+            "input": OBJECTS + k,
+            "output": FEATURES * (k + 1),
+            "mode": len(config_modes(config).s),
+            "sample": OBJECTS * k,
+        }
+
+    @classmethod
+    def examples(cls, config: ContextualConfig) -> int:
+        return OBJECTS * config.n_contexts
+
+    @classmethod
+    def sample_shape(cls, config: ContextualConfig, batch: int) -> tuple[int, ...]:
+        return (batch,)
+
+    @cached_property
+    def data_set(self) -> Batch:
+        x, y, context = contextual_data(self.configs[0])
+        m = len(self.configs)
+        return Batch(
+            torch.tensor(x, dtype=self.dtype).expand(m, -1, -1),
+            torch.tensor(y, dtype=self.dtype).expand(m, -1, -1),
+            torch.tensor(context).expand(m, -1),
+        )
+
+    def draw(self, words: torch.Tensor) -> Batch:
+        """Samples picked uniformly from the data set (the task's only distribution)."""
+        return self.minibatch(words)
+
+    def loss(self, output: torch.Tensor, batch: Batch, row_weight) -> torch.Tensor:
+        per_example = 0.5 * (output - batch.y).pow(2).sum(1)
+        return (per_example * row_weight).sum(-1)
+
+    def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        corr = torch.bmm(output, batch.x.mT) / batch.x.shape[-1]  # [model, output, input]
+        strength = torch.einsum("aoi,moi->ma", self.readout.to(corr.dtype), corr)
+        return {"mode_strength": strength}
