@@ -231,9 +231,7 @@ def measure(model: ToyModel, eval_batch: int) -> TrainResult:
             exact = model.expected_loss().double().numpy()
         train_loss = None
         if model.task.is_finite and not model.task.fixed:
-            data = model.task.data_set
-            rows = model.task.row_weight(model.task.n_samples)
-            train_loss = model.batch_loss(data, rows).double().numpy()
+            train_loss = data_set_loss(model)
         params = {k: v.detach().float().numpy().copy() for k, v in model.named_parameters()}
         probe = None
         if metrics_need_probe(type(model), type(model.task)):
@@ -243,13 +241,18 @@ def measure(model: ToyModel, eval_batch: int) -> TrainResult:
     return TrainResult(params, loss, exact, metrics, train_loss)
 
 
+def data_set_loss(model: ToyModel) -> np.ndarray:
+    """The loss per model on its finite data set."""
+    task = model.task
+    return model.batch_loss(task.data_set, task.row_weight(task.n_samples)).double().numpy()
+
+
 def evaluate(model: ToyModel, eval_batch: int) -> np.ndarray:
     """Mean loss per model over ``eval_batch`` fresh examples from the evaluation stream;
     for a task that is its data set (``Task.fixed``), the loss on the data set."""
     task = model.task
     if task.fixed:
-        data = task.data_set
-        return model.batch_loss(data, task.row_weight(task.n_samples)).double().numpy()
+        return data_set_loss(model)
     rows = min(eval_batch, _EVAL_ROWS)
     blocks = UniformBlocks(model.seeds, STREAM_EVAL, task.sample_shape(task.configs[0], rows))
     total = torch.zeros(model.n_models, dtype=torch.float64)

@@ -31,11 +31,10 @@ def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.nd
     return out
 
 
-def summarise(results: xr.Dataset, spec, prediction) -> dict:
-    """The summary of one run (see the command's docstring)."""
+def summarise(results: xr.Dataset, spec, config, prediction) -> dict:
+    """The summary of one run of ``spec`` (every model has ``config``, the seeds aside)."""
     from toymodels.families.gdln import pathway_names
 
-    config = spec.model_config(spec.cell_point(0))
     train = spec.train
     summary: dict = {
         "settings": {
@@ -99,7 +98,7 @@ def write_report(results: xr.Dataset, spec, out: Path) -> dict:
 
     config = spec.model_config(spec.cell_point(0))
     prediction = predict(config.data, spec.train.lr, config.arch.init_std, config.arch.n_hidden)
-    summary = summarise(results, spec, prediction)
+    summary = summarise(results, spec, config, prediction)
     figures = {
         "loss": loss_curves({spec.family: results}, prediction),
         "modes": mode_trajectories(results, prediction),
