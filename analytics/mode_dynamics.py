@@ -20,11 +20,8 @@ from functools import cache
 import numpy as np
 import sympy as sp
 
-from toymodels.families.contextual_networks import (
-    DEFAULT_HIDDEN,
-    DEFAULT_INIT_STD,
-    initial_strength,
-)
+from toymodels.families.contextual_networks import DEFAULT_HIDDEN, DEFAULT_INIT_STD
+from toymodels.families.two_layer import initial_strength
 from toymodels.tasks.contextual import ContextualConfig, config_modes
 
 t, s, d, a0, tau = sp.symbols("t s d a_0 tau", positive=True)
@@ -56,7 +53,12 @@ def mode_solution() -> ModeSolution:
 def _numeric():
     sol = mode_solution()
     args = (t, s, d, a0, tau)
-    return sp.lambdify(args, sol.a, "numpy"), sp.lambdify(args[1:], sol.half_time, "numpy")
+    # Written in the decaying exponential e^{-2st/τ}: the solved form, a ratio of growing
+    # exponentials, overflows to inf/inf after a few hundred time constants.
+    decay = sp.Symbol("decay", positive=True)
+    stable = sp.cancel(sol.a.subs(sp.exp(2 * s * t / tau), 1 / decay))
+    stable = stable.subs(decay, sp.exp(-2 * s * t / tau))
+    return sp.lambdify(args, stable, "numpy"), sp.lambdify(args[1:], sol.half_time, "numpy")
 
 
 @dataclass(frozen=True)

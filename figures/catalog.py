@@ -136,6 +136,41 @@ def _multitask_pathways(results: Mapping, scale: str = "default"):
     return pathway_strengths(results["multitask-gdln"])
 
 
+def _conflict(preset: str) -> Callable[[Mapping, str], object]:
+    def build(results: Mapping, scale: str = "default"):
+        from .conflict_panels import conflict_diagram
+
+        model = "linear" if "-linear-" in preset else "ReLU"
+        return conflict_diagram(results[preset], title=f"{model} shared layer")
+
+    return build
+
+
+_CONFLICT_CAPTION = (
+    "Task conflict, {model} shared layer: conflict κ from one shared task (0) to two "
+    "conflicting tasks (1) against {axis}; trained phase (best of 10 seeds), fraction of "
+    "seeds winner-take-all and the linear theory's phase; view 1's dominance, its spread "
+    "over seeds and the theory's dominance; the theory's boundary over every panel."
+)
+_CONFLICT_AXES = {
+    "width": "the shared layer's width (view 2 at 0.7 of view 1's strength)",
+    "strength": "view 2's strength relative to view 1's (width 5: room for one task)",
+}
+
+
+def _conflict_entries() -> list[FigureEntry]:
+    return [
+        FigureEntry(
+            f"conflict-{model}-{axis}",
+            _CONFLICT_CAPTION.format(model=model if model == "linear" else "ReLU", axis=text),
+            _conflict(f"conflict-{model}-{axis}"),
+            {"default": (f"conflict-{model}-{axis}",)},
+        )
+        for axis, text in _CONFLICT_AXES.items()
+        for model in ("linear", "relu")
+    ]
+
+
 _MULTITASK = ("multitask-relu", "multitask-linear", "multitask-gdln", "multitask-gdln-single")
 
 FIGURES: dict[str, FigureEntry] = {
@@ -222,6 +257,7 @@ FIGURES: dict[str, FigureEntry] = {
             _multitask_pathways,
             {"default": ("multitask-gdln",)},
         ),
+        *_conflict_entries(),
     )
 }
 

@@ -42,6 +42,23 @@ def _spec(ds) -> dict:
         return {}
 
 
+def run_setting(ds, name: str, table: str = "model"):
+    """A run's value of ``name``: its coordinate (a cell picked out of a sweep over it),
+    else its spec (top level, then ``table``), else the default."""
+    import toymodels
+
+    if name in ds.coords and ds[name].ndim == 0:
+        return ds[name].item()
+    spec = _spec(ds)
+    for where in (spec, spec.get(table, {})):
+        if name in where:
+            return where[name]
+    if table == "train":
+        return getattr(toymodels.TrainConfig(), name)
+    family = spec.get("family", ds.attrs.get("family"))
+    return toymodels.field_specs(family, spec.get("task", ds.attrs.get("task")))[name].default
+
+
 def _importance(spec: dict, n: int) -> np.ndarray:
     """Per-feature importances ``I_i = decay**i`` (the last times ``r``), as in
     ``ModelConfig.superposition``."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._layout import log_axis
 from .intro_2d import feature_colours
-from .model_data import _spec
+from .model_data import _spec, run_setting
 from .style import DOUBLE_COLUMN, OKABE_ITO, SINGLE_COLUMN, house_style, new_figure
 
 if TYPE_CHECKING:
@@ -46,35 +46,18 @@ SNAPSHOTS = 4
 THEORY_POINTS = 400
 
 
-def _setting(ds, name: str, table: str = "model"):
-    """A run's value of ``name``: its coordinate (a cell picked out of a sweep over it),
-    else its spec (top level, then ``table``), else the default."""
-    import toymodels
-
-    if name in ds.coords and ds[name].ndim == 0:
-        return ds[name].item()
-    spec = _spec(ds)
-    for where in (spec, spec.get(table, {})):
-        if name in where:
-            return where[name]
-    if table == "train":
-        return getattr(toymodels.TrainConfig(), name)
-    family = spec.get("family", ds.attrs.get("family"))
-    return toymodels.field_specs(family, "contextual")[name].default
-
-
 def prediction_for(ds: xr.Dataset) -> ModePrediction:
     """The closed form for the run's task, learning rate, initial scale and width."""
     from analytics.mode_dynamics import predict
     from toymodels.tasks.contextual import ContextualConfig
 
     config = ContextualConfig(
-        n_contexts=int(_setting(ds, "n_contexts")),
-        structure=_setting(ds, "structure"),
-        inputs=_setting(ds, "inputs"),
+        n_contexts=int(run_setting(ds, "n_contexts")),
+        structure=run_setting(ds, "structure"),
+        inputs=run_setting(ds, "inputs"),
     )
-    lr, init_std = float(_setting(ds, "lr", "train")), float(_setting(ds, "init_std"))
-    return predict(config, lr, init_std, int(_setting(ds, "n_hidden")))
+    lr, init_std = float(run_setting(ds, "lr", "train")), float(run_setting(ds, "init_std"))
+    return predict(config, lr, init_std, int(run_setting(ds, "n_hidden")))
 
 
 def _epochs(ds) -> np.ndarray:
@@ -163,7 +146,7 @@ def census_bars(ds: xr.Dataset):
     missing = [k for k in CENSUS if k not in ds]
     if missing:
         raise ValueError(f"census_bars needs {missing} (a contextual_relu/linear run)")
-    k = int(_setting(ds, "n_contexts"))
+    k = int(run_setting(ds, "n_contexts"))
     names = dict(CENSUS, units_subset=f"subset\n(2{f'–{k - 1}' if k > 3 else ''} contexts)")
     counts = np.stack([ds[v].values for v in CENSUS])  # [category, seed]
     with house_style():
@@ -178,7 +161,7 @@ def census_bars(ds: xr.Dataset):
         ax.set_xticks(where, [names[v] for v in CENSUS])
         ax.set_ylabel("strong units")
         family = _spec(ds).get("family", ds.attrs.get("family", ""))
-        units = int(_setting(ds, "n_hidden"))
+        units = int(run_setting(ds, "n_hidden"))
         ax.set_title(f"{FAMILY_NAMES.get(family, family)}, {units} units (points: seeds)")
         ax.set_ylim(0, counts.max() * 1.1 + 1)
     return fig
@@ -272,7 +255,7 @@ def pathway_strengths(ds: xr.Dataset):
     single-context pathways dashed."""
     from toymodels.families.gdln import gate_sets, pathway_names
 
-    k, gating = int(_setting(ds, "n_contexts")), _setting(ds, "gating")
+    k, gating = int(run_setting(ds, "n_contexts")), run_setting(ds, "gating")
     names, sets = pathway_names(k, gating), gate_sets(k, gating)
     top = ds["pathway_singular_values_trajectory"].isel(singular=0)
     top = top.transpose("pathway", "seed", "step").values

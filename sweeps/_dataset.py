@@ -68,7 +68,7 @@ def consolidate(spec: SweepSpec, read) -> object:
         fill = np.nan if var.dtype.kind == "f" else 0
         data[name] = np.full((C * K, *layout.shape(var)), fill, var.dtype)
     rule = _phase_rule(layout.families)
-    reduced = {k: np.full(C * K, np.nan) for k in rule.needs} if rule else {}
+    reduced: dict[str, np.ndarray] = {}  # the rule's per-model scalars, by name
     for chunk in chunks:
         arrays = read(chunk)
         idx = chunk.models
@@ -83,7 +83,7 @@ def consolidate(spec: SweepSpec, read) -> object:
             data[name][np.ix_(*_as_index(where, value.shape))] = value
         if rule:
             for k, v in rule.reduce({k: arrays[k] for k in rule.needs}).items():
-                reduced[k][idx] = v
+                reduced.setdefault(k, np.full(C * K, np.nan))[idx] = v
         del arrays
 
     axes = [a.name for a in spec.axes]

@@ -21,6 +21,7 @@ COMMANDS = (
     "sweeps.commands.families",
     "sweeps.commands.analytic",
     "sweeps.commands.multitask",
+    "sweeps.commands.conflict",
     "sweeps.commands.figures",
     "sweeps.commands.bench",
 )

@@ -46,6 +46,10 @@ def test_list_names_every_figure(capsys):
         "multitask-census",
         "multitask-mds",
         "multitask-pathways",
+        "conflict-linear-width",
+        "conflict-relu-width",
+        "conflict-linear-strength",
+        "conflict-relu-strength",
         "gallery",
     ]
 

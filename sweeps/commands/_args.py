@@ -52,3 +52,11 @@ def contexts(text: str) -> int:
     if not 3 <= value <= 5:
         raise argparse.ArgumentTypeError(f"contexts {value} must be an integer from 3 to 5")
     return value
+
+
+def conflict(text: str) -> float:
+    """A task conflict κ: a number in [0, 1]."""
+    value = _parse(text, float, "a number", "conflict ")
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise argparse.ArgumentTypeError(f"conflict {text} is outside [0, 1]")
+    return value

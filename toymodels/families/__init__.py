@@ -7,6 +7,7 @@ from .hidden import HiddenLayer
 from .linear_output import LinearOutput
 from .relu_output import ReLUOutput
 from .superposition import feature_metrics
+from .two_view import TwoViewLinear, TwoViewReLU
 
 FAMILIES: dict[str, type[ToyModel]] = {
     cls.name: cls
@@ -17,6 +18,8 @@ FAMILIES: dict[str, type[ToyModel]] = {
         ContextualReLU,
         ContextualLinear,
         GatedLinearNetwork,
+        TwoViewLinear,
+        TwoViewReLU,
     )
 }
 

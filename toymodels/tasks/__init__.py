@@ -3,11 +3,14 @@
 - ``features``: sparse features to reconstruct (the superposition models' task);
 - ``clusters``: a labelled Gaussian mixture to classify;
 - ``contextual``: 8 objects in K contexts, context-independent and context-specific
-  features to output (the multi-task data set of the mixed-selectivity experiments).
+  features to output (the multi-task data set of the mixed-selectivity experiments);
+- ``conflict``: items seen in two views, two tasks, and the conflict κ between them (the
+  pathway-conflict data set).
 """
 
 from .base import Batch, Task
 from .clusters import Clusters
+from .conflict import Conflict
 from .contextual import Contextual
 from .features import Features
 
@@ -15,6 +18,7 @@ TASKS: dict[str, type[Task]] = {
     "features": Features,
     "clusters": Clusters,
     "contextual": Contextual,
+    "conflict": Conflict,
 }
 
 __all__ = ["TASKS", "Batch", "Task"]

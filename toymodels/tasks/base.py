@@ -145,6 +145,12 @@ class Task:
             return self.n_samples / examples
         return 1.0 / examples
 
+    @classmethod
+    def correlation_modes(cls, config: Config):
+        """The modes (``toymodels.tasks.correlation_modes.Modes``) of this config's data set,
+        for tasks that are a fixed data set with value targets; None for the others."""
+        return None
+
     # -- loss and metrics ---------------------------------------------------------------
     def loss(self, output: torch.Tensor, batch: Batch, row_weight) -> torch.Tensor:
         """``Σ_b w_b ℓ(output_b, target_b)`` per model ``[model]`` (differentiable)."""

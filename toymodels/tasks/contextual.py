@@ -35,17 +35,15 @@ import torch
 from ..errors import ConfigError, check_int
 from ..fields import Check, Config, choice, param
 from ..outputs import Output
-from .base import Batch, Task
+from .base import Batch
+from .correlation_modes import RANK_TOLERANCE, Modes, modes
+from .fixed_data import FixedDataSet
 
 OBJECTS = 8
 FEATURES = 15  # rows of a structure: 1 + 2 + 4 + 8
 CONTEXTS = (3, 5)  # smallest and largest number of contexts
 STRUCTURES = ("same", "different")
 INPUTS = ("one_hot", "whitened")
-# Singular values below this fraction of the largest are not modes (numerical zeros).
-RANK_TOLERANCE = 1e-9
-# Singular values closer than this (relative to the largest) form one degenerate mode.
-DEGENERATE = 1e-7
 
 N_CONTEXTS = Check(
     int,
@@ -141,53 +139,6 @@ def contextual_data(config: ContextualConfig) -> tuple[np.ndarray, np.ndarray, n
     return _data(config.n_contexts, config.structure, config.inputs)
 
 
-@dataclass(frozen=True)
-class Modes:
-    """The modes of a data set for the closed-form dynamics, strongest first: ``s`` the
-    singular values of ``Σ_yx = Y Xᵀ/P`` (columns ``U``, ``V`` its singular vectors) and
-    ``d = vᵀ Σ_xx v`` the input variance along each right singular vector."""
-
-    s: np.ndarray
-    d: np.ndarray
-    U: np.ndarray
-    V: np.ndarray
-    samples: int
-    target_power: float  # tr Σ_yy = ‖Y‖²/P
-
-
-def modes(x: np.ndarray, y: np.ndarray) -> Modes:
-    """The modes of ``(X, Y)``.
-
-    The closed form is exact when each right singular vector of ``Σ_yx`` is an eigenvector
-    of ``Σ_xx`` (whitened inputs: d = 1).  With one-hot inputs it is not, and each mode
-    gets the Rayleigh quotient ``d = vᵀ Σ_xx v`` (the published code pairs sorted singular
-    values of the two matrices instead).  Within a degenerate singular value the basis is
-    rotated to diagonalise ``Σ_xx`` there, which makes the pairing exact where it can be.
-    """
-    samples = x.shape[1]
-    sxx = x @ x.T / samples
-    u, s, vt = np.linalg.svd(y @ x.T / samples, full_matrices=False)
-    keep = s > RANK_TOLERANCE * s[0]
-    u, s, v = u[:, keep], s[keep], vt[keep].T
-    start = 0
-    while start < len(s):
-        stop = start + 1
-        while stop < len(s) and s[start] - s[stop] < DEGENERATE * s[0]:
-            stop += 1
-        if stop - start > 1:
-            block = v[:, start:stop]
-            _, rot = np.linalg.eigh(block.T @ sxx @ block)
-            rot = rot[:, ::-1]  # largest input variance first
-            v[:, start:stop] = block @ rot
-            u[:, start:stop] = u[:, start:stop] @ rot
-        start = stop
-    # A deterministic sign: the largest entry of each v is positive.
-    flip = np.sign(v[np.abs(v).argmax(0), np.arange(v.shape[1])])
-    u, v = u * flip, v * flip
-    d = np.einsum("ia,ij,ja->a", v, sxx, v)
-    return Modes(s, d, u, v, samples, float((y**2).sum() / samples))
-
-
 @cache
 def _config_modes(n_contexts: int, structure: str, inputs: str) -> Modes:
     x, y, _ = _data(n_contexts, structure, inputs)
@@ -198,13 +149,11 @@ def config_modes(config: ContextualConfig) -> Modes:
     return _config_modes(config.n_contexts, config.structure, config.inputs)
 
 
-class Contextual(Task):
+class Contextual(FixedDataSet):
     """The contextual data set (see module docstring), identical for every model."""
 
     name = "contextual"
     Config = ContextualConfig
-    fixed = True
-    reduction = "sum"
     outputs = {
         "mode_strength": Output(
             ("mode",),
@@ -232,12 +181,12 @@ class Contextual(Task):
         }
 
     @classmethod
-    def examples(cls, config: ContextualConfig) -> int:
-        return OBJECTS * config.n_contexts
+    def correlation_modes(cls, config: ContextualConfig) -> Modes:
+        return config_modes(config)
 
     @classmethod
-    def sample_shape(cls, config: ContextualConfig, batch: int) -> tuple[int, ...]:
-        return (batch,)
+    def examples(cls, config: ContextualConfig) -> int:
+        return OBJECTS * config.n_contexts
 
     @cached_property
     def data_set(self) -> Batch:
@@ -248,14 +197,6 @@ class Contextual(Task):
             torch.tensor(y, dtype=self.dtype).expand(m, -1, -1),
             torch.tensor(context).expand(m, -1),
         )
-
-    def draw(self, words: torch.Tensor) -> Batch:
-        """Samples picked uniformly from the data set (the task's only distribution)."""
-        return self.minibatch(words)
-
-    def loss(self, output: torch.Tensor, batch: Batch, row_weight) -> torch.Tensor:
-        per_example = 0.5 * (output - batch.y).pow(2).sum(1)
-        return (per_example * row_weight).sum(-1)
 
     def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         corr = torch.bmm(output, batch.x.mT) / batch.x.shape[-1]  # [model, output, input]

@@ -1,0 +1,169 @@
+"""Task conflict: the phase diagram from "learn everything" to "winner-take-all" between the
+two pathways of the two-view network (``conflict`` task), beside the linear theory of
+``analytics.conflict_theory``.
+
+:func:`conflict_diagram` draws, over conflict κ (x) and the second axis (y: the shared
+layer's width, or view 2's strength relative to view 1's, log scale), six panels: the
+trained phase (best of N seeds), the fraction of seeds in ``winner_take_all`` and the
+theory's phase; view 1's dominance (mean over seeds), its spread over seeds (standard
+deviation) and the theory's dominance.  The theory's boundary (its balance crossing the
+rule's threshold, on a fine κ grid) is drawn over every panel.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._layout import BOUNDARY_GID, log_axis, log_edges
+from .model_data import run_setting
+from .style import DOUBLE_COLUMN, NOT_REPRESENTED_GREY, OKABE_ITO, house_style, new_figure
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+PHASE_COLOURS = {
+    "learn_everything": OKABE_ITO["bluish_green"],
+    "winner_take_all": OKABE_ITO["vermillion"],
+    "not_learned": NOT_REPRESENTED_GREY,
+}
+PHASE_NAMES = {
+    "learn_everything": "learn everything",
+    "winner_take_all": "winner-take-all",
+    "not_learned": "not learned",
+}
+AXES = {"n_hidden": "shared-layer width H", "view_ratio": "view strength ratio ρ = g₂/g₁"}
+# κ points of the theory line (the boundary is smooth in κ).
+LINE_POINTS = 201
+# The spread of dominance over seeds is drawn on a scale of at least this (a reader compares
+# it with the 0.01 of "every seed alike").
+SPREAD_SCALE = 0.1
+# Points of the theory line along a continuous (view-ratio) axis.
+RATIO_POINTS = 61
+
+
+def second_axis(ds: xr.Dataset) -> str:
+    """The diagram's y axis: ``n_hidden`` or ``view_ratio``."""
+    found = [d for d in AXES if d in ds.dims]
+    if len(found) != 1 or "conflict" not in ds.dims:
+        raise ValueError("a conflict diagram needs the axes conflict and n_hidden or view_ratio")
+    return found[0]
+
+
+def theory_for(ds: xr.Dataset, conflicts=None, values=None) -> dict[str, np.ndarray]:
+    """The closed-form prediction for the run's settings, ``[conflict, axis]`` arrays, on
+    the run's grid (or on the given ``conflicts`` and axis ``values``)."""
+    from analytics.conflict_theory import predict_grid
+
+    axis = second_axis(ds)
+    conflicts = ds["conflict"].values if conflicts is None else conflicts
+    values = ds[axis].values if values is None else values
+    grid = {
+        "view_ratio": float(run_setting(ds, "view_ratio")),
+        "width": int(run_setting(ds, "n_hidden")),
+    }
+    grid["view_ratio" if axis == "view_ratio" else "width"] = values
+    out = predict_grid(
+        int(run_setting(ds, "n_items")),
+        conflicts,
+        grid["view_ratio"],
+        grid["width"],
+        lr=float(run_setting(ds, "lr", "train")),
+        init_std=float(run_setting(ds, "init_std")),
+        epochs=int(run_setting(ds, "steps", "train")),
+    )
+    squeeze = 2 if axis == "view_ratio" else 1  # drop the fixed one of (ratio, width)
+    return {k: np.take(v, 0, axis=squeeze) for k, v in out.items()}
+
+
+def _edges(values: np.ndarray, log: bool) -> np.ndarray:
+    values = np.asarray(values, float)
+    if log:
+        return log_edges(values)
+    if values.size == 1:
+        return np.array([values[0] - 0.5, values[0] + 0.5])
+    mids = (values[1:] + values[:-1]) / 2
+    return np.concatenate([[2 * values[0] - mids[0]], mids, [2 * values[-1] - mids[-1]]])
+
+
+def _boundary_line(ds: xr.Dataset, axis: str):
+    """κ grid, axis grid and the theory's balance on them, for the boundary contour."""
+    values = ds[axis].values
+    if axis == "n_hidden":
+        fine = np.arange(int(values.min()), int(values.max()) + 1)
+    else:
+        fine = np.geomspace(float(values.min()), float(values.max()), RATIO_POINTS)
+    kappa = np.linspace(float(ds["conflict"].min()), float(ds["conflict"].max()), LINE_POINTS)
+    return kappa, fine, theory_for(ds, kappa, fine)["balance"]
+
+
+def conflict_diagram(ds: xr.Dataset, title: str | None = None):
+    """The six-panel diagram of one conflict sweep (see module docstring)."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from toymodels.phases import task_conflict
+
+    axis = second_axis(ds)
+    log = axis == "view_ratio"
+    theory = theory_for(ds)
+    labels = list(task_conflict.LABELS)
+    cmap = ListedColormap([PHASE_COLOURS[k] for k in labels])
+
+    def codes(names) -> np.ndarray:
+        return np.vectorize(labels.index)(np.asarray(names, str)).astype(float)
+
+    best = ds["phase_best"].transpose("conflict", axis).values
+    wta = ds["phase_fraction"].sel(phase="winner_take_all").transpose("conflict", axis).values
+    dom = ds["dominance"].transpose("conflict", axis, "seed").values
+    spread = dom.std(-1)
+    # Spreads below SPREAD_SCALE stay near white: seed-to-seed noise of 1e-8 is not drawn
+    # as structure.
+    top = max(SPREAD_SCALE, float(np.nanmax(spread, initial=0.0)))
+    kappa, fine, balance = _boundary_line(ds, axis)
+    x_edges = _edges(ds["conflict"].values, False)
+    y_edges = _edges(ds[axis].values, log)
+    panels = [
+        ("trained phase (best of N)", codes(best), {"cmap": cmap, "vmin": -0.5, "vmax": 2.5}),
+        ("fraction of seeds winner-take-all", wta, {"cmap": "Reds", "vmin": 0, "vmax": 1}),
+        ("theory phase", codes(theory["phase"]), {"cmap": cmap, "vmin": -0.5, "vmax": 2.5}),
+        ("dominance of view 1 (mean)", dom.mean(-1), {"cmap": "RdBu_r", "vmin": 0, "vmax": 1}),
+        ("dominance spread (std over seeds)", spread, {"cmap": "Greys", "vmin": 0, "vmax": top}),
+        (
+            "theory dominance of view 1",
+            theory["dominance"],
+            {"cmap": "RdBu_r", "vmin": 0, "vmax": 1},
+        ),  # noqa: E501
+    ]
+    with house_style():
+        fig = new_figure(DOUBLE_COLUMN, 4.8)
+        grid = fig.subplots(2, 3, sharex=True, sharey=True)
+        for ax, (name, values, style) in zip(grid.flat, panels, strict=True):
+            mesh = ax.pcolormesh(x_edges, y_edges, np.asarray(values, float).T, **style)
+            ax.contour(
+                kappa, fine, balance.T, levels=[task_conflict.BALANCED], colors="black",
+                linewidths=1.0,
+            )  # fmt: skip
+            for c in ax.collections[-1:]:
+                c.set_gid(BOUNDARY_GID)
+            ax.set_title(name)
+            if "phase" not in name:
+                fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.02)
+        for ax in grid[1]:
+            ax.set_xlabel("conflict κ")
+        for ax in grid[:, 0]:
+            ax.set_ylabel(AXES[axis])
+        if log:
+            lo, hi = float(y_edges[0]), float(y_edges[-1])
+            log_axis(grid[0, 0], "y", lo, hi)
+            # Ratios read best in powers of two (1/4, 1/2, 1, 2, 4) around the tie at 1.
+            ticks = 2.0 ** np.arange(np.ceil(np.log2(lo)), np.floor(np.log2(hi)) + 1)
+            grid[0, 0].set_yticks(ticks, [f"{t:g}" for t in ticks])
+        handles = [Patch(color=PHASE_COLOURS[k], label=PHASE_NAMES[k]) for k in labels]
+        handles.append(Line2D([], [], color="black", lw=1.0, label="theory boundary"))
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+        if title:
+            fig.suptitle(title)
+    return fig

@@ -1,0 +1,125 @@
+"""What ``conflict phase-diagram`` writes next to its run: the linear theory on the same
+grid, the trained phases, dominance and learning times beside it, ``summary.json`` and the
+figure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from toymodels.files import atomic_write
+from toymodels.phases import task_conflict
+
+
+def learn_times(trajectory: xr.DataArray) -> np.ndarray:
+    """Epoch at which each series of explained fractions ``[..., step]`` first reaches half
+    its final value (linear interpolation between recorded steps); NaN where the final
+    value is below ``task_conflict.NOT_LEARNED`` (nothing learned to time)."""
+    steps = trajectory["step"].values.astype(float)
+    values = np.asarray(trajectory.values, float)
+    flat = values.reshape(-1, values.shape[-1])
+    out = np.full(flat.shape[0], np.nan)
+    for i, row in enumerate(flat):
+        final = row[-1]
+        if not final >= task_conflict.NOT_LEARNED:
+            continue
+        above = np.nonzero(row >= final / 2)[0]
+        j = above[0]
+        if j == 0:
+            out[i] = steps[0]
+            continue
+        v0, v1 = row[j - 1], row[j]
+        out[i] = steps[j - 1] + (final / 2 - v0) / (v1 - v0) * (steps[j] - steps[j - 1])
+    return out.reshape(values.shape[:-1])
+
+
+def _listed(values) -> list:
+    """Nested lists for JSON, NaN as null."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fc":
+        return np.where(np.isfinite(arr), arr, None).tolist()
+    return arr.tolist()
+
+
+def summarise(results: xr.Dataset, spec) -> dict:
+    """The summary of one conflict sweep (arrays ``[conflict][axis]``)."""
+    from figures.conflict_panels import second_axis, theory_for
+
+    axis = second_axis(results)
+    order = ("conflict", axis)
+    theory = theory_for(results)
+    phase = results["phase_best"].transpose(*order).values.astype(str)
+    per_model = results["phase_model"].transpose(*order, "seed").values.astype(str)
+    dominance = results["dominance"].transpose(*order, "seed").values
+    explained = results["explained"].transpose(*order, "seed", "task").values
+    times = learn_times(results["explained_trajectory"].transpose(*order, "seed", "task", "step"))
+    # Mean over the seeds that learned the task (NaN where none did).
+    learned = np.isfinite(times)
+    count = learned.sum(2)
+    mean_times = np.where(learned, times, 0.0).sum(2) / np.where(count > 0, count, np.nan)
+    fractions = results["phase_fraction"].transpose(*order, "phase")
+    config = spec.model_config(spec.cell_point(0))
+    no_conflict = np.isclose(results["conflict"].values, 0.0)
+    summary = {
+        "conflict": results["conflict"].values.tolist(),
+        "axis": results[axis].values.tolist(),
+        "phase": phase.tolist(),
+        "phase_fraction": {
+            str(label): fractions.sel(phase=label).values.tolist()
+            for label in fractions["phase"].values
+        },
+        "theory_phase": theory["phase"].tolist(),
+        "dominance": dominance.mean(-1).tolist(),
+        "dominance_std": dominance.std(-1).tolist(),
+        "theory_dominance": theory["dominance"].tolist(),
+        "explained": explained.mean(2).tolist(),
+        "theory_explained": theory["explained"].tolist(),
+        "learn_time": _listed(mean_times),
+        "theory_learn_time": _listed(theory["learn_time"]),
+        "theory_tie": theory["tie"].tolist(),
+        "agreement": float((phase == theory["phase"]).mean()),
+        "agreement_per_seed": float((per_model == theory["phase"][..., None]).mean()),
+        "spread_at_no_conflict": (
+            float(dominance[no_conflict].std(-1).max()) if no_conflict.any() else None
+        ),
+        "thresholds": task_conflict.THRESHOLDS,
+        "settings": {
+            "model": spec.family,
+            "axis": "width" if axis == "n_hidden" else "strength",
+            "axis_field": axis,
+            "items": config.data.n_items,
+            "width": None if axis == "n_hidden" else config.arch.n_hidden,
+            "view_ratio": None if axis == "view_ratio" else config.data.view_ratio,
+            "init_std": config.arch.init_std,
+            "seeds": spec.seeds,
+            "root_seed": spec.root_seed,
+            "epochs": spec.train.steps,
+            "lr": spec.train.lr,
+            "record_every": spec.train.record_every,
+            "dominance": "view 1's share V1/(V1+V2) of the output's main effects",
+        },
+    }
+    return summary
+
+
+def write_report(results: xr.Dataset, spec, out: Path) -> dict:
+    """Write ``summary.json`` and the figure into ``out``; returns the summary."""
+    from figures import save
+    from figures.conflict_panels import conflict_diagram
+
+    summary = summarise(results, spec)
+    settings = summary["settings"]
+    model = "linear" if spec.family == "two_view_linear" else "ReLU"
+    fixed = (
+        f"view ratio {settings['view_ratio']:g}"
+        if settings["axis"] == "width"
+        else f"width {settings['width']}"
+    )
+    title = f"{model} shared layer, {fixed}, {spec.seeds} seeds, {spec.train.steps} epochs"
+    fig = conflict_diagram(results, title=title)
+    summary["figures"] = [str(p) for p in save(fig, out / "phase_diagram")]
+    atomic_write(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)))
+    return summary

@@ -1,0 +1,124 @@
+"""Two-layer networks ``ŷ = W₂ᵀ act(W₁ᵀ x)`` without biases, trained on a fixed data set.
+
+The base of the families whose theory is the closed-form mode dynamics of a linear
+pathway (``contextual_*`` and ``two_view_*``): a linear hidden layer (the theory's case)
+or a ReLU one.  They start from small weights (``init = "gaussian"``: every entry of
+``W₁`` and ``W₂`` drawn from ``N(0, init_std²)``) or from the closed form's initial
+condition (``init = "balanced"``: ``W₁ = V·√a₀·Rᵀ``, ``W₂ = R·√a₀·Uᵀ`` with the task's
+modes ``U, V`` and a random orthonormal ``R``, so every mode starts at strength
+``a₀ = init_std²·n_hidden/2``: the strength a random start of that scale grows from once
+its aligned part dominates).  The gradient of the task's squared error is written by
+hand: these families are trained for thousands of full-batch epochs.
+
+A subclass declares its config (with the fields ``n_hidden``, ``init_std`` and ``init``),
+its tasks, its metrics and :meth:`compute_metrics`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+from ..outputs import Output
+from ..seeds import STREAM_INIT, generator
+from ..tasks import TASKS, Batch
+from .base import ToyModel
+
+INITS = ("gaussian", "balanced")
+INIT_HELP = "gaussian: i.i.d. N(0, init_std^2); balanced: every theory mode at init_std^2*H/2"
+
+
+def initial_strength(init_std: float, n_hidden: int) -> float:
+    """``a₀``: the mode strength a start of this scale and width grows from."""
+    return init_std**2 * n_hidden / 2
+
+
+class TwoLayerNetwork(ToyModel):
+    """``W₂ᵀ act(W₁ᵀ x)`` (see module docstring)."""
+
+    estimators = ("full", "sampled")
+    hand_gradient = True
+    # Stored examples-major (h = act(W1ᵀ x), ŷ = W2ᵀ h): the training step's products then
+    # run as plain batched GEMMs (measured 1.5x faster than the transposed layout).
+    params = {
+        "W1": Output(("input", "unit"), "float32", "column k is unit k's input weights"),
+        "W2": Output(("unit", "output"), "float32", "row k is unit k's output weights"),
+    }
+    weights = ("W1", "W2")
+    #: whether the hidden layer is rectified
+    relu: ClassVar[bool]
+
+    def initialise(self, init_scale: float) -> None:
+        configs, dtype = self.configs, self.dtype
+        sizes = self.dims(configs[0])
+        d, k, out = sizes["input"], sizes["unit"], sizes["output"]
+        task = TASKS[configs[0].task]
+        w1, w2 = [], []
+        for c, s in zip(configs, self.seeds, strict=True):
+            rng = generator(s, STREAM_INIT)
+            std = init_scale * c.arch.init_std
+            if c.arch.init == "gaussian":
+                w1.append(rng.standard_normal((d, k)) * std)
+                w2.append(rng.standard_normal((k, out)) * std)
+                continue
+            found = task.correlation_modes(c.data)
+            rot, _ = np.linalg.qr(rng.standard_normal((k, len(found.s))))
+            root = np.sqrt(initial_strength(std, k))
+            w1.append((found.V * root) @ rot.T)
+            w2.append(rot @ (root * found.U.T))
+        self.W1 = torch.nn.Parameter(torch.as_tensor(np.stack(w1), dtype=dtype))
+        self.W2 = torch.nn.Parameter(torch.as_tensor(np.stack(w2), dtype=dtype))
+        self._layout: tuple = (None, None)
+
+    @classmethod
+    def dims(cls, config) -> dict[str, int]:
+        task = TASKS[config.task].dims(config.data)
+        return {"unit": config.arch.n_hidden, **task}
+
+    @classmethod
+    def validate(cls, config) -> None:
+        if config.arch.init == "balanced":
+            rank = len(TASKS[config.task].correlation_modes(config.data).s)
+            if config.arch.n_hidden < rank:
+                raise ConfigError(
+                    f"init=balanced needs n_hidden >= {rank} (one unit per mode); "
+                    f"n_hidden={config.arch.n_hidden}"
+                )
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden activity ``[model, unit, example]``."""
+        h = torch.bmm(self.W1.mT, x)
+        return h.clamp_(min=0) if self.relu else h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.bmm(self.W2.mT, self.hidden(x))
+
+    def _examples_major(self, batch: Batch):
+        """``x [m, input, p]``, ``xᵀ [m, p, input]`` and ``yᵀ [m, p, output]``, contiguous;
+        cached for the batch a full-batch estimator passes at every step."""
+        cached, layout = self._layout
+        if cached is not batch:
+            layout = tuple(t.contiguous() for t in (batch.x, batch.x.mT, batch.y.mT))
+            self._layout = (batch, layout)
+        return layout
+
+    @torch.no_grad()
+    def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
+        x, xt, yt = self._examples_major(batch)
+        act = torch.bmm(xt, self.W1)  # [model, example, unit]
+        if self.relu:
+            act.clamp_(min=0)
+        resid = torch.baddbmm(yt, act, self.W2, beta=-1)  # ŷ − y, [model, example, output]
+        w = float(row_weight)  # the estimators weigh every example alike
+        loss = 0.5 * w * resid.square().sum((1, 2)) if need_loss else None
+        if w != 1.0:
+            resid.mul_(w)
+        self.W2.grad = torch.bmm(act.mT, resid)
+        back = torch.bmm(resid, self.W2.mT)  # [model, example, unit]
+        if self.relu:
+            back.mul_(torch.sign(act))  # 1 where the unit is on, 0 where it is off
+        self.W1.grad = torch.bmm(x, back)
+        return loss
