@@ -49,6 +49,7 @@ class ConflictPrediction:
 
     explained: np.ndarray  # [task]
     dominance: float
+    balance: float  # min / max of the explained fractions (the phase rule's)
     phase: str
     learn_time: np.ndarray  # [task] epochs to half the final explained fraction (NaN: none)
     s: np.ndarray  # [2] singular values of M
@@ -108,6 +109,7 @@ def predict_cell(
     return ConflictPrediction(
         explained=final,
         dominance=float(views[-1, 0] / views[-1].sum()),
+        balance=float(values["balance"]),
         phase=task_conflict.LABELS[code],
         learn_time=learn_time,
         s=s,

@@ -13,16 +13,22 @@ REFERENCE_GID = "reference"
 _SINGLE_VALUE_DECADES = 0.1
 
 
+def linear_edges(values: np.ndarray, single_width: float = 1.0) -> np.ndarray:
+    """Cell edges for cell centres ``[k] -> [k + 1]``: midpoints, extended by half a step
+    at both ends, so each cell is centred on its coordinate (a single value gets a cell
+    ``single_width`` wide)."""
+    values = np.asarray(values, float)
+    if values.size == 1:
+        return np.array([values[0] - single_width / 2, values[0] + single_width / 2])
+    mids = (values[1:] + values[:-1]) / 2
+    return np.concatenate([[2 * values[0] - mids[0]], mids, [2 * values[-1] - mids[-1]]])
+
+
 def log_edges(values: np.ndarray) -> np.ndarray:
-    """Cell edges for log-spaced cell centres ``[k] -> [k + 1]``: geometric midpoints,
-    extended by half a step at both ends, so each cell is centred (in log space) on its
-    coordinate."""
+    """Cell edges for log-spaced cell centres: :func:`linear_edges` in log space (geometric
+    midpoints), so each cell is centred (in log space) on its coordinate."""
     logs = np.log10(np.asarray(values, float))
-    if logs.size == 1:
-        half = _SINGLE_VALUE_DECADES / 2
-        return 10.0 ** np.array([logs[0] - half, logs[0] + half])
-    mids = (logs[1:] + logs[:-1]) / 2
-    return 10.0 ** np.concatenate([[2 * logs[0] - mids[0]], mids, [2 * logs[-1] - mids[-1]]])
+    return 10.0 ** linear_edges(logs, _SINGLE_VALUE_DECADES)
 
 
 def _plain(value: float) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._layout import BOUNDARY_GID, log_axis, log_edges
+from ._layout import BOUNDARY_GID, linear_edges, log_axis, log_edges
 from .model_data import run_setting
 from .style import DOUBLE_COLUMN, NOT_REPRESENTED_GREY, OKABE_ITO, house_style, new_figure
 
@@ -77,16 +77,6 @@ def theory_for(ds: xr.Dataset, conflicts=None, values=None) -> dict[str, np.ndar
     return {k: np.take(v, 0, axis=squeeze) for k, v in out.items()}
 
 
-def _edges(values: np.ndarray, log: bool) -> np.ndarray:
-    values = np.asarray(values, float)
-    if log:
-        return log_edges(values)
-    if values.size == 1:
-        return np.array([values[0] - 0.5, values[0] + 0.5])
-    mids = (values[1:] + values[:-1]) / 2
-    return np.concatenate([[2 * values[0] - mids[0]], mids, [2 * values[-1] - mids[-1]]])
-
-
 def _boundary_line(ds: xr.Dataset, axis: str):
     """κ grid, axis grid and the theory's balance on them, for the boundary contour."""
     values = ds[axis].values
@@ -98,8 +88,9 @@ def _boundary_line(ds: xr.Dataset, axis: str):
     return kappa, fine, theory_for(ds, kappa, fine)["balance"]
 
 
-def conflict_diagram(ds: xr.Dataset, title: str | None = None):
-    """The six-panel diagram of one conflict sweep (see module docstring)."""
+def conflict_diagram(ds: xr.Dataset, title: str | None = None, theory: dict | None = None):
+    """The six-panel diagram of one conflict sweep (see module docstring); ``theory`` is
+    :func:`theory_for` of ``ds`` when the caller has it already."""
     from matplotlib.colors import ListedColormap
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -108,7 +99,7 @@ def conflict_diagram(ds: xr.Dataset, title: str | None = None):
 
     axis = second_axis(ds)
     log = axis == "view_ratio"
-    theory = theory_for(ds)
+    theory = theory_for(ds) if theory is None else theory
     labels = list(task_conflict.LABELS)
     cmap = ListedColormap([PHASE_COLOURS[k] for k in labels])
 
@@ -123,8 +114,8 @@ def conflict_diagram(ds: xr.Dataset, title: str | None = None):
     # as structure.
     top = max(SPREAD_SCALE, float(np.nanmax(spread, initial=0.0)))
     kappa, fine, balance = _boundary_line(ds, axis)
-    x_edges = _edges(ds["conflict"].values, False)
-    y_edges = _edges(ds[axis].values, log)
+    x_edges = linear_edges(ds["conflict"].values)
+    y_edges = (log_edges if log else linear_edges)(ds[axis].values)
     panels = [
         ("trained phase (best of N)", codes(best), {"cmap": cmap, "vmin": -0.5, "vmax": 2.5}),
         ("fraction of seeds winner-take-all", wta, {"cmap": "Reds", "vmin": 0, "vmax": 1}),
@@ -142,12 +133,11 @@ def conflict_diagram(ds: xr.Dataset, title: str | None = None):
         grid = fig.subplots(2, 3, sharex=True, sharey=True)
         for ax, (name, values, style) in zip(grid.flat, panels, strict=True):
             mesh = ax.pcolormesh(x_edges, y_edges, np.asarray(values, float).T, **style)
-            ax.contour(
+            line = ax.contour(
                 kappa, fine, balance.T, levels=[task_conflict.BALANCED], colors="black",
                 linewidths=1.0,
             )  # fmt: skip
-            for c in ax.collections[-1:]:
-                c.set_gid(BOUNDARY_GID)
+            line.set_gid(BOUNDARY_GID)
             ax.set_title(name)
             if "phase" not in name:
                 fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.02)

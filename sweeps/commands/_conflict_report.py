@@ -13,6 +13,8 @@ import xarray as xr
 from toymodels.files import atomic_write
 from toymodels.phases import task_conflict
 
+from ._crossing import first_crossing
+
 
 def learn_times(trajectory: xr.DataArray) -> np.ndarray:
     """Epoch at which each series of explained fractions ``[..., step]`` first reaches half
@@ -23,16 +25,8 @@ def learn_times(trajectory: xr.DataArray) -> np.ndarray:
     flat = values.reshape(-1, values.shape[-1])
     out = np.full(flat.shape[0], np.nan)
     for i, row in enumerate(flat):
-        final = row[-1]
-        if not final >= task_conflict.NOT_LEARNED:
-            continue
-        above = np.nonzero(row >= final / 2)[0]
-        j = above[0]
-        if j == 0:
-            out[i] = steps[0]
-            continue
-        v0, v1 = row[j - 1], row[j]
-        out[i] = steps[j - 1] + (final / 2 - v0) / (v1 - v0) * (steps[j] - steps[j - 1])
+        if row[-1] >= task_conflict.NOT_LEARNED:
+            out[i] = first_crossing(steps, row, row[-1] / 2)
     return out.reshape(values.shape[:-1])
 
 
@@ -44,13 +38,13 @@ def _listed(values) -> list:
     return arr.tolist()
 
 
-def summarise(results: xr.Dataset, spec) -> dict:
-    """The summary of one conflict sweep (arrays ``[conflict][axis]``)."""
-    from figures.conflict_panels import second_axis, theory_for
+def summarise(results: xr.Dataset, spec, theory: dict) -> dict:
+    """The summary of one conflict sweep (arrays ``[conflict][axis]``) beside ``theory``
+    (``figures.conflict_panels.theory_for`` of the results)."""
+    from figures.conflict_panels import second_axis
 
     axis = second_axis(results)
     order = ("conflict", axis)
-    theory = theory_for(results)
     phase = results["phase_best"].transpose(*order).values.astype(str)
     per_model = results["phase_model"].transpose(*order, "seed").values.astype(str)
     dominance = results["dominance"].transpose(*order, "seed").values
@@ -108,9 +102,10 @@ def summarise(results: xr.Dataset, spec) -> dict:
 def write_report(results: xr.Dataset, spec, out: Path) -> dict:
     """Write ``summary.json`` and the figure into ``out``; returns the summary."""
     from figures import save
-    from figures.conflict_panels import conflict_diagram
+    from figures.conflict_panels import conflict_diagram, theory_for
 
-    summary = summarise(results, spec)
+    theory = theory_for(results)
+    summary = summarise(results, spec, theory)
     settings = summary["settings"]
     model = "linear" if spec.family == "two_view_linear" else "ReLU"
     fixed = (
@@ -119,7 +114,7 @@ def write_report(results: xr.Dataset, spec, out: Path) -> dict:
         else f"width {settings['width']}"
     )
     title = f"{model} shared layer, {fixed}, {spec.seeds} seeds, {spec.train.steps} epochs"
-    fig = conflict_diagram(results, title=title)
+    fig = conflict_diagram(results, title=title, theory=theory)
     summary["figures"] = [str(p) for p in save(fig, out / "phase_diagram")]
     atomic_write(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)))
     return summary

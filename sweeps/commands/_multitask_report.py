@@ -11,6 +11,8 @@ import xarray as xr
 
 from toymodels.files import atomic_write
 
+from ._crossing import first_crossing
+
 
 def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.ndarray:
     """Epoch at which each seed's strength along each mode first reaches half the
@@ -22,12 +24,8 @@ def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.nd
     out = np.full((values.shape[0], values.shape[2]), np.nan)
     for i in range(values.shape[0]):
         for a in range(values.shape[2]):
-            above = np.nonzero(values[i, :, a] >= half[a])[0]
-            if len(above) == 0 or above[0] == 0:
-                continue
-            j = above[0]
-            v0, v1 = values[i, j - 1, a], values[i, j, a]
-            out[i, a] = steps[j - 1] + (half[a] - v0) / (v1 - v0) * (steps[j] - steps[j - 1])
+            if not values[i, 0, a] >= half[a]:  # already past half at the start: no time
+                out[i, a] = first_crossing(steps, values[i, :, a], half[a])
     return out
 
 

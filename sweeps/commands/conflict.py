@@ -96,7 +96,7 @@ def register(sub) -> None:
     p.set_defaults(handler=run)
 
 
-def axis_axes(args: argparse.Namespace, items: int) -> dict:
+def grid_overrides(args: argparse.Namespace, items: int) -> dict:
     """Overrides of the grid axes the options ask for (none: the preset's)."""
     import numpy as np
 
@@ -154,7 +154,7 @@ def build_spec(args: argparse.Namespace):
         overrides["n_hidden"] = items - 1  # room for one task, as in the preset
     if args.epochs is not None:
         overrides["train.record_every"] = max(1, args.epochs // RECORDED_STATES)
-    overrides |= axis_axes(args, items)
+    overrides |= grid_overrides(args, items)
     spec = preset.with_overrides(overrides)
     # The stored description says what is trained, not the preset's defaults.
     data = spec.to_dict()
