@@ -5,7 +5,9 @@
 - :func:`candidates`: the paper's candidate solutions with their losses;
 - :func:`theory_map`, :func:`transitions`, :func:`boundary_curves`: the candidate theory;
 - :func:`optimum_map`, :func:`phase_switches`, :func:`critical_density`: the true optimum
-  over free ``W`` and ``b``.
+  over free ``W`` and ``b``;
+- :func:`critical_temperature`, :func:`stationary_hessian`: deterministic annealing's
+  ``τ_c = 2 λ_max(Σ_x)`` where the redundant prototypes split.
 """
 
 import importlib
@@ -13,6 +15,7 @@ import importlib
 __all__ = [
     "BoundaryCurve",
     "Candidate",
+    "CriticalTemperature",
     "LossDerivation",
     "OptimumMap",
     "PhaseSwitch",
@@ -22,12 +25,14 @@ __all__ = [
     "candidate_losses",
     "candidates",
     "critical_density",
+    "critical_temperature",
     "derive_loss",
     "exact_loss",
     "optimum_map",
     "p",
     "phase_switches",
     "r",
+    "stationary_hessian",
     "theory_map",
     "transitions",
 ]
@@ -54,6 +59,9 @@ _HOME = {
     "candidate_losses": "candidate_theory",
     "theory_map": "candidate_theory",
     "transitions": "candidate_theory",
+    "CriticalTemperature": "annealing_theory",
+    "critical_temperature": "annealing_theory",
+    "stationary_hessian": "annealing_theory",
 }
 
 

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
 import statistics
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -31,15 +29,6 @@ from toymodels import bench
 SIZES = ((2, 1, 4000), (20, 5, 100), (200, 20, 20))
 
 
-def _timed(kind: str, *args, fresh: bool = True, **kwargs) -> bench.Timing:
-    """One timing, in a fresh process unless ``fresh`` is false: a clean memory high-water
-    mark and allocator state, and neither method warms caches for the other."""
-    if not fresh:
-        return getattr(bench, kind)(*args, **kwargs)
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(getattr(bench, kind), *args, **kwargs).result()
-
-
 def measure(args) -> list[dict]:
     rows = []
     for n, m, models in SIZES:
@@ -48,12 +37,16 @@ def measure(args) -> list[dict]:
         steps = args.straightforward_steps
         for _ in range(args.repeats):  # alternate, so load changes hit all alike
             fresh = not args.in_process
-            base.append(_timed("straightforward", n, m, models, args.batch, steps, fresh=fresh))
+            base.append(
+                bench.timed("straightforward", n, m, models, args.batch, steps, fresh=fresh)
+            )
             single.append(
-                _timed("straightforward", n, m, models, args.batch, steps, threads=1, fresh=fresh)
+                bench.timed(
+                    "straightforward", n, m, models, args.batch, steps, threads=1, fresh=fresh
+                )
             )
             fast.append(
-                _timed(
+                bench.timed(
                     "engine",
                     n,
                     m,

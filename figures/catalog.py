@@ -171,6 +171,88 @@ def _conflict_entries() -> list[FigureEntry]:
     ]
 
 
+def _competition(preset: str) -> Callable[[Mapping, str], object]:
+    def build(results: Mapping, scale: str = "default"):
+        from .competition_panels import competition_diagram, critical_temperature_of, run_title
+
+        ds = results[preset]
+        # τ_c only where the theory applies (the annealing task); None draws no line.
+        return competition_diagram(ds, run_title(ds), critical_temperature_of(ds))
+
+    return build
+
+
+def _competition_compare(preset: str) -> Callable[[Mapping, str], object]:
+    def build(results: Mapping, scale: str = "default"):
+        from .competition_data import compare_rows
+        from .competition_panels import comparison_figure, run_title
+
+        ds = results[preset]
+        return comparison_figure(compare_rows(ds), run_title(ds), n_units=ds.sizes["unit"])
+
+    return build
+
+
+_COMPETITION_CAPTION = (
+    "Competition in a hidden layer, {what}: temperature τ (log scale) against {axis}; phase "
+    "of the best of 5 seeds (orange redundant, blue specialised, purple collapsed; paler: "
+    "fewer distinct units), fraction of seeds redundant and collapsed, and means over seeds "
+    "of the effective units exp H(p̄), the distinct share of alive units, the largest |cos| "
+    "between units and the dead fraction{extra}."
+)
+_COMPARE_CAPTION = (
+    "Every activation of the competition family, {what}, τ = 1, no volume control: the best "
+    "of 5 seeds' loss, largest |cos| between units, effective rank, usage entropy (log K "
+    "marked), dead fraction and distinct alive units, one bar per activation coloured by its "
+    "best-of-5 phase, with the share of seeds in that phase."
+)
+
+
+def _competition_entries() -> list[FigureEntry]:
+    diagrams = {
+        "competition-clusters": (
+            "8 softmax units classifying 2 Gaussian clusters",
+            "the usage-entropy bonus λ",
+            "",
+        ),
+        "competition-annealing": (
+            "deterministic annealing of 2 prototypes on 2 Gaussian clusters",
+            "the annealing strength λ (τ falls from τe^λ)",
+            "; the theory's critical temperature τ_c = 2λ_max(Σ_x), with a ±10% band, over "
+            "every panel",
+        ),
+        "competition-features": (
+            "4 softmax units reconstructing 8 sparse features (density 0.1)",
+            "the usage-entropy bonus λ",
+            "",
+        ),
+    }
+    compares = {
+        "competition-compare-clusters": "8 units classifying 2 Gaussian clusters",
+        "competition-compare-features": "4 units reconstructing 8 sparse features (density 0.1)",
+    }
+    return [
+        *(
+            FigureEntry(
+                name,
+                _COMPETITION_CAPTION.format(what=what, axis=axis, extra=extra),
+                _competition(name),
+                {"default": (name,)},
+            )
+            for name, (what, axis, extra) in diagrams.items()
+        ),
+        *(
+            FigureEntry(
+                name,
+                _COMPARE_CAPTION.format(what=what),
+                _competition_compare(name),
+                {"default": (name,)},
+            )  # fmt: skip
+            for name, what in compares.items()
+        ),
+    ]
+
+
 _MULTITASK = ("multitask-relu", "multitask-linear", "multitask-gdln", "multitask-gdln-single")
 
 FIGURES: dict[str, FigureEntry] = {
@@ -258,6 +340,7 @@ FIGURES: dict[str, FigureEntry] = {
             {"default": ("multitask-gdln",)},
         ),
         *_conflict_entries(),
+        *_competition_entries(),
     )
 }
 

@@ -22,6 +22,7 @@ COMMANDS = (
     "sweeps.commands.analytic",
     "sweeps.commands.multitask",
     "sweeps.commands.conflict",
+    "sweeps.commands.competition",
     "sweeps.commands.figures",
     "sweeps.commands.bench",
 )

@@ -123,3 +123,42 @@ def test_benchmark_script_writes_its_table(tmp_path, monkeypatch, capsys):
     table = [line for line in md.read_text().splitlines() if line.startswith("|")]
     assert len(table) == 5  # header, separator, three sizes
     assert "engine" in capsys.readouterr().out
+
+
+def test_competition_timings_and_script(tmp_path, capsys):
+    e = bench.competition_engine(4, 3, batch=16, steps=200, threads=2, repeats=1, clusters=3)
+    s = bench.competition_straightforward(4, 3, batch=16, steps=2, threads=1, clusters=3)
+    for t, method in ((e, "engine"), (s, "straightforward")):
+        assert (t.method, t.family, t.activation) == (method, "competition", "softmax")
+        assert (t.features, t.hidden, t.models, t.batch) == (2, 4, 3, 16)
+        assert t.instance_steps_per_s > 0 and len(t.runs) == 1
+        assert t.seconds_per_step == pytest.approx(3 / t.instance_steps_per_s)
+    assert e.threads == 2 and s.threads == 1
+    with pytest.raises(ValueError, match="200 steps"):
+        bench.competition_engine(4, 2, batch=8, steps=100)
+    with pytest.raises(ValueError, match="kwta"):
+        bench.competition_straightforward(4, 2, batch=8, steps=1, activation="kwta")
+    with pytest.raises(ValueError, match="layout"):
+        bench.competition_straightforward(4, 2, batch=8, steps=1, layout="nope")
+    for layout in bench.LAYOUTS:
+        t = bench.competition_straightforward(4, 3, batch=16, steps=2, threads=1, layout=layout)
+        assert t.instance_steps_per_s > 0 and t.models == 3
+
+    script = runpy.run_path(str(ROOT / "benchmarks" / "competition_speed.py"))
+    md, js = tmp_path / "table.md", tmp_path / "table.json"
+    argv = ["--units", "2", "8", "--models", "2", "--batch", "8", "--engine-steps", "200",
+            "--straightforward-steps", "1", "--repeats", "1", "--in-process",
+            "--markdown", str(md), "--json", str(js)]  # fmt: skip
+    assert script["main"](argv) == 0
+    rows = json.loads(js.read_text())["rows"]
+    assert [(r["units"], r["models"]) for r in rows] == [(2, 2), (8, 2)]
+    for r in rows:
+        assert r["ratio"] == pytest.approx(
+            r["engine_instance_steps_per_s"] / r["straightforward_instance_steps_per_s"]
+        )
+        assert r["ratio_vs_notebook"] == pytest.approx(
+            r["engine_instance_steps_per_s"] / r["notebook_instance_steps_per_s"]
+        )
+    assert len([line for line in md.read_text().splitlines() if line.startswith("|")]) == 4
+    assert "engine" in capsys.readouterr().out
+    assert [script["default_models"](k) for k in (4, 16, 64)] == [2048, 2048, 512]

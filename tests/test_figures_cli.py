@@ -50,6 +50,11 @@ def test_list_names_every_figure(capsys):
         "conflict-relu-width",
         "conflict-linear-strength",
         "conflict-relu-strength",
+        "competition-clusters",
+        "competition-annealing",
+        "competition-features",
+        "competition-compare-clusters",
+        "competition-compare-features",
         "gallery",
     ]
 

@@ -152,3 +152,41 @@ def test_batch_take_picks_per_model_examples():
     torch.testing.assert_close(picked.x[0], x[0][:, [3, 0]])
     torch.testing.assert_close(picked.x[1], x[1][:, [1, 1]])
     assert picked.labels.tolist() == [[3, 0], [5, 5]]
+
+
+def _task_cases():
+    """Every task, with the first family that learns it."""
+    seen = {}
+    for family, cls in FAMILIES.items():
+        for task in cls.tasks:
+            seen.setdefault(task, family)
+    return sorted(seen.items())
+
+
+@pytest.mark.parametrize(("task", "family"), _task_cases())
+def test_a_tasks_rows_and_output_gradient_agree_with_the_whole(task, family):
+    """``Task.rows`` gives the loss of those models alone, and ``loss_and_output_grad``
+    (by hand where a task writes it) equals autograd of ``loss``."""
+    from toymodels.engine import build_model
+    from toymodels.tasks.base import Task
+
+    specs = FAMILIES[family]
+    configs = [ModelConfig.build(family, task) for _ in range(4)]
+    train_cfg = TrainConfig(steps=1, batch_size=32, estimator=specs.estimators[0])
+    model = build_model(configs, [model_seed(SEED, i, 0) for i in range(4)], train_cfg)
+    t = model.task
+    if t.is_finite:
+        batch = t.data_set
+    else:
+        batch = t.draw(_words((4, *t.sample_shape(t.configs[0], 32))))
+    weight = t.row_weight(batch.x.shape[-1])
+    gen = torch.Generator().manual_seed(SEED)
+    out = model(batch.x) + 0.1 * torch.randn(model(batch.x).shape, generator=gen)
+    whole = t.loss(out, batch, weight)
+    rows = slice(1, 3)
+    part = Batch(*(None if v is None else v[rows] for v in (batch.x, batch.y, batch.labels)))
+    torch.testing.assert_close(t.rows(rows).loss(out[rows], part, weight), whole[rows])
+    loss, grad = t.loss_and_output_grad(out, batch, weight)
+    auto_loss, auto_grad = Task.loss_and_output_grad(t, out, batch, weight)
+    torch.testing.assert_close(loss, auto_loss)
+    torch.testing.assert_close(grad, auto_grad)

@@ -6,11 +6,14 @@ published notebook (REFERENCE.md, last section): all models in one ``[model, fea
 hidden]`` tensor, ``einsum`` forward, two ``torch.rand`` draws per step (values and mask),
 autograd, ``torch.optim.Adam``, torch's default threads.  Both report *instance-steps per
 second* (models x steps / s) in the steady state, so setup costs are left out of both.
-Nothing here prints.
+``competition_engine`` and ``competition_straightforward`` do the same for the
+competition family (a hidden layer of K competing units, read out linearly, classifying
+the ``clusters`` Gaussian mixture).  Nothing here prints.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import threading
 import time
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .config import TrainConfig
 from .engine import train
@@ -49,9 +53,25 @@ class Timing:
     peak_rss_mib: float  # process high-water mark during the runs
     rss_before_mib: float  # resident memory when the runs started
     runs: list[float]  # instance-steps/s of every run
+    family: str = "relu"  # the model family timed
+    activation: str = "relu"  # the hidden layer's activation
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def timed(kind: str, *args, fresh: bool = True, **kwargs) -> Timing:
+    """One timing by the function ``kind`` of this module, in a fresh process unless
+    ``fresh`` is false: a clean memory high-water mark and allocator state, and neither
+    method warms caches for the other (the benchmark scripts alternate them)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    function = globals()[kind]
+    if not fresh:
+        return function(*args, **kwargs)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args, **kwargs).result()
 
 
 # -- memory ---------------------------------------------------------------------------------
@@ -137,19 +157,25 @@ def engine(
     if steps < 200:
         raise ValueError(f"steps={steps}: the engine needs at least 200 steps to time")
     configs = bench_configs(features, hidden, models, density)
-    seeds = [model_seed(0, i, 0) for i in range(models)]
     cfg = TrainConfig(steps=steps, batch_size=batch, estimator=estimator, eval_batch=batch)
+    rate, rates, peak, rss = _time_train(configs, cfg, threads, repeats)
+    return Timing(
+        "engine", features, hidden, models, batch, steps, threads, estimator, rate,
+        models / rate, peak, rss, rates,
+    )  # fmt: skip
+
+
+def _time_train(configs, cfg: TrainConfig, threads: int, repeats: int):
+    """Steady-state instance-steps per second of :func:`toymodels.train` (median over
+    ``repeats`` runs), every run, the resident high-water mark and the memory before."""
+    seeds = [model_seed(0, i, 0) for i in range(len(configs))]
     rss = reset_peak_memory()
     rates = []
     for _ in range(repeats):
         clock = _Clock()
         train(configs, cfg, seeds, threads=threads, progress=clock)
         rates.append(clock.rate())
-    rate = statistics.median(rates)
-    return Timing(
-        "engine", features, hidden, models, batch, steps, threads, estimator, rate,
-        models / rate, peak_memory(rss), rss, rates,
-    )  # fmt: skip
+    return statistics.median(rates), rates, peak_memory(rss), rss
 
 
 # -- the straightforward loop ---------------------------------------------------------------
@@ -167,18 +193,28 @@ def straightforward(
     """Time the straightforward batched loop: the median step over ``steps`` timed steps
     (after a short warm-up), median over ``repeats`` runs, on torch's default threads
     unless ``threads`` is given."""
+    rate, rates, used, peak, rss = _time_loop(
+        lambda: _straightforward_steps(features, hidden, models, batch, steps, density, seed),
+        models, threads, repeats,
+    )  # fmt: skip
+    return Timing(
+        "straightforward", features, hidden, models, batch, steps, used,
+        "sampled", rate, models / rate, peak, rss, rates,
+    )  # fmt: skip
+
+
+def _time_loop(run, models: int, threads: int | None, repeats: int):
+    """Instance-steps per second of a straightforward loop (``run()`` returns the time of
+    each timed step): the median step, median over ``repeats`` runs, on ``threads`` or
+    torch's default threads; also every run, the threads used, the resident high-water
+    mark and the memory before."""
     rss = reset_peak_memory()
     rates = []
     with torch_threads(threads or torch.get_num_threads()):
         used = torch.get_num_threads()
         for _ in range(repeats):
-            times = _straightforward_steps(features, hidden, models, batch, steps, density, seed)
-            rates.append(models / statistics.median(times))
-    rate = statistics.median(rates)
-    return Timing(
-        "straightforward", features, hidden, models, batch, steps, used,
-        "sampled", rate, models / rate, peak_memory(rss), rss, rates,
-    )  # fmt: skip
+            rates.append(models / statistics.median(run()))
+    return statistics.median(rates), rates, used, peak_memory(rss), rss
 
 
 def _straightforward_steps(n, m, models, batch, steps, density, seed) -> list[float]:
@@ -205,3 +241,189 @@ def _straightforward_steps(n, m, models, batch, steps, density, seed) -> list[fl
         if step >= STRAIGHTFORWARD_WARMUP:
             times.append(time.perf_counter() - start)
     return times
+
+
+# -- the competition family -----------------------------------------------------------------
+# The competition models' fixed settings: cluster spread, learning rate (Adam) and the range
+# of temperatures spread log-uniformly over the models (as ``bench_configs`` spreads the
+# relative importance).
+COMPETITION_SPREAD = 0.5
+COMPETITION_LR = 0.01
+COMPETITION_TEMPERATURES = (0.1, 10.0)
+
+
+def cluster_centers(features: int, clusters: int) -> list[list[float]]:
+    """``[cluster][feature]``: C centres evenly on the unit circle in the first two
+    coordinates (any C, so C > d works), or evenly on [-1, 1] when d = 1."""
+    if features == 1:
+        return [[-1.0 + 2.0 * c / (clusters - 1)] for c in range(clusters)]
+    return [
+        [math.cos(2 * math.pi * c / clusters), math.sin(2 * math.pi * c / clusters)]
+        + [0.0] * (features - 2)
+        for c in range(clusters)
+    ]
+
+
+def competition_temperatures(models: int) -> np.ndarray:
+    """``[model]``: τ log-uniform over ``COMPETITION_TEMPERATURES`` (1 for one model)."""
+    low, high = COMPETITION_TEMPERATURES
+    return np.geomspace(low, high, models) if models > 1 else np.ones(1)
+
+
+def competition_configs(
+    units: int, models: int, activation: str = "softmax", features: int = 2, clusters: int = 4
+) -> list[ModelConfig]:
+    """``models`` competition models of ``units`` units on ``clusters``, one temperature
+    each (see :func:`competition_temperatures`)."""
+    centers = tuple(tuple(row) for row in cluster_centers(features, clusters))
+    return [
+        ModelConfig.build(
+            "competition",
+            "clusters",
+            n_hidden=units,
+            activation=activation,
+            temperature=float(tau),
+            n_features=features,
+            n_clusters=clusters,
+            centers=centers,
+            spread=COMPETITION_SPREAD,
+        )
+        for tau in competition_temperatures(models)
+    ]
+
+
+def competition_engine(
+    units: int,
+    models: int,
+    batch: int = 256,
+    steps: int = 300,
+    threads: int = 1,
+    repeats: int = 3,
+    activation: str = "softmax",
+    features: int = 2,
+    clusters: int = 4,
+) -> Timing:
+    """Time :func:`toymodels.train` on ``models`` competition models (K = ``units``) on
+    the clusters task, Adam at ``COMPETITION_LR``.  As :func:`engine`, ``steps`` must be
+    at least 200 for a steady-state window."""
+    if steps < 200:
+        raise ValueError(f"steps={steps}: the engine needs at least 200 steps to time")
+    configs = competition_configs(units, models, activation, features, clusters)
+    cfg = TrainConfig(steps=steps, batch_size=batch, lr=COMPETITION_LR, eval_batch=batch)
+    rate, rates, peak, rss = _time_train(configs, cfg, threads, repeats)
+    return Timing(
+        "engine", features, units, models, batch, steps, threads, "sampled", rate,
+        models / rate, peak, rss, rates, "competition", activation,
+    )  # fmt: skip
+
+
+# The activations the straightforward loop writes out, on z [model, unit, example] with
+# τ [model, 1, 1].
+STRAIGHTFORWARD_ACTIVATIONS = {
+    "softmax": lambda z, tau: torch.softmax(z / tau, dim=1),
+    "relu": lambda z, tau: torch.relu(z),
+}
+
+
+def competition_straightforward(
+    units: int,
+    models: int,
+    batch: int = 256,
+    steps: int = 20,
+    repeats: int = 1,
+    activation: str = "softmax",
+    features: int = 2,
+    clusters: int = 4,
+    seed: int = 0,
+    threads: int | None = None,
+    layout: str = "notebook",
+) -> Timing:
+    """Time the straightforward batched loop for the competition models (see
+    :func:`_competition_steps`): the median step over ``steps`` timed steps (after a short
+    warm-up), median over ``repeats`` runs, on torch's default threads unless ``threads``
+    is given.  ``layout`` is ``"notebook"`` (batch first, ``einsum``: the superposition
+    notebook's loop, REFERENCE.md) or ``"model-first"`` (``baddbmm`` on
+    ``[model, unit, example]``, the fastest obvious layout we found)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f'layout "{layout}": one of {", ".join(LAYOUTS)}')
+    if activation not in STRAIGHTFORWARD_ACTIVATIONS:
+        raise ValueError(
+            f'activation "{activation}": the straightforward loop is written for '
+            f"{', '.join(STRAIGHTFORWARD_ACTIVATIONS)}"
+        )
+    steps_of = LAYOUTS[layout]
+    rate, rates, used, peak, rss = _time_loop(
+        lambda: steps_of(units, models, batch, steps, activation, features, clusters, seed),
+        models, threads, repeats,
+    )  # fmt: skip
+    return Timing(
+        "straightforward", features, units, models, batch, steps, used, "sampled", rate,
+        models / rate, peak, rss, rates, "competition", activation,
+    )  # fmt: skip
+
+
+def _notebook_steps(k, models, batch, steps, activation, d, c, seed) -> list[float]:
+    """The loop as the superposition notebook writes it: batch first (``[example, model,
+    ...]``), ``einsum`` forward, labels and points drawn with torch every step,
+    cross-entropy (mean over the batch, summed over models), autograd, Adam.  Returns the
+    time of each timed step."""
+    gen = torch.Generator().manual_seed(seed)
+    W1 = torch.nn.Parameter(torch.randn(models, k, d, generator=gen) * math.sqrt(2 / (d + k)))
+    b1 = torch.nn.Parameter(torch.zeros(models, k))
+    W2 = torch.nn.Parameter(torch.randn(models, c, k, generator=gen) * math.sqrt(2 / (k + c)))
+    b2 = torch.nn.Parameter(torch.zeros(models, c))
+    centers = torch.tensor(cluster_centers(d, c))  # [cluster, input]
+    tau = torch.tensor(competition_temperatures(models), dtype=torch.float32).view(-1, 1)
+    opt = torch.optim.Adam([W1, b1, W2, b2], lr=COMPETITION_LR)
+    times = []
+    for step in range(STRAIGHTFORWARD_WARMUP + steps):
+        start = time.perf_counter()
+        labels = torch.randint(c, (batch, models), generator=gen)
+        x = centers[labels] + COMPETITION_SPREAD * torch.randn(batch, models, d, generator=gen)
+        z = torch.einsum("bmd,mkd->bmk", x, W1) + b1
+        a = torch.softmax(z / tau, dim=-1) if activation == "softmax" else torch.relu(z)
+        out = torch.einsum("bmk,mck->bmc", a, W2) + b2
+        loss = F.cross_entropy(out.reshape(-1, c), labels.reshape(-1), reduction="none")
+        loss = loss.view(batch, models).mean(0).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step >= STRAIGHTFORWARD_WARMUP:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def _competition_steps(k, models, batch, steps, activation, d, c, seed) -> list[float]:
+    """The loop in the fastest obvious layout we found: ``[model, unit, input]`` W1 and
+    friends in one tensor each, labels and points drawn with torch every step,
+    ``baddbmm`` forward, cross-entropy (mean over the batch, summed over models),
+    autograd, Adam.  Returns the time of each timed step."""
+    gen = torch.Generator().manual_seed(seed)
+    # the engine's initialisation: normal rows, std sqrt(2 / (fan_in + fan_out))
+    W1 = torch.nn.Parameter(torch.randn(models, k, d, generator=gen) * math.sqrt(2 / (d + k)))
+    b1 = torch.nn.Parameter(torch.zeros(models, k))
+    W2 = torch.nn.Parameter(torch.randn(models, c, k, generator=gen) * math.sqrt(2 / (k + c)))
+    b2 = torch.nn.Parameter(torch.zeros(models, c))
+    centers = torch.tensor(cluster_centers(d, c))  # [cluster, input]
+    tau = torch.tensor(competition_temperatures(models), dtype=torch.float32).view(-1, 1, 1)
+    act = STRAIGHTFORWARD_ACTIVATIONS[activation]
+    opt = torch.optim.Adam([W1, b1, W2, b2], lr=COMPETITION_LR)
+    times = []
+    for step in range(STRAIGHTFORWARD_WARMUP + steps):
+        start = time.perf_counter()
+        labels = torch.randint(c, (models, batch), generator=gen)
+        noise = torch.randn(models, d, batch, generator=gen)
+        x = centers[labels].transpose(1, 2) + COMPETITION_SPREAD * noise  # [model, input, example]
+        z = torch.baddbmm(b1.unsqueeze(-1), W1, x)  # [model, unit, example]
+        out = torch.baddbmm(b2.unsqueeze(-1), W2, act(z, tau))  # [model, cluster, example]
+        loss = F.cross_entropy(out, labels, reduction="none").mean(-1).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step >= STRAIGHTFORWARD_WARMUP:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+# The straightforward loops by layout (see :func:`competition_straightforward`).
+LAYOUTS = {"notebook": _notebook_steps, "model-first": _competition_steps}

@@ -157,6 +157,7 @@ def _train_group(configs, seeds, train_cfg: TrainConfig, progress: Progress | No
         recorder = Recorder(model, train_cfg, model.exact_loss_available(configs[0]))
     done = 0
     for step in range(train_cfg.steps):
+        model.begin_step(step, train_cfg.steps)
         if recorder is not None:
             recorder(step)
         estimator.step(need_loss=False)
@@ -164,6 +165,7 @@ def _train_group(configs, seeds, train_cfg: TrainConfig, progress: Progress | No
             penalty.add_grad()
         opt.step()
         sched.step()
+        model.end_step()
         if progress is not None and (step + 1) % _PROGRESS_EVERY == 0:
             progress((step + 1 - done) * model.n_models)
             done = step + 1

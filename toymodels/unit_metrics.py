@@ -6,7 +6,9 @@
 - ``effective_rank``: ``exp H(σ / Σσ)`` of the singular values of ``W`` (Roy & Vetterli
   2007, the σ variant, not σ²): K for K orthogonal units of equal norm, 1 for rank one;
 - ``dead_fraction``: the share of units whose activation is exactly 0 on every probe
-  example (a unit that never fires receives no gradient through a ReLU).
+  example (a unit that never fires receives no gradient through a ReLU);
+- ``entropy`` of usage distributions, and ``n_distinct``: how many groups of alike units
+  a layer has.
 """
 
 from __future__ import annotations
@@ -21,9 +23,7 @@ def unit_norm(W: torch.Tensor) -> torch.Tensor:
 
 def max_abs_cos(W: torch.Tensor) -> torch.Tensor:
     """``[model]``; 0 for a layer of one unit."""
-    norm = W.norm(dim=-1, keepdim=True)
-    unit = torch.where(norm > 0, W / norm.clamp_min(torch.finfo(W.dtype).tiny), 0.0)
-    cos = torch.bmm(unit, unit.transpose(1, 2)).abs()
+    cos = abs_cos(W)
     cos.diagonal(dim1=1, dim2=2).zero_()
     return cos.flatten(1).amax(1)
 
@@ -41,3 +41,29 @@ def dead_fraction(activity: torch.Tensor) -> torch.Tensor:
     """``[model]`` from activations ``[model, unit, example]``."""
     dead = (activity == 0).all(-1)
     return dead.to(activity.dtype).mean(-1)
+
+
+def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``−Σ p log p`` along ``dim`` (``0 log 0 = 0``), in nats."""
+    return -(p * torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))).sum(dim)
+
+
+def n_distinct(same: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+    """``[model]``: groups of alive units linked by ``same [model, unit, unit]`` (two units
+    are in one group when a chain of "same" pairs joins them); dead units are not counted."""
+    k = same.shape[-1]
+    link = same & alive.unsqueeze(-1) & alive.unsqueeze(-2)
+    link |= torch.diag_embed(alive)
+    reach = link.to(torch.float32)
+    for _ in range(max(1, (k - 1).bit_length())):  # path lengths double each round
+        reach = ((reach @ reach) > 0).to(torch.float32)
+    earlier = torch.ones(k, k, dtype=torch.bool).tril(-1)
+    has_earlier = ((reach > 0) & earlier).any(-1)
+    return (alive & ~has_earlier).sum(-1).to(torch.float32)
+
+
+def abs_cos(W: torch.Tensor) -> torch.Tensor:
+    """``[model, unit, unit]``: |cos| between unit rows (0 for a zero row)."""
+    norm = W.norm(dim=-1, keepdim=True)
+    unit = torch.where(norm > 0, W / norm.clamp_min(torch.finfo(W.dtype).tiny), 0.0)
+    return torch.bmm(unit, unit.transpose(1, 2)).abs()

@@ -4,7 +4,8 @@
 - ``boundaries``: densities where the winning candidate changes, with the slope jump;
 - ``loss``: the exact loss of any W, b and importances (n <= 4), optionally evaluated;
 - ``optimum``: the density where the true optimum's extra feature changes phase;
-- ``modes``: the closed-form learning dynamics of the contextual task's modes.
+- ``modes``: the closed-form learning dynamics of the contextual task's modes;
+- ``critical-temperature``: deterministic annealing's τ_c = 2 λ_max(Σ_x) for a mixture.
 sympy and torch work happens inside the handlers, so ``--help`` stays fast.
 """
 
@@ -32,6 +33,10 @@ def _features(text: str) -> int:
             f"features {value}: candidate solutions exist for 2 (m=1) and 3 (m=2) features"
         )
     return value
+
+
+def _spread(text: str) -> float:
+    return positive_float(text, label="spread ")
 
 
 def _candidate_grid_args(p) -> None:
@@ -115,6 +120,33 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run_modes)
 
+    p = inner.add_parser(
+        "critical-temperature",
+        help="deterministic annealing: temperature where redundant prototypes split",
+        description="The critical temperature tau_c = 2 lambda_max(Sigma_x) below which "
+        "soft k-means prototypes, r_k ~ exp(-|x - w_k|^2 / tau), leave the data mean, for "
+        "data from a Gaussian mixture with the given centres, one isotropic standard "
+        "deviation and weights. Exact (sympy) for dimension <= 3, numeric above.",
+    )
+    p.add_argument(
+        "--centers", required=True, metavar="JSON", help='centres as rows, e.g. "[[1,0],[-1,0]]"'
+    )
+    p.add_argument(
+        "--spread",
+        type=_spread,
+        required=True,
+        metavar="S",
+        help="standard deviation of every component (> 0)",
+    )
+    p.add_argument(
+        "--weights",
+        default=None,
+        metavar="JSON",
+        help='component weights, e.g. "[0.5,0.5]" (default equal; normalised)',
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=run_critical_temperature)
+
 
 # -- helpers ------------------------------------------------------------------------------
 def _entry(value):
@@ -129,6 +161,17 @@ def _matrix(W) -> list[list]:
 
 def _latex_name(name: str) -> str:
     return name.replace("⊥", r"\perp ")
+
+
+def _json_option(text: str, option: str, example: str):
+    from toymodels.errors import ConfigError
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{option} {text!r} is not valid JSON ({exc.msg}); expected e.g. {example}"
+        ) from None
 
 
 def _print_json(obj) -> None:
@@ -363,4 +406,35 @@ def run_modes(args) -> int:
         for i, m in enumerate(modes)
     ]
     _print_table(rows)
+    return 0
+
+
+def run_critical_temperature(args) -> int:
+    from analytics.annealing_theory import critical_temperature
+
+    centers = _json_option(args.centers, "--centers", "[[1,0],[-1,0]]")
+    weights = None
+    if args.weights is not None:
+        weights = _json_option(args.weights, "--weights", "[0.5,0.5]")
+    found = critical_temperature(centers, args.spread, weights)
+    if args.json:
+        _print_json(
+            {
+                "critical_temperature": found.value,
+                "latex": found.latex,
+                "exact": found.exact,
+                "covariance": found.covariance.tolist(),
+                "direction": found.direction.tolist(),
+                "multiplicity": found.multiplicity,
+                "convention": "r_k ~ exp(-|x - w_k|^2 / tau); tau_c = 2 lambda_max(Sigma_x) "
+                "(lambda_max with the /(2 tau) convention); direction: unit top eigenvector "
+                "of Sigma_x, along which the prototypes first split",
+            }
+        )
+        return 0
+    exact = f" (exact: {found.exact})" if found.exact is not None else ""
+    direction = ", ".join(f"{v:.4g}" for v in found.direction)
+    tied = f", one of {found.multiplicity} tied axes" if found.multiplicity > 1 else ""
+    print(f"tau_c = {found.value:.10g}{exact} = 2 lambda_max(Sigma_x)")
+    print(f"prototypes first split along [{direction}]{tied}")
     return 0

@@ -4,7 +4,13 @@ Pre-activations are ``z [model, unit, example]``; an activation acts along the u
 (competitive activations couple the units there).  It is built from the batch's family
 configs, so per-model settings (a temperature, say) become per-model tensors.  Its
 Jacobian ``∂a_i/∂z_j`` is declared too, for analysis and for the tests that check it
-against autograd and against its definition.
+against autograd and against its definition; ``backward`` is the same derivative as a
+cheap vector–Jacobian product, for hand-derived gradients of a network.
+
+An activation also states what it is (``uses_temperature``, ``soft``, ``normalised``)
+and which distribution over units it assigns each example (``responsibilities``), so
+the volume controls of the competition study (usage entropy, dropout on
+responsibilities, temperature annealing) need not probe it.
 """
 
 from __future__ import annotations
@@ -19,13 +25,51 @@ class Activation:
     name: ClassVar[str]
     #: one line: the formula
     description: ClassVar[str]
+    #: it reads a per-model ``temperature`` and ``set_temperature`` changes it
+    uses_temperature: ClassVar[bool] = False
+    #: its responsibilities are a differentiable softmax over units (a usage-entropy
+    #: bonus applies)
+    soft: ClassVar[bool] = False
+    #: its output is itself the responsibility distribution (dropout on
+    #: responsibilities applies)
+    normalised: ClassVar[bool] = False
+    #: ``a(z) = g(z/τ)``: the output depends on ``z/τ`` alone, so a family may fold
+    #: ``1/τ`` into the weights that make ``z`` and call :meth:`unit` and
+    #: :meth:`unit_backward` (``g`` and its vector-Jacobian product), two passes over
+    #: the layer fewer
+    scale_free: ClassVar[bool] = False
 
     def __init__(self, configs: Sequence = ()):
         self.configs = tuple(configs)
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        """``[model, unit, example]`` from ``z`` of the same shape."""
         raise NotImplementedError
 
     def jacobian(self, z: torch.Tensor) -> torch.Tensor:
         """``[model, example, unit, unit]``: entry ``[..., i, j] = ∂a_i/∂z_j``."""
         raise NotImplementedError
+
+    def backward(self, z: torch.Tensor, a: torch.Tensor, grad_a: torch.Tensor) -> torch.Tensor:
+        """The vector–Jacobian product ``grad_z [model, unit, example]``,
+        ``grad_z[m, j, e] = Σ_i grad_a[m, i, e] ∂a_i/∂z_j``, with ``a = self(z)`` passed in
+        so it is not recomputed.  Built without ``[unit, unit]`` matrices."""
+        raise NotImplementedError
+
+    def unit(self, x: torch.Tensor) -> torch.Tensor:
+        """``g(x)``, the activation of ``x = z/τ`` (``scale_free`` activations)."""
+        raise NotImplementedError
+
+    def unit_backward(self, a: torch.Tensor, grad_a: torch.Tensor) -> torch.Tensor:
+        """The vector–Jacobian product of ``g`` at ``x`` with ``a = g(x)``: the gradient
+        with respect to ``x = z/τ`` (``scale_free`` activations)."""
+        raise NotImplementedError
+
+    def responsibilities(self, z: torch.Tensor) -> torch.Tensor:
+        """``[model, unit, example]``: each example's distribution over units (≥ 0, summing
+        to 1 over units, or all 0 where an activation assigns the example to no unit)."""
+        raise NotImplementedError
+
+    def set_temperature(self, tau: torch.Tensor) -> None:
+        """Replace the per-model temperature ``tau [model]`` (temperature annealing calls
+        this every step).  A no-op for activations without a temperature."""

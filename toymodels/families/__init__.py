@@ -1,6 +1,7 @@
 """Model families by name (the names sweep files and the CLI use)."""
 
 from .base import ToyModel
+from .competitive_layer import CompetitiveLayer
 from .contextual_networks import ContextualLinear, ContextualReLU
 from .gdln import GatedLinearNetwork
 from .hidden import HiddenLayer
@@ -20,6 +21,7 @@ FAMILIES: dict[str, type[ToyModel]] = {
         GatedLinearNetwork,
         TwoViewLinear,
         TwoViewReLU,
+        CompetitiveLayer,
     )
 }
 

@@ -138,16 +138,31 @@ class ToyModel(torch.nn.Module):
         """Per-model weighted task loss ``[model]`` on a batch: the differentiable definition."""
         return self.task.loss(self(batch.x), batch, row_weight)
 
+    def objective(self, batch: Batch, row_weight) -> torch.Tensor:
+        """Per-model training objective ``[model]``: the task loss, plus whatever terms the
+        family adds in training only (a volume control's penalty); the stored loss is
+        always :meth:`batch_loss`."""
+        return self.batch_loss(batch, row_weight)
+
     def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
-        """Per-model loss (or None) with gradients written to ``.grad``.  This default
-        differentiates :meth:`batch_loss`; ``hand_gradient`` families override it."""
+        """Per-model objective (or None) with gradients written to ``.grad``.  This default
+        differentiates :meth:`objective` (a parameter it does not use gets a zero
+        gradient); ``hand_gradient`` families override it."""
         params = list(self.parameters())
         with torch.enable_grad():
-            loss = self.batch_loss(batch, row_weight)
-            grads = torch.autograd.grad(loss.sum(), params)
+            loss = self.objective(batch, row_weight)
+            grads = torch.autograd.grad(loss.sum(), params, allow_unused=True)
         for p, g in zip(params, grads, strict=True):
-            p.grad = g
+            p.grad = torch.zeros_like(p) if g is None else g
         return loss.detach() if need_loss else None
+
+    def begin_step(self, step: int, steps: int) -> None:
+        """Called by the engine before step ``step`` (0-based) of ``steps``: schedules
+        (temperature annealing) set themselves here."""
+
+    def end_step(self) -> None:
+        """Called by the engine after each optimiser step: interventions on the
+        parameters (dead-unit revival) happen here."""
 
     def expected_loss(self) -> torch.Tensor:
         """Exact expected loss per model ``[model]`` (``closed_form`` families)."""

@@ -25,6 +25,10 @@ from ..seeds import STREAM_INIT, generator
 from ..tasks import TASKS, Batch
 from .base import ToyModel
 
+# The activations with no settings of their own; the competitive ones (temperature, groups,
+# k) belong to the ``competition`` family.
+PLAIN = ("relu", "linear")
+
 
 @dataclass(frozen=True)
 class HiddenConfig(Config):
@@ -32,7 +36,7 @@ class HiddenConfig(Config):
 
     n_hidden: int = param(4, integer(1), top=True, help="hidden units K")
     activation: str = param(
-        "relu", choice("activation", lambda: ACTIVATIONS), help="the hidden layer's activation"
+        "relu", choice("activation", lambda: PLAIN), help="the hidden layer's activation"
     )
 
 

@@ -2,12 +2,15 @@
 
 - ``features``: sparse features to reconstruct (the superposition models' task);
 - ``clusters``: a labelled Gaussian mixture to classify;
+- ``annealing``: prototypes on the same mixture, the free energy of soft k-means as the loss
+  (the deterministic-annealing setting);
 - ``contextual``: 8 objects in K contexts, context-independent and context-specific
   features to output (the multi-task data set of the mixed-selectivity experiments);
 - ``conflict``: items seen in two views, two tasks, and the conflict κ between them (the
   pathway-conflict data set).
 """
 
+from .annealing import Annealing
 from .base import Batch, Task
 from .clusters import Clusters
 from .conflict import Conflict
@@ -17,6 +20,7 @@ from .features import Features
 TASKS: dict[str, type[Task]] = {
     "features": Features,
     "clusters": Clusters,
+    "annealing": Annealing,
     "contextual": Contextual,
     "conflict": Conflict,
 }

@@ -11,6 +11,7 @@ mini-batches picked from it (estimator ``sampled``).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -82,6 +83,9 @@ class Task:
     fixed: ClassVar[bool] = False
     #: how a loss combines examples: "mean" over them, or their "sum"
     reduction: ClassVar[str] = "mean"
+    #: the attributes holding per-model tensors (a leading model axis), which
+    #: :meth:`rows` slices
+    per_model: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -151,10 +155,35 @@ class Task:
         for tasks that are a fixed data set with value targets; None for the others."""
         return None
 
+    def rows(self, rows: slice) -> Task:
+        """The task of models ``rows`` alone (a copy sharing the tensors' storage), for a
+        family that steps chunks of its models through the loss."""
+        part = copy.copy(self)
+        part.configs, part.seeds = self.configs[rows], self.seeds[rows]
+        for name in self.per_model:
+            setattr(part, name, getattr(self, name)[rows])
+        if "data_set" in self.__dict__:
+            whole = self.__dict__["data_set"]
+            part.__dict__["data_set"] = Batch(
+                *(None if t is None else t[rows] for t in (whole.x, whole.y, whole.labels))
+            )
+        return part
+
     # -- loss and metrics ---------------------------------------------------------------
     def loss(self, output: torch.Tensor, batch: Batch, row_weight) -> torch.Tensor:
         """``Σ_b w_b ℓ(output_b, target_b)`` per model ``[model]`` (differentiable)."""
         raise NotImplementedError
+
+    def loss_and_output_grad(
+        self, output: torch.Tensor, batch: Batch, row_weight
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss ``[model]`` and its gradient with respect to ``output``, for families
+        with a hand-derived gradient; this default differentiates :meth:`loss`."""
+        with torch.enable_grad():
+            output = output.detach().requires_grad_()
+            loss = self.loss(output, batch, row_weight)
+            (grad,) = torch.autograd.grad(loss.sum(), output)
+        return loss.detach(), grad
 
     def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         """The task's declared ``outputs`` measured on a model output."""

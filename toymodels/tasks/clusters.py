@@ -76,6 +76,7 @@ class Clusters(Task):
 
     name = "clusters"
     Config = ClustersConfig
+    per_model = ("centers", "spread", "cumulative")
     outputs = {"accuracy": Output((), "float32", "fraction of probe examples classified right")}
 
     def __init__(self, configs, seeds, dtype=torch.float32):
@@ -111,6 +112,16 @@ class Clusters(Task):
         logp = torch.log_softmax(output, dim=1)
         nll = -torch.gather(logp, 1, batch.labels.unsqueeze(1)).squeeze(1)
         return (nll * row_weight).sum(-1)
+
+    def loss_and_output_grad(self, output, batch, row_weight):
+        # ∂(−log softmax(o)_y)/∂o = softmax(o) − onehot(y)
+        logp = torch.log_softmax(output, dim=1)
+        index = batch.labels.unsqueeze(1)
+        loss = -(torch.gather(logp, 1, index).squeeze(1) * row_weight).sum(-1)
+        grad = logp.exp_().scatter_add_(1, index, torch.full_like(logp[:, :1], -1.0))
+        return loss, grad.mul_(
+            row_weight if isinstance(row_weight, float) else row_weight.unsqueeze(1)
+        )
 
     def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         right = (output.argmax(1) == batch.labels).to(torch.float32)

@@ -72,6 +72,7 @@ class Features(Task):
 
     name = "features"
     Config = FeaturesConfig
+    per_model = ("density", "importance")
 
     def __init__(self, configs, seeds, dtype=torch.float32):
         super().__init__(configs, seeds, dtype)

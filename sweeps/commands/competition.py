@@ -1,0 +1,344 @@
+"""``toymodels competition``: competition inside a hidden layer, redundant, specialised or
+collapsed.
+
+- ``phase-diagram``: train a temperature τ × volume-strength λ grid of one activation
+  and volume control on one task, ``--seeds`` models a cell, batched; write the run
+  (``DIR/run``, resumable), ``DIR/phase_diagram.png``/``.pdf`` and ``DIR/summary.json``
+  (phases best-of-N and by seed, the layer metrics, and on the ``annealing`` task the
+  derived critical temperature and the agreement with it);
+- ``compare``: every activation (that the volume control applies to) at equal width,
+  task and temperature: loss, redundancy and collapse side by side;
+- ``list``: the activations and volume controls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ._args import positive_float, positive_int
+
+TASKS = ("clusters", "annealing", "features")
+# Every default is the preset ``competition-<task>`` (the figures draw the same runs); an
+# option given on the command line overrides it.
+GRID = 10
+TEMPERATURE_RANGE = (0.01, 10.0)
+# On the annealing task the τ axis spans the derived critical temperature by this factor
+# either way (log-spaced), so the split sits mid-diagram.
+ANNEALING_SPAN = 4.0
+
+
+def _range(kind):
+    """``LO HI`` of a positive (``positive_float``) or nonnegative axis."""
+    return {"type": kind, "nargs": 2, "default": None, "metavar": ("LO", "HI")}
+
+
+def _nonnegative(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number >= 0")
+    return value
+
+
+def _common(p, out: str) -> None:
+    p.add_argument("--task", choices=TASKS, default="clusters", help="default clusters")
+    p.add_argument("--seeds", type=positive_int, default=None, help="models a cell (5)")
+    p.add_argument("--steps", type=positive_int, default=None, help="Adam steps (preset)")
+    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (0.01)")
+    p.add_argument("--width", type=positive_int, default=None, help="hidden units K (preset)")
+    p.add_argument(
+        "--group-size", type=positive_int, default=None, help="U of grouped_softmax, lwta (2)"
+    )
+    p.add_argument("--k", type=positive_int, default=None, help="units kwta keeps (2)")
+    p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    p.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
+    p.add_argument("--out", type=Path, default=Path(out), help=f"output folder (default {out})")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "competition",
+        help="competition in a hidden layer: redundant, specialised or collapsed",
+        description=__doc__.splitlines()[0],
+    )
+    inner = parser.add_subparsers(dest="competition_command", required=True)
+    p = inner.add_parser(
+        "phase-diagram",
+        help="train a temperature x volume-strength grid of one activation and control",
+        description="Train a temperature x volume-strength grid of one activation and "
+        "volume control on one task; write the figure, summary.json and the run.",
+    )
+    _common(p, "competition")
+    p.add_argument("--activation", default=None, help="activation name (softmax)")
+    p.add_argument("--volume", default=None, help="volume control name (preset's)")
+    p.add_argument("--grid", type=positive_int, default=None, help=f"points per axis ({GRID})")
+    p.add_argument(
+        "--temperature-range",
+        **_range(positive_float),
+        help="τ axis, log-spaced (default 0.01 10; annealing: τ_c/4 to 4 τ_c)",
+    )
+    p.add_argument(
+        "--strength-range",
+        **_range(_nonnegative),
+        help="λ axis, linear (default 0 to the control's typical strength)",
+    )
+    p.set_defaults(handler=run_phase_diagram)
+
+    p = inner.add_parser(
+        "compare",
+        help="every activation at equal width, task and temperature",
+        description="Train every activation (that the volume control applies to) at equal "
+        "width, task and temperature and compare loss, redundancy and collapse.",
+    )
+    _common(p, "competition-compare")
+    p.add_argument("--volume", default=None, help="volume control (default none)")
+    p.add_argument("--strength", type=_nonnegative, default=None, help="its strength λ (default 0)")
+    p.add_argument(
+        "--temperature", type=positive_float, default=None, help="τ (preset: 1; annealing τ_c/2)"
+    )
+    p.add_argument("--json", action="store_true", help='print {"rows": [...]}')
+    p.set_defaults(handler=run_compare)
+
+    p = inner.add_parser(
+        "list",
+        help="the activations and volume controls",
+        description="The activations and volume controls, with what each does.",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=run_list)
+
+
+# -- specs ----------------------------------------------------------------------------------
+def _name(kind: str, value: str | None, registry) -> str | None:
+    from toymodels.errors import unknown_name
+
+    if value is not None and value not in registry:
+        raise unknown_name(kind, value, registry)
+    return value
+
+
+def _base_overrides(args: argparse.Namespace) -> dict:
+    given = {
+        "root_seed": args.root_seed,
+        "seeds": args.seeds,
+        "train.steps": args.steps,
+        "train.lr": args.lr,
+        "n_hidden": args.width,
+        "model.group_size": args.group_size,
+        "model.k_active": args.k,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def critical_temperature_of(spec) -> float | None:
+    """The derived critical temperature of an ``annealing`` spec's mixture (None for the
+    other tasks)."""
+    if spec.task != "annealing":
+        return None
+    from analytics import critical_temperature
+
+    data = spec.model_config(spec.cell_point(0)).data
+    return critical_temperature(data.center_matrix(), data.spread, data.probabilities()).value
+
+
+def build_phase_spec(args: argparse.Namespace):
+    """The preset ``competition-<task>`` with the options given (validated: a bad value or
+    a control that does not apply fails before anything is written)."""
+    import numpy as np
+
+    from toymodels.activations import ACTIVATIONS
+    from toymodels.errors import ConfigError
+    from toymodels.volumes import VOLUMES
+
+    from .. import load_preset
+
+    preset = load_preset(f"competition-{args.task}")
+    overrides = _base_overrides(args)
+    activation = _name("activation", args.activation, ACTIVATIONS)
+    volume = _name("volume control", args.volume, VOLUMES)
+    if activation is not None:
+        overrides["model.activation"] = activation
+    if volume is not None:
+        overrides["model.volume"] = volume
+    # Axes are set after the model fields, so they are validated together below.
+    spec = preset.with_overrides(
+        {**overrides, "axes.temperature": None, "axes.volume_strength": None}
+    )
+    grid = args.grid or GRID
+    control = VOLUMES[spec.to_dict()["model"].get("volume", "none")]
+    if args.temperature_range is not None:
+        lo, hi = args.temperature_range
+    elif args.task == "annealing":
+        tc = critical_temperature_of(spec)
+        lo, hi = tc / ANNEALING_SPAN, tc * ANNEALING_SPAN
+    else:
+        lo, hi = TEMPERATURE_RANGE
+    if lo >= hi:
+        raise ConfigError(f"--temperature-range {lo:g} {hi:g}: LO must be below HI")
+    axes: dict = {"axes.temperature": {"logspace": [lo, hi], "num": grid}}
+    top = control.typical_strength
+    s_lo, s_hi = args.strength_range if args.strength_range is not None else (0.0, top)
+    if s_lo > s_hi:
+        raise ConfigError(f"--strength-range {s_lo:g} {s_hi:g}: LO must not exceed HI")
+    if s_lo == s_hi:
+        axes["axes.volume_strength"] = [s_lo]
+    else:
+        axes["axes.volume_strength"] = [float(v) for v in np.linspace(s_lo, s_hi, grid)]
+    spec = spec.with_overrides(axes)
+    model = spec.to_dict()["model"]
+    shape = " x ".join(str(len(a.values)) for a in spec.axes)
+    description = (
+        f"competition phase-diagram: {model['activation']} units with volume control "
+        f"{model['volume']} on {spec.task}, K = {spec.to_dict()['n_hidden']}, {shape} grid "
+        f"of temperature x strength, {spec.seeds} seeds, {spec.train.steps} Adam steps at "
+        f"lr {spec.train.lr:g}"
+    )
+    return spec.with_overrides({"description": description})
+
+
+def applicable_activations(task: str, volume: str, candidates) -> list[str]:
+    """The activations among ``candidates`` that ``volume`` applies to on ``task``."""
+    from toymodels.activations import ACTIVATIONS
+    from toymodels.volumes import VOLUMES
+
+    control = VOLUMES[volume]
+    out = []
+    for name in candidates:
+        if task == "annealing" and name != "softmax":
+            continue
+        if control.refusal(ACTIVATIONS[name], task) is None:
+            out.append(name)
+    return out
+
+
+def build_compare_spec(args: argparse.Namespace):
+    """The preset ``competition-compare-<task>`` with the options given."""
+    from toymodels.errors import ConfigError
+    from toymodels.volumes import VOLUMES
+
+    from .. import load_preset
+
+    preset = load_preset(f"competition-compare-{args.task}")
+    volume = _name("volume control", args.volume, VOLUMES)
+    overrides = _base_overrides(args)
+    if volume is not None:
+        overrides["model.volume"] = volume
+    if args.strength is not None:
+        overrides["model.volume_strength"] = args.strength
+    if args.temperature is not None:
+        overrides["model.temperature"] = args.temperature
+    data = preset.to_dict()
+    volume = volume or data["model"].get("volume", "none")
+    candidates = preset.axis("activation").values
+    kept = applicable_activations(args.task, volume, candidates)
+    if not kept:
+        raise ConfigError(f'volume control "{volume}" applies to no activation on {args.task}')
+    overrides["axes.activation"] = kept
+    return preset.with_overrides(overrides)
+
+
+# -- handlers -------------------------------------------------------------------------------
+def run_phase_diagram(args: argparse.Namespace) -> int:
+    from .. import run as run_sweep
+    from ._competition_report import write_phase_report
+
+    spec = build_phase_spec(args)
+    results = run_sweep(spec, args.out / "run", jobs=args.jobs, progress=not args.quiet)
+    summary = write_phase_report(results, spec, args.out, critical_temperature_of(spec))
+    counts: dict[str, int] = {}
+    for row in summary["phase"]:
+        for label in row:
+            counts[label] = counts.get(label, 0) + 1
+    settings = summary["settings"]
+    lines = [
+        f"{settings['activation']} + {settings['volume']} on {settings['task']}: "
+        f"{len(summary['temperature'])} temperatures x {len(summary['strength'])} strengths, "
+        f"{settings['seeds']} seeds",
+        "phases (best of N): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+    ]
+    if summary["critical_temperature"] is not None:
+        agree = summary["agreement_outside_band"]
+        lines.append(
+            f"critical temperature (theory) {summary['critical_temperature']:.4g}; trained "
+            f"phases agree with it in {agree:.3f} of the cells outside ±10% of it"
+        )
+    lines.append(f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}")
+    print("\n".join(lines), file=sys.stdout)
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from .. import run as run_sweep
+    from ._competition_report import write_compare_report
+
+    spec = build_compare_spec(args)
+    results = run_sweep(spec, args.out / "run", jobs=args.jobs, progress=not args.quiet)
+    rows = write_compare_report(results, spec, args.out)
+    if args.json:
+        print(json.dumps({"rows": rows}, indent=2))
+        return 0
+    header = ("activation", "volume", "loss", "max|cos|", "eff.rank", "H(p̄)", "dead", "distinct")
+    table = [header]
+    for r in rows:
+        table.append(
+            (
+                r["activation"],
+                r["volume"],
+                f"{r['loss']:.4f}",
+                f"{r['max_abs_cos']:.3f}",
+                f"{r['effective_rank']:.2f}",
+                f"{r['usage_entropy']:.3f}",
+                f"{r['dead_fraction']:.2f}",
+                f"{r['n_distinct']:g}",
+            )  # fmt: skip
+        )
+        table[-1] += (f"{r['phase']} ({r['phase_fraction'][r['phase']]:.0%} of seeds)",)
+    table[0] += ("phase (best of N)",)
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"wrote {args.out / 'compare.json'}, {args.out / 'compare.png'}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from toymodels.activations import ACTIVATIONS
+    from toymodels.volumes import VOLUMES
+
+    activations = [
+        {
+            "name": name,
+            "description": cls.description,
+            "uses_temperature": cls.uses_temperature,
+            "soft": cls.soft,
+            "normalised": cls.normalised,
+        }
+        for name, cls in ACTIVATIONS.items()
+    ]
+    volumes = [
+        {
+            "name": name,
+            "description": cls.description,
+            "max_strength": cls.max_strength,
+            "typical_strength": cls.typical_strength,
+        }
+        for name, cls in VOLUMES.items()
+    ]
+    if args.json:
+        print(json.dumps({"activations": activations, "volumes": volumes}, indent=2))
+        return 0
+    print("activations:")
+    for a in activations:
+        print(f"  {a['name']:<16} {a['description']}")
+    print("volume controls (strength λ):")
+    for v in volumes:
+        print(f"  {v['name']:<16} {v['description']}")
+    return 0

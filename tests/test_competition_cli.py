@@ -1,0 +1,175 @@
+"""``toymodels competition`` (phase-diagram, compare, list) and ``toymodels analytic
+critical-temperature`` from the command line."""
+
+import json
+
+import numpy as np
+import pytest
+
+import sweeps
+from analytics import critical_temperature
+from sweeps.cli import main
+
+SMALL = ["--grid", "3", "--seeds", "2", "--steps", "300", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def annealing_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("competition") / "annealing"
+    args = ["--task", "annealing", "--activation", "softmax", "--volume", "anneal"]
+    assert main(["competition", "phase-diagram", *args, *SMALL, "--out", str(out)]) == 0
+    return out
+
+
+def test_phase_diagram_writes_run_figure_and_summary(annealing_run):
+    out = annealing_run
+    assert (out / "phase_diagram.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "phase_diagram.pdf").read_bytes()[:4] == b"%PDF"
+    summary = json.loads((out / "summary.json").read_text())
+    ds = sweeps.load(out / "run")
+    tc = critical_temperature([[1, 0], [0, 1]], 0.3).value
+    assert summary["critical_temperature"] == pytest.approx(tc) == pytest.approx(1.18)
+    # the τ axis spans τ_c/4 to 4 τ_c, the λ axis 0 to the control's typical strength
+    np.testing.assert_allclose(summary["temperature"], [tc / 4, tc, 4 * tc])
+    np.testing.assert_allclose(summary["strength"], [0.0, 2.0, 4.0])
+    assert ds["temperature"].values.tolist() == summary["temperature"]
+    assert np.shape(summary["phase"]) == (3, 3)
+    for name in ("max_abs_cos", "effective_rank", "usage_entropy", "effective_units",
+                 "sample_entropy", "dead_fraction", "n_distinct"):  # fmt: skip
+        assert np.shape(summary["metrics"][name]) == (3, 3), name
+    fractions = summary["phase_fraction"]
+    assert set(fractions) == {"redundant", "specialised", "collapsed"}
+    np.testing.assert_allclose(sum(np.array(v) for v in fractions.values()), 1.0)
+    assert (
+        summary["phase"]
+        == ds["phase_best"].transpose("temperature", "volume_strength").values.tolist()
+    )
+    # far from τ_c the prototypes have settled: split at τ_c/4, together at 4 τ_c
+    assert summary["phase"][0] == ["specialised"] * 3
+    assert summary["phase"][2] == ["redundant"] * 3
+    assert summary["metrics"]["n_distinct"][0] == [2, 2, 2]
+    assert summary["agreement_outside_band"] == 1.0
+    settings = summary["settings"]
+    assert settings | {"task": "annealing", "activation": "softmax", "volume": "anneal"} == settings
+    assert settings["seeds"] == 2 and settings["steps"] == 300
+
+
+def test_rerunning_resumes_and_gives_the_same_summary(annealing_run):
+    before = json.loads((annealing_run / "summary.json").read_text())
+    args = ["--task", "annealing", "--activation", "softmax", "--volume", "anneal"]
+    assert main(["competition", "phase-diagram", *args, *SMALL, "--out", str(annealing_run)]) == 0
+    assert json.loads((annealing_run / "summary.json").read_text()) == before
+
+
+def test_clusters_diagram_has_no_theory_line(tmp_path):
+    out = tmp_path / "clusters"
+    args = ["--activation", "grouped_softmax", "--volume", "logdet", "--group-size", "4"]
+    assert main(["competition", "phase-diagram", *args, *SMALL, "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["critical_temperature"] is None and "theory_phase" not in summary
+    np.testing.assert_allclose(summary["temperature"], [0.01, 0.316227766, 10.0])
+    np.testing.assert_allclose(summary["strength"], [0.0, 0.05, 0.1])
+    assert summary["settings"]["group_size"] == 4
+
+
+def test_volume_none_has_a_single_strength(tmp_path):
+    out = tmp_path / "none"
+    args = ["--activation", "relu", "--volume", "none", "--grid", "2"]
+    assert main(["competition", "phase-diagram", *args, *SMALL[2:], "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["strength"] == [0.0] and np.shape(summary["phase"]) == (2, 1)
+
+
+def test_compare_prints_one_row_per_applicable_activation(tmp_path, capsys):
+    out = tmp_path / "compare"
+    args = ["--task", "clusters", "--seeds", "2", "--steps", "200", "--quiet", "--json"]
+    assert main(["competition", "compare", *args, "--out", str(out)]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["activation"] for r in rows] == [
+        "relu", "softmax", "log_softmax", "solu", "solu_ln", "grouped_softmax", "lwta",
+        "kwta", "linear",
+    ]  # fmt: skip
+    keys = {"activation", "volume", "loss", "max_abs_cos", "effective_rank", "usage_entropy",
+            "dead_fraction", "n_distinct", "phase"}  # fmt: skip
+    for row in rows:
+        assert keys <= set(row) and row["volume"] == "none"
+        assert row["phase"] in ("redundant", "specialised", "collapsed")
+        assert 0 <= row["dead_fraction"] <= 1 and row["loss"] > 0
+    assert json.loads((out / "compare.json").read_text())["rows"] == rows
+    assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    # a control that only soft activations take keeps only those
+    out = tmp_path / "entropy"
+    args = ["--volume", "entropy", "--strength", "0.1", "--seeds", "1", "--steps", "200"]
+    assert main(["competition", "compare", *args, "--quiet", "--json", "--out", str(out)]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["activation"] for r in rows] == [
+        "softmax",
+        "log_softmax",
+        "solu",
+        "solu_ln",
+        "grouped_softmax",
+    ]
+    assert {r["volume"] for r in rows} == {"entropy"}
+
+
+def test_list_names_every_activation_and_volume_control(capsys):
+    from toymodels.activations import ACTIVATIONS
+    from toymodels.volumes import VOLUMES
+
+    assert main(["competition", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [a["name"] for a in listed["activations"]] == list(ACTIVATIONS)
+    assert [v["name"] for v in listed["volumes"]] == list(VOLUMES)
+    assert all(a["description"] for a in listed["activations"] + listed["volumes"])
+
+
+@pytest.mark.parametrize(
+    ("bad", "needle"),
+    [
+        (["--temperature-range", "0", "1"], "must be a finite number > 0"),
+        (["--temperature-range", "-1", "1"], "must be a finite number > 0"),
+        (["--temperature-range", "nan", "1"], "must be a finite number > 0"),
+        (["--temperature-range", "2", "1"], "LO must be below HI"),
+        (["--strength-range", "-0.1", "1"], "must be a finite number >= 0"),
+        (["--activation", "grouped_softmax", "--width", "7"], "does not divide n_hidden=7"),
+        (["--activation", "lwta", "--group-size", "3"], "does not divide n_hidden=8"),
+        (["--activation", "kwta", "--k", "9"], "k_active=9 > n_hidden=8"),
+        (["--activation", "relu", "--volume", "entropy"], "does not apply to relu"),
+        (["--activation", "lwta", "--volume", "anneal"], "no temperature to anneal"),
+        (["--task", "annealing", "--activation", "relu"], "does not apply to the annealing"),
+        (["--task", "annealing", "--volume", "weightnorm"], "prototype points"),
+        (["--volume", "dropout", "--strength-range", "0", "1"], "above 0.9"),
+        (["--volume", "none", "--strength-range", "0", "1"], "above 0"),
+        (["--activation", "nope"], 'unknown activation "nope"'),
+        (["--volume", "nope"], 'unknown volume control "nope"'),
+        (["--task", "nope"], "invalid choice"),
+        (["--grid", "0"], "must be an integer >= 1"),
+        (["--seeds", "x"], "is not an integer"),
+        (["--lr", "nan"], "must be a finite number > 0"),
+    ],
+)
+def test_bad_phase_diagram_input_is_one_line_exit_2_and_writes_nothing(
+    tmp_path, capsys, bad, needle
+):
+    out = tmp_path / "out"
+    assert main(["competition", "phase-diagram", *bad, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("bad", "needle"),
+    [
+        (["--strength", "-1"], "must be a finite number >= 0"),
+        (["--temperature", "0"], "must be a finite number > 0"),
+        (["--volume", "dropout", "--strength", "0.95"], "above 0.9"),
+        (["--task", "annealing", "--volume", "logdet"], "applies to no activation"),
+    ],
+)
+def test_bad_compare_input_is_one_line_exit_2(tmp_path, capsys, bad, needle):
+    out = tmp_path / "out"
+    assert main(["competition", "compare", *bad, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

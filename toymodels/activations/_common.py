@@ -1,0 +1,47 @@
+"""Helpers shared by the activations: per-model and batch-wide settings read from the
+family configs, and the split of the unit axis into contiguous blocks.
+
+Settings are read with ``getattr`` and a default because a family's config need not
+declare them (the ``hidden`` family's config has none)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+def shared_setting(configs: Sequence, name: str, default):
+    """One value for the whole batch: tensor shapes depend on it, so models trained
+    together cannot differ in it."""
+    values = {getattr(c, name, default) for c in configs}
+    if len(values) > 1:
+        raise ValueError(
+            f"{name} must be the same for every model trained together, got {sorted(values)}"
+        )
+    return values.pop() if values else default
+
+
+def positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def positive_per_model(name: str, values) -> torch.Tensor:
+    """``[model]`` float64, every entry finite and > 0."""
+    t = torch.as_tensor(values, dtype=torch.float64).detach().reshape(-1).clone()
+    if not bool(torch.all(torch.isfinite(t) & (t > 0))):
+        raise ValueError(f"{name} must be finite and > 0 for every model, got {t.tolist()}")
+    return t
+
+
+def blocks(z: torch.Tensor, size: int, owner: str) -> torch.Tensor:
+    """``z [model, unit, example]`` as ``[model, block, size, example]``; unit ``k`` lies
+    in block ``k // size``."""
+    units = z.shape[1]
+    if units % size:
+        raise ValueError(
+            f"{owner}: group_size = {size} must divide the number of units, got {units}"
+        )
+    return z.unflatten(1, (units // size, size))

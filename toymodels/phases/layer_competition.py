@@ -1,0 +1,79 @@
+"""Phase of a hidden layer whose units compete (the ``competition`` family): its units
+duplicate one another (redundant), share the work (specialised), or one of them took
+the layer (collapsed).
+
+Signatures (REFERENCE-competition): collapse has the usage ``p̄`` concentrated on one
+unit or most units dead; redundancy has units alive but alike; specialisation has every
+alive unit doing something of its own.  Every threshold the family's metrics and this
+rule use is named here, with the reason beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .base import PhaseRule
+
+LABELS = ("redundant", "specialised", "collapsed")
+
+# A unit is dead when its usage p̄_k (mean responsibility) is below 1% of an equal share
+# 1/K: it wins (or, for ReLU, fires) almost never and receives almost no gradient.
+DEAD_SHARE = 0.01
+# Two hyperplane units are the same when their weight rows have |cos| > 0.95 (within
+# ~18°): the threshold the redundancy literature uses for "the same cut".
+SAME_DIRECTION = 0.95
+# Two prototypes (the annealing task's units) are at the same place when closer than 10%
+# of the data's RMS radius about its mean: after a split they are a cluster gap apart.
+SAME_PLACE = 0.1
+# Collapsed: fewer than 1.5 effective units (exp H(p̄)): one unit carries most of the
+# examples, whatever the rest do ...
+COLLAPSED_UNITS = 1.5
+# ... or more than half the layer is dead.
+COLLAPSED_DEAD = 0.5
+# Redundant: at most half of the alive units are distinct (every distinct unit has a
+# copy on average); a layer of two identical units is redundant, two different ones not.
+REDUNDANT_SHARE = 0.5
+
+THRESHOLDS = {
+    "dead_share": DEAD_SHARE,
+    "same_direction": SAME_DIRECTION,
+    "same_place": SAME_PLACE,
+    "collapsed_units": COLLAPSED_UNITS,
+    "collapsed_dead": COLLAPSED_DEAD,
+    "redundant_share": REDUNDANT_SHARE,
+}
+
+
+def classify(effective_units, dead_fraction, distinct_share) -> np.ndarray:
+    """Integer phase codes (indices into ``LABELS``)."""
+    units, dead = np.asarray(effective_units), np.asarray(dead_fraction)
+    share = np.asarray(distinct_share)
+    collapsed = (units < COLLAPSED_UNITS) | (dead > COLLAPSED_DEAD)
+    return np.where(collapsed, 2, np.where(share <= REDUNDANT_SHARE, 0, 1)).astype(np.int8)
+
+
+class LayerCompetitionRule(PhaseRule):
+    name = "layer_competition"
+    labels = LABELS
+    thresholds = THRESHOLDS
+    needs = ("effective_units", "dead_fraction", "n_distinct", "usage")
+
+    def reduce(self, metrics: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        units = np.asarray(metrics["usage"]).shape[-1]
+        dead = np.asarray(metrics["dead_fraction"], np.float64)
+        alive = np.maximum(np.rint(units * (1.0 - dead)), 1.0)
+        return {
+            "effective_units": np.asarray(metrics["effective_units"], np.float64),
+            "dead_fraction": dead,
+            "distinct_share": np.asarray(metrics["n_distinct"], np.float64) / alive,
+        }
+
+    def classify(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        return classify(
+            values["effective_units"], values["dead_fraction"], values["distinct_share"]
+        )
+
+
+RULE = LayerCompetitionRule()

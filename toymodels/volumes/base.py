@@ -1,0 +1,93 @@
+"""The contract of a volume control: what keeps a competitive layer from collapsing.
+
+A competitive activation couples a layer's units, and without a counterweight one unit
+can take every example and starve the rest (collapse).  A volume control is that
+counterweight.  Controls act in different places, so the contract is a set of hooks with
+neutral defaults, and each control overrides the one or two it needs:
+
+- :meth:`unit_weights`: a reparametrisation of the units' weight rows (weight
+  normalisation);
+- :meth:`penalty`: a term added to the training objective, from the unit rows and the
+  responsibilities on the batch (usage entropy, log-det, orthogonality);
+- :meth:`temperature_factor`: a schedule multiplying the temperature (annealing);
+- :meth:`mask_logits`: a training-time change of the logits (dropout on responsibilities);
+- :meth:`after_step`: an intervention on the parameters after an optimiser step (revival).
+
+Every control has a per-model strength λ (``volume_strength``); ``λ = 0`` is the
+uncontrolled layer for every control.  :meth:`refusal` says why a control cannot act on
+an activation or task, for the one-line errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import torch
+
+
+class VolumeControl:
+    name: ClassVar[str]
+    #: one line: what the control does and what λ is
+    description: ClassVar[str]
+    #: the largest λ allowed (None: unbounded); e.g. a drop probability must stay below 1
+    max_strength: ClassVar[float | None] = None
+    #: the top of a phase diagram's default λ axis: where the control has clearly acted
+    #: (0 for ``none``, whose axis is the single value 0)
+    typical_strength: ClassVar[float] = 1.0
+    #: the layer must track its usage (the batch's mean responsibilities, and their running
+    #: mean ``usage_ema``) for this control
+    needs_usage: ClassVar[bool] = False
+    #: the control changes the logits in training (:meth:`mask_logits`)
+    masks: ClassVar[bool] = False
+
+    def __init__(self, configs: Sequence, seeds: Sequence, dtype: torch.dtype = torch.float32):
+        self.seeds = tuple(seeds)
+        # [model]: each model's λ
+        self.strength = torch.tensor([c.volume_strength for c in configs], dtype=dtype)
+
+    @classmethod
+    def refusal(cls, activation, task: str) -> str | None:
+        """Why this control cannot act on ``activation`` (its class) learning ``task``, or
+        None when it can."""
+        return None
+
+    def unit_weights(self, W: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+        """The units' weight rows ``[model, unit, input]`` used by the layer."""
+        return W
+
+    def penalty(
+        self, W: torch.Tensor, gain: torch.Tensor, usage: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """``λ · term`` per model ``[model]`` added to the objective (differentiable), from
+        the unit rows ``W`` (after :meth:`unit_weights`), the gains and the batch's mean
+        responsibilities ``usage [model, unit]``; None for no term."""
+        return None
+
+    def temperature_factor(self, step: int, steps: int) -> torch.Tensor | None:
+        """``[model]`` multiplier of the temperature at ``step`` of ``steps``; None: 1."""
+        return None
+
+    def mask_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits ``[model, unit, example]`` as used in training (not in evaluation)."""
+        return z
+
+    def after_step(self, layer) -> None:
+        """Change the layer's parameters after an optimiser step (no gradient)."""
+
+    def lam(self, t: torch.Tensor) -> torch.Tensor:
+        """λ shaped to broadcast against ``t [model, ...]``."""
+        return self.strength.to(t.dtype).view(-1, *([1] * (t.dim() - 1)))
+
+
+class NoControl(VolumeControl):
+    name = "none"
+    description = "no volume control (λ must be 0)"
+    max_strength = 0.0
+    typical_strength = 0.0
+
+
+def row_normalised(W: torch.Tensor) -> torch.Tensor:
+    """Unit rows ``w_k / ‖w_k‖`` (a zero row stays zero)."""
+    norm = W.norm(dim=-1, keepdim=True)
+    return W / norm.clamp_min(torch.finfo(W.dtype).tiny)

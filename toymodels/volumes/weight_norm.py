@@ -1,0 +1,28 @@
+"""Weight normalisation (Salimans & Kingma 2016): ``w_k = g_k v_k / ‖v_k‖``.
+
+A unit can no longer win by growing its weight vector, only by its direction, its bias
+or its gain ``g_k``.  λ pulls the gains together, ``λ Σ_k (g_k − ḡ)²``, closing the
+gain route too; λ = 0 is plain weight normalisation.
+"""
+
+from __future__ import annotations
+
+from .base import VolumeControl, row_normalised
+
+
+class WeightNorm(VolumeControl):
+    name = "weightnorm"
+    description = "w_k = g_k v_k/|v_k| (direction and gain split); λ Σ (g_k − mean g)²"
+
+    @classmethod
+    def refusal(cls, activation, task):
+        if task == "annealing":
+            return "the annealing layer's units are prototype points, not directions"
+        return None
+
+    def unit_weights(self, W, gain):
+        return row_normalised(W) * gain.unsqueeze(-1)
+
+    def penalty(self, W, gain, usage):
+        spread = gain - gain.mean(-1, keepdim=True)
+        return self.lam(spread)[:, 0] * (spread * spread).sum(-1)
