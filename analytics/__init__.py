@@ -26,6 +26,7 @@ __all__ = [
     "candidates",
     "critical_density",
     "critical_temperature",
+    "mixture_critical_temperature",
     "derive_loss",
     "exact_loss",
     "optimum_map",
@@ -61,6 +62,7 @@ _HOME = {
     "transitions": "candidate_theory",
     "CriticalTemperature": "annealing_theory",
     "critical_temperature": "annealing_theory",
+    "mixture_critical_temperature": "annealing_theory",
     "stationary_hessian": "annealing_theory",
 }
 

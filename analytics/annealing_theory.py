@@ -330,3 +330,9 @@ def stationary_hessian(covariance: np.ndarray, K: int, tau: float) -> np.ndarray
     same_axis = np.eye(d)[None, :, None, :]
     block = _numeric()[1](same_proto, same_axis, cov[None, :, None, :], K, tau)
     return np.broadcast_to(block, (K, d, K, d)).reshape(K * d, K * d).copy()
+
+
+def mixture_critical_temperature(data) -> float:
+    """τ_c of a task config describing a Gaussian mixture (the ``clusters`` and
+    ``annealing`` tasks' fields: centres, spread, weights)."""
+    return critical_temperature(data.center_matrix(), data.spread, data.probabilities()).value

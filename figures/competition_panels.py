@@ -91,7 +91,7 @@ def critical_temperature_of(ds: xr.Dataset) -> float | None:
     """The theory's τ_c = 2 λ_max(Σ_x) for a run of the ``annealing`` task (None for other
     tasks), from the run's mixture: its centres (``separation · e_c`` unless given),
     spread and weights."""
-    from analytics import critical_temperature
+    from analytics import mixture_critical_temperature
     from toymodels import ModelConfig
 
     task = ds.attrs.get("task")
@@ -103,10 +103,7 @@ def critical_temperature_of(ds: xr.Dataset) -> float | None:
         raise ValueError(f"τ_c depends on the swept axis {swept[0]}; pick one of its values")
     values = {f: ds[f].values[0].item() if f in ds.dims else run_setting(ds, f) for f in fields}
     family = ds.attrs.get("family", "competition")
-    data = ModelConfig.build(family, task, **values).data
-    return float(
-        critical_temperature(data.center_matrix(), data.spread, data.probabilities()).value
-    )
+    return float(mixture_critical_temperature(ModelConfig.build(family, task, **values).data))
 
 
 def run_title(ds: xr.Dataset) -> str:

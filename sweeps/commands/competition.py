@@ -143,10 +143,9 @@ def critical_temperature_of(spec) -> float | None:
     other tasks)."""
     if spec.task != "annealing":
         return None
-    from analytics import critical_temperature
+    from analytics import mixture_critical_temperature
 
-    data = spec.model_config(spec.cell_point(0)).data
-    return critical_temperature(data.center_matrix(), data.spread, data.probabilities()).value
+    return mixture_critical_temperature(spec.model_config(spec.cell_point(0)).data)
 
 
 def build_phase_spec(args: argparse.Namespace):

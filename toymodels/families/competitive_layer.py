@@ -196,7 +196,7 @@ class CompetitiveLayer(ToyModel):
         arch = [c.arch for c in configs]
         self.activation = ACTIVATIONS[arch[0].activation](arch)
         self.volume = VOLUMES[arch[0].volume](arch, self.seeds, dtype)
-        self.prototypes = getattr(type(self.task), "free_energy", False)
+        self.prototypes = self.task.free_energy
         self.base_temperature = torch.tensor([a.temperature for a in arch], dtype=torch.float64)
         self.temperature = self.base_temperature.to(dtype)
         self.usage_ema = torch.full((len(configs), k), 1.0 / k, dtype=dtype)

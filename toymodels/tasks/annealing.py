@@ -33,7 +33,6 @@ class Annealing(Clusters):
     name = "annealing"
     Config = AnnealingConfig
     outputs = {}
-    #: the model's output is each example's free energy, not a prediction
     free_energy = True
 
     @classmethod

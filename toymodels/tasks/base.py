@@ -86,6 +86,9 @@ class Task:
     #: the attributes holding per-model tensors (a leading model axis), which
     #: :meth:`rows` slices
     per_model: ClassVar[tuple[str, ...]] = ()
+    #: the model's output is the loss of each example itself (the ``annealing`` task's free
+    #: energy), not a prediction compared with a target
+    free_energy: ClassVar[bool] = False
 
     def __init__(
         self,

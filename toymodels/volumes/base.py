@@ -80,6 +80,17 @@ class VolumeControl:
         return self.strength.to(t.dtype).view(-1, *([1] * (t.dim() - 1)))
 
 
+class OnDirections(VolumeControl):
+    """A control on the units' weight rows as directions (hyperplanes); the annealing
+    layer's prototypes are points, whose geometry these controls would distort."""
+
+    @classmethod
+    def refusal(cls, activation, task):
+        if task == "annealing":
+            return "the annealing layer's units are prototype points, not directions"
+        return None
+
+
 class NoControl(VolumeControl):
     name = "none"
     description = "no volume control (λ must be 0)"

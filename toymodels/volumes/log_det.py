@@ -9,23 +9,17 @@ from __future__ import annotations
 
 import torch
 
-from .base import VolumeControl
+from .base import OnDirections
 
 # Added to the Gram's diagonal: small against unit rows of norm ~1, large enough that a
 # rank-deficient Gram costs a finite λ·log(1/ε) per missing direction.
 EPSILON = 1e-3
 
 
-class LogDet(VolumeControl):
+class LogDet(OnDirections):
     name = "logdet"
     description = "−λ log det(W Wᵀ + εI), ε = 1e-3: volume spanned by the unit rows"
     typical_strength = 0.1
-
-    @classmethod
-    def refusal(cls, activation, task):
-        if task == "annealing":
-            return "the annealing layer's units are prototype points, not directions"
-        return None
 
     def penalty(self, W, gain, usage):
         gram = W @ W.transpose(1, 2)

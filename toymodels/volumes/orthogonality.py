@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import torch
 
-from .base import VolumeControl, row_normalised
+from .base import OnDirections, row_normalised
 
 
-class Orthogonality(VolumeControl):
+class Orthogonality(OnDirections):
     name = "orthogonality"
     description = "λ |Ŵ Ŵᵀ − I|²_F on the row-normalised unit weights"
-
-    @classmethod
-    def refusal(cls, activation, task):
-        if task == "annealing":
-            return "the annealing layer's units are prototype points, not directions"
-        return None
 
     def penalty(self, W, gain, usage):
         unit = row_normalised(W)

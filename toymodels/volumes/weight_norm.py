@@ -7,18 +7,12 @@ gain route too; λ = 0 is plain weight normalisation.
 
 from __future__ import annotations
 
-from .base import VolumeControl, row_normalised
+from .base import OnDirections, row_normalised
 
 
-class WeightNorm(VolumeControl):
+class WeightNorm(OnDirections):
     name = "weightnorm"
     description = "w_k = g_k v_k/|v_k| (direction and gain split); λ Σ (g_k − mean g)²"
-
-    @classmethod
-    def refusal(cls, activation, task):
-        if task == "annealing":
-            return "the annealing layer's units are prototype points, not directions"
-        return None
 
     def unit_weights(self, W, gain):
         return row_normalised(W) * gain.unsqueeze(-1)
