@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from toymodels.phases import layer_competition
+
 from .phase_data import selection_loss
 
 if TYPE_CHECKING:
@@ -34,22 +36,10 @@ def best_seed(ds: xr.Dataset) -> np.ndarray:
     return np.argmin(selection_loss(ds.transpose(*order, ...)), axis=-1)
 
 
-def at_best_seed(ds: xr.Dataset, name: str) -> np.ndarray:
-    """Variable ``name`` (a per-model scalar) of each cell's best seed, over the sweep axes."""
-    order = [d for d in ds["loss"].dims if d != "seed"] + ["seed"]
-    values = ds[name].transpose(*order).values
-    return np.take_along_axis(values, best_seed(ds)[..., None], -1)[..., 0]
-
-
-def alive_units(ds: xr.Dataset) -> xr.DataArray:
-    """Alive units per model (the phase rule's count: K times the alive share, at least 1)."""
-    units = ds.sizes["unit"]
-    return np.maximum(np.rint(units * (1.0 - ds["dead_fraction"])), 1.0)
-
-
 def distinct_share(ds: xr.Dataset) -> xr.DataArray:
     """Distinct / alive units per model (the phase rule's redundancy measure)."""
-    return ds["n_distinct"] / alive_units(ds)
+    units = ds.sizes["unit"]
+    return layer_competition.distinct_share(ds["n_distinct"], ds["dead_fraction"], units)
 
 
 def diagram_arrays(ds: xr.Dataset) -> dict[str, np.ndarray]:

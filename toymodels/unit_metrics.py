@@ -23,9 +23,7 @@ def unit_norm(W: torch.Tensor) -> torch.Tensor:
 
 def max_abs_cos(W: torch.Tensor) -> torch.Tensor:
     """``[model]``; 0 for a layer of one unit."""
-    cos = abs_cos(W)
-    cos.diagonal(dim1=1, dim2=2).zero_()
-    return cos.flatten(1).amax(1)
+    return max_off_diagonal(abs_cos(W))
 
 
 def effective_rank(W: torch.Tensor) -> torch.Tensor:
@@ -62,8 +60,20 @@ def n_distinct(same: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
     return (alive & ~has_earlier).sum(-1).to(torch.float32)
 
 
+def row_normalised(W: torch.Tensor) -> torch.Tensor:
+    """Unit rows ``w_k / ‖w_k‖`` (a zero row stays zero)."""
+    return W / W.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(W.dtype).tiny)
+
+
 def abs_cos(W: torch.Tensor) -> torch.Tensor:
-    """``[model, unit, unit]``: |cos| between unit rows (0 for a zero row)."""
-    norm = W.norm(dim=-1, keepdim=True)
-    unit = torch.where(norm > 0, W / norm.clamp_min(torch.finfo(W.dtype).tiny), 0.0)
+    """``[model, unit, unit]``: |cos| between unit rows (0 for a zero or non-finite row)."""
+    unit = torch.where(W.norm(dim=-1, keepdim=True) > 0, row_normalised(W), 0.0)
     return torch.bmm(unit, unit.transpose(1, 2)).abs()
+
+
+def max_off_diagonal(cos: torch.Tensor) -> torch.Tensor:
+    """``[model]``: the largest entry of ``cos [model, unit, unit]`` off its diagonal (0
+    for a layer of one unit)."""
+    cos = cos.clone()
+    cos.diagonal(dim1=1, dim2=2).zero_()
+    return cos.flatten(1).amax(1)

@@ -12,6 +12,8 @@ import xarray as xr
 from toymodels.files import atomic_write
 from toymodels.phases import layer_competition
 
+from ._json_arrays import listed
+
 # Cells within this factor of the critical temperature either way are left out of the
 # agreement: the split grows from zero there (as √(τ_c − τ)) and relaxes slowest, so a
 # finite run cannot be expected to have settled.
@@ -22,13 +24,6 @@ def theory_phase(temperature: np.ndarray, tc: float) -> np.ndarray:
     """The annealing theory's phase per temperature: redundant (every prototype at the
     data mean) above ``tc``, split (specialised) below."""
     return np.where(np.asarray(temperature) > tc, "redundant", "specialised")
-
-
-def _listed(values) -> list:
-    arr = np.asarray(values)
-    if arr.dtype.kind in "fc":
-        return np.where(np.isfinite(arr), arr, None).tolist()
-    return arr.tolist()
 
 
 def summarise(results: xr.Dataset, spec, tc: float | None) -> dict:
@@ -47,8 +42,8 @@ def summarise(results: xr.Dataset, spec, tc: float | None) -> dict:
         "phase_fraction": {
             label: arrays[f"fraction_{label}"].tolist() for label in layer_competition.LABELS
         },
-        "metrics": {m: _listed(arrays[m]) for m in (*METRICS, "distinct_share")},
-        "metrics_mean": {m: _listed(arrays[f"mean_{m}"]) for m in (*METRICS, "distinct_share")},
+        "metrics": {m: listed(arrays[m]) for m in (*METRICS, "distinct_share")},
+        "metrics_mean": {m: listed(arrays[f"mean_{m}"]) for m in (*METRICS, "distinct_share")},
         "critical_temperature": tc,
     }
     if tc is not None:

@@ -14,6 +14,7 @@ from toymodels.files import atomic_write
 from toymodels.phases import task_conflict
 
 from ._crossing import first_crossing
+from ._json_arrays import listed
 
 
 def learn_times(trajectory: xr.DataArray) -> np.ndarray:
@@ -28,14 +29,6 @@ def learn_times(trajectory: xr.DataArray) -> np.ndarray:
         if row[-1] >= task_conflict.NOT_LEARNED:
             out[i] = first_crossing(steps, row, row[-1] / 2)
     return out.reshape(values.shape[:-1])
-
-
-def _listed(values) -> list:
-    """Nested lists for JSON, NaN as null."""
-    arr = np.asarray(values)
-    if arr.dtype.kind in "fc":
-        return np.where(np.isfinite(arr), arr, None).tolist()
-    return arr.tolist()
 
 
 def summarise(results: xr.Dataset, spec, theory: dict) -> dict:
@@ -71,8 +64,8 @@ def summarise(results: xr.Dataset, spec, theory: dict) -> dict:
         "theory_dominance": theory["dominance"].tolist(),
         "explained": explained.mean(2).tolist(),
         "theory_explained": theory["explained"].tolist(),
-        "learn_time": _listed(mean_times),
-        "theory_learn_time": _listed(theory["learn_time"]),
+        "learn_time": listed(mean_times),
+        "theory_learn_time": listed(theory["learn_time"]),
         "theory_tie": theory["tie"].tolist(),
         "agreement": float((phase == theory["phase"]).mean()),
         "agreement_per_seed": float((per_model == theory["phase"][..., None]).mean()),

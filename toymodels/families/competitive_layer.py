@@ -69,11 +69,6 @@ def usage_of(r: torch.Tensor) -> torch.Tensor:
     return r.sum(-1) / total.unsqueeze(-1)
 
 
-def _batch_rows(batch: Batch, rows: slice) -> Batch:
-    """The examples of models ``rows``."""
-    return Batch(*(None if t is None else t[rows] for t in (batch.x, batch.y, batch.labels)))
-
-
 @dataclass(frozen=True)
 class CompetitionConfig(Config):
     owner = "family competition"
@@ -273,7 +268,7 @@ class CompetitiveLayer(ToyModel):
                 )
                 a = act.unit(z)
             out = torch.baddbmm(b2[rows].unsqueeze(-1), W2[rows], a)
-            loss[rows], G = task.loss_and_output_grad(out, _batch_rows(batch, rows), row_weight)
+            loss[rows], G = task.loss_and_output_grad(out, batch.models(rows), row_weight)
             torch.bmm(G, a.transpose(1, 2), out=self.W2.grad[rows])
             torch.sum(G, -1, out=self.b2.grad[rows])
             grad_a = torch.bmm(W2[rows].transpose(1, 2), G)
@@ -381,14 +376,16 @@ class CompetitiveLayer(ToyModel):
             centre = probe.x.mean(-1, keepdim=True).transpose(1, 2)
             rows = W - centre
             spread = (probe.x - centre.transpose(1, 2)).pow(2).sum(1).mean(-1).sqrt()
+            cos = unit_metrics.abs_cos(rows)
             same = torch.cdist(rows, rows) < rule.SAME_PLACE * spread.view(-1, 1, 1)
         else:
             rows = torch.cat([W, self.b1.detach().unsqueeze(-1)], dim=-1)
-            same = unit_metrics.abs_cos(rows) > rule.SAME_DIRECTION
+            cos = unit_metrics.abs_cos(rows)
+            same = cos > rule.SAME_DIRECTION
         return {
             "unit_norm": unit_metrics.unit_norm(W),
             "usage": usage,
-            "max_abs_cos": unit_metrics.max_abs_cos(rows),
+            "max_abs_cos": unit_metrics.max_off_diagonal(cos),
             "effective_rank": unit_metrics.effective_rank(rows),
             "usage_entropy": h,
             "effective_units": h.exp(),

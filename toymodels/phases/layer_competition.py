@@ -54,6 +54,13 @@ def classify(effective_units, dead_fraction, distinct_share) -> np.ndarray:
     return np.where(collapsed, 2, np.where(share <= REDUNDANT_SHARE, 0, 1)).astype(np.int8)
 
 
+def distinct_share(n_distinct, dead_fraction, units: int):
+    """Distinct / alive units, the alive count rounded from the dead fraction (at least 1);
+    numpy or xarray in, the same out."""
+    alive = np.maximum(np.rint(units * (1.0 - dead_fraction)), 1.0)
+    return n_distinct / alive
+
+
 class LayerCompetitionRule(PhaseRule):
     name = "layer_competition"
     labels = LABELS
@@ -63,11 +70,11 @@ class LayerCompetitionRule(PhaseRule):
     def reduce(self, metrics: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         units = np.asarray(metrics["usage"]).shape[-1]
         dead = np.asarray(metrics["dead_fraction"], np.float64)
-        alive = np.maximum(np.rint(units * (1.0 - dead)), 1.0)
+        distinct = np.asarray(metrics["n_distinct"], np.float64)
         return {
             "effective_units": np.asarray(metrics["effective_units"], np.float64),
             "dead_fraction": dead,
-            "distinct_share": np.asarray(metrics["n_distinct"], np.float64) / alive,
+            "distinct_share": distinct_share(distinct, dead, units),
         }
 
     def classify(self, values: Mapping[str, np.ndarray]) -> np.ndarray:

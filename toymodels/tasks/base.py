@@ -58,6 +58,10 @@ class Batch:
 
         return Batch(pick(self.x), pick(self.y), pick(self.labels))
 
+    def models(self, rows: slice) -> Batch:
+        """The examples of models ``rows``."""
+        return Batch(*(None if t is None else t[rows] for t in (self.x, self.y, self.labels)))
+
     def first(self, count: int) -> Batch:
         """The first ``count`` examples of every model."""
         if self.x.shape[-1] == count:
@@ -166,10 +170,7 @@ class Task:
         for name in self.per_model:
             setattr(part, name, getattr(self, name)[rows])
         if "data_set" in self.__dict__:
-            whole = self.__dict__["data_set"]
-            part.__dict__["data_set"] = Batch(
-                *(None if t is None else t[rows] for t in (whole.x, whole.y, whole.labels))
-            )
+            part.__dict__["data_set"] = self.__dict__["data_set"].models(rows)
         return part
 
     # -- loss and metrics ---------------------------------------------------------------

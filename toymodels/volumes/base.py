@@ -96,9 +96,3 @@ class NoControl(VolumeControl):
     description = "no volume control (λ must be 0)"
     max_strength = 0.0
     typical_strength = 0.0
-
-
-def row_normalised(W: torch.Tensor) -> torch.Tensor:
-    """Unit rows ``w_k / ‖w_k‖`` (a zero row stays zero)."""
-    norm = W.norm(dim=-1, keepdim=True)
-    return W / norm.clamp_min(torch.finfo(W.dtype).tiny)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import OnDirections, row_normalised
+from ..unit_metrics import row_normalised
+from .base import OnDirections
 
 
 class Orthogonality(OnDirections):

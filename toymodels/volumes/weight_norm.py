@@ -7,7 +7,8 @@ gain route too; λ = 0 is plain weight normalisation.
 
 from __future__ import annotations
 
-from .base import OnDirections, row_normalised
+from ..unit_metrics import row_normalised
+from .base import OnDirections
 
 
 class WeightNorm(OnDirections):
