@@ -58,6 +58,10 @@ EXACT_MAX_DIM = 3
 # Likewise the exact covariance is a sum over centres; beyond this many the float path is
 # used (the exact sum grows denominators and time linearly with the centres).
 EXACT_MAX_CENTERS = 200
+# Sizes accepted at all: the covariance is d x d (d = 1000 is 8 MB and an eigh of ~0.2 s;
+# d = 30000, one JSON row on a command line, would be 7 GB) and the data a list of rows.
+MAX_DIM = 1000
+MAX_CENTERS = 100_000
 # Eigenvalues within this (relative to λ_max) of λ_max are tied: the split direction is
 # then any vector of that eigenspace and ``direction`` one of them.
 TIE = 1e-9
@@ -201,7 +205,14 @@ class CriticalTemperature:
 def _real(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ConfigError(f"{name}={value!r} is not a number; a finite real number is required")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the float range (JSON allows any length)
+        digits = math.ceil(int(value).bit_length() * math.log10(2))
+        raise ConfigError(
+            f"{name} is an integer of ~{digits} digits, beyond the float range; "
+            "a finite real number is required"
+        ) from None
     if not math.isfinite(number):
         raise ConfigError(f"{name}={value!r} is not finite; a finite real number is required")
     return number
@@ -218,11 +229,17 @@ def _centers(centers) -> list[list]:
         or any(isinstance(row, str | bytes) or not isinstance(row, Sequence) for row in centers)
     ):
         raise ConfigError(f"centers={centers!r} must be a non-empty list of rows, {example}")
+    if len(centers) > MAX_CENTERS:
+        raise ConfigError(f"centers has {len(centers)} rows; at most {MAX_CENTERS}")
     widths = sorted({len(row) for row in centers})
     if len(widths) != 1 or widths[0] == 0:
+        shown = repr(centers) if len(repr(centers)) <= 60 else repr(centers)[:57] + "..."
         raise ConfigError(
-            f"centers rows have lengths {widths}; every centre needs the same dimension >= 1"
+            f"centers={shown} has rows of lengths {widths}; every centre needs the same "
+            "dimension >= 1"
         )
+    if widths[0] > MAX_DIM:
+        raise ConfigError(f"centers have dimension {widths[0]}; at most {MAX_DIM}")
     for i, row in enumerate(centers):
         for j, v in enumerate(row):
             _real(v, f"centers[{i}][{j}]")
@@ -241,8 +258,11 @@ def _weights(weights, n: int) -> list:
     for i, v in enumerate(weights):
         if _real(v, f"weights[{i}]") < 0:
             raise ConfigError(f"weights[{i}]={v!r} is negative; weights must be >= 0")
-    if sum(float(v) for v in weights) <= 0:
+    total = sum(float(v) for v in weights)
+    if total <= 0:
         raise ConfigError(f"weights={list(weights)!r} sum to 0; at least one must be > 0")
+    if not math.isfinite(total):
+        raise ConfigError("weights sum beyond the float range; rescale them (only ratios count)")
     return list(weights)
 
 
@@ -286,12 +306,13 @@ def critical_temperature(
     pi = pi / pi.sum()
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
         diff = mu - pi @ mu
-        cov = (diff.T * pi) @ diff + spread**2 * np.eye(mu.shape[1])
+        # np.float64: a Python float's ** raises OverflowError instead of giving inf
+        cov = (diff.T * pi) @ diff + np.float64(spread) ** 2 * np.eye(mu.shape[1])
     cov = (cov + cov.T) / 2
     if not np.all(np.isfinite(cov)):
         raise ConfigError(
-            f"centers of magnitude up to {np.abs(mu).max():g} overflow the covariance; "
-            "rescale the data (tau_c scales with its square)"
+            f"centers of magnitude up to {np.abs(mu).max():g} with spread {spread:g} overflow "
+            "the covariance; rescale the data (tau_c scales with its square)"
         )
     eigvals, eigvecs = np.linalg.eigh(cov)
     top = float(eigvals[-1])

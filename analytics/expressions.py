@@ -3,9 +3,12 @@ values at a point (so that no module outside ``analytics`` needs sympy)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import sympy
+
+from toymodels.errors import ConfigError
 
 from .symbols import SYMBOLS
 
@@ -33,4 +36,8 @@ def value_at(expr, at: Mapping[str, float]) -> float:
     """``expr`` at the point ``at`` (symbol name -> number), evaluated exactly then rounded:
     decimal inputs are taken as the rationals they print as."""
     subs = {SYMBOLS[k]: sympy.Rational(repr(v)) for k, v in at.items()}
-    return float(sympy.N(expr.subs(subs), 17))
+    value = sympy.N(expr.subs(subs), 17)
+    if not (value.is_real and value.is_finite) or not math.isfinite(float(value)):
+        point = ",".join(f"{k}={v:g}" for k, v in at.items())
+        raise ConfigError(f"the loss at {point} is {value}, not a finite float")
+    return float(value)

@@ -3,6 +3,8 @@ sympy values, with one-line ``ConfigError``s for everything that does not fit.
 
 Decimals become the exact rational they spell (``0.1 -> 1/10``, also for Python floats,
 through their shortest ``repr``), so a derived loss never carries binary rounding.
+
+Text is never evaluated as Python (``analytics.entry_syntax`` parses it within limits).
 """
 
 from __future__ import annotations
@@ -10,52 +12,56 @@ from __future__ import annotations
 import ast
 import math
 import numbers
-import re
 from collections.abc import Iterable
 from fractions import Fraction
 
 import sympy
-from sympy.parsing.sympy_parser import parse_expr, rationalize, standard_transformations
 
 from toymodels.errors import ConfigError
 
+from .entry_syntax import (
+    MAX_BITS,
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_EXPONENT,
+    MAX_TEXT,
+    check_text,
+    parse_entry,
+    shown_text,
+)
 from .symbols import SYMBOLS
 
-# Names an entry may use besides the symbols: enough for closed-form biases such as
-# sqrt(p)/2, and nothing that reaches Python beyond sympy's arithmetic.
-_FUNCTIONS = {"sqrt": sympy.sqrt, "exp": sympy.exp, "log": sympy.log, "Rational": sympy.Rational}
-_NON_FINITE = {"inf", "infinity", "nan", "oo", "zoo"}
-_ALLOWED_CHARS = re.compile(r"^[0-9A-Za-z_+\-*/^().,\s\[\]]*$")
-_TRANSFORMS = (*standard_transformations, rationalize)
 
-
-def _parse_text(text: str, name: str, symbols: tuple[str, ...]) -> sympy.Expr:
-    if not _ALLOWED_CHARS.match(text):
-        raise ConfigError(f"{name}={text!r} has characters other than numbers, + - * / ^ ( )")
-    for word in re.findall(r"[A-Za-z_]\w*", re.sub(r"\d+\.?\d*[eE][+-]?\d+", "0", text)):
-        if word.lower() in _NON_FINITE:
-            raise ConfigError(f"{name}={text!r} is not finite; finite numbers are required")
-        if word not in symbols and word not in _FUNCTIONS:
-            allowed = ", ".join(symbols) if symbols else "none (numbers only)"
-            raise ConfigError(
-                f"{name}={text!r} uses unknown symbol {word!r}; allowed symbols: {allowed}"
-            )
-    local = {k: SYMBOLS[k] for k in symbols} | _FUNCTIONS
-    try:
-        return parse_expr(text.replace("^", "**"), local_dict=local, transformations=_TRANSFORMS)
-    except (SyntaxError, TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
-        raise ConfigError(f"{name}={text!r} is not a valid number or expression ({exc})") from None
+def _check_sympy(expr: sympy.Basic, name: str) -> None:
+    """The same limits for a sympy value handed in from Python: exponents that are small
+    numbers, numbers of bounded size, and a bounded number of nodes."""
+    for count, node in enumerate(sympy.preorder_traversal(expr)):
+        if count > 10_000:
+            raise ConfigError(f"{name}={shown_text(str(expr))} has more than 10000 terms")
+        if isinstance(node, sympy.Pow):
+            e = node.exp
+            if not (e.is_Rational and abs(e.p) <= MAX_EXPONENT and 0 < e.q <= MAX_EXPONENT):
+                raise ConfigError(
+                    f"{name}={shown_text(str(expr))} has the exponent {e}; exponents must be "
+                    f"numbers from -{MAX_EXPONENT} to {MAX_EXPONENT}"
+                )
+        elif isinstance(node, sympy.Rational):
+            if int(node.p).bit_length() + int(node.q).bit_length() > MAX_BITS:
+                raise ConfigError(f"{name} has a number of more than {MAX_DIGITS} digits")
 
 
 def exact(value, name: str, symbols: tuple[str, ...] = ()) -> sympy.Expr:
     """One exact entry: a number, a decimal/fraction string or an expression in ``symbols``."""
     if isinstance(value, bool):
         raise ConfigError(f"{name}={value!r} is not a number")
+    shown = shown_text(value) if isinstance(value, str) else shown_text(str(value))
     if isinstance(value, str):
-        expr = _parse_text(value.strip(), name, symbols)
+        expr = parse_entry(value.strip(), name, symbols)
     elif isinstance(value, Fraction):
         expr = sympy.Rational(value.numerator, value.denominator)
     elif isinstance(value, numbers.Integral):
+        if int(value).bit_length() > MAX_BITS:
+            raise ConfigError(f"{name} is an integer of more than {MAX_DIGITS} digits")
         expr = sympy.Integer(int(value))
     elif isinstance(value, numbers.Real):
         if not math.isfinite(float(value)):
@@ -65,8 +71,9 @@ def exact(value, name: str, symbols: tuple[str, ...] = ()) -> sympy.Expr:
         expr = value
         if isinstance(expr, sympy.Float):
             expr = sympy.Rational(str(expr))
+        _check_sympy(expr, name)
     else:
-        raise ConfigError(f"{name}={value!r} is not a number or an expression")
+        raise ConfigError(f"{name}={shown} is not a number or an expression")
     expr = sympy.sympify(expr)
     # a plain Symbol("p") from a caller means our p (with its assumptions)
     expr = expr.subs({s: SYMBOLS[s.name] for s in expr.free_symbols if s.name in symbols})
@@ -74,14 +81,14 @@ def exact(value, name: str, symbols: tuple[str, ...] = ()) -> sympy.Expr:
     if bad:
         allowed = ", ".join(symbols) if symbols else "none (numbers only)"
         raise ConfigError(
-            f"{name}={value!r} uses unknown symbol(s) {', '.join(sorted(bad)) or '?'}; "
+            f"{name}={shown} uses unknown symbol(s) {', '.join(sorted(bad)) or '?'}; "
             f"allowed symbols: {allowed}"
         )
     if expr.has(sympy.nan, sympy.oo, -sympy.oo, sympy.zoo):
-        raise ConfigError(f"{name}={value!r} is not finite; finite numbers are required")
+        raise ConfigError(f"{name}={shown} is not finite; finite numbers are required")
     if not expr.free_symbols:
         if expr.is_real is not True:
-            raise ConfigError(f"{name}={value!r} is not a real number")
+            raise ConfigError(f"{name}={shown} is not a real number")
     return expr
 
 
@@ -89,23 +96,30 @@ def nested(text: str, name: str, depth: int) -> list:
     """Split ``"[[1, -1]]"`` (``depth=2``) or ``"[0, p/2]"`` / ``"0, p/2"`` (``depth=1``) into
     entry strings, keeping each entry's text for :func:`exact`."""
     text = text.strip()
+    check_text(text, name)
     if depth == 1 and not text.startswith("["):
         text = f"[{text}]"
-    try:
-        tree = ast.parse(text.replace("^", "**"), mode="eval").body
-    except SyntaxError:
-        raise ConfigError(f"{name}={text!r} is not a list like {_example(depth)}") from None
     source = text.replace("^", "**")
+    try:
+        tree = ast.parse(source, mode="eval").body
+    except (SyntaxError, ValueError):
+        raise ConfigError(
+            f"{name}={shown_text(text)} is not a list like {_example(depth)}"
+        ) from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(
+            f"{name}={shown_text(text)} is nested too deeply; at most {MAX_DEPTH} levels"
+        ) from None
 
     def walk(node, level):
         if level == 0:
             if isinstance(node, ast.List | ast.Tuple):
                 raise ConfigError(
-                    f"{name}={text!r} is nested too deeply; expected {_example(depth)}"
+                    f"{name}={shown_text(text)} is nested too deeply; expected {_example(depth)}"
                 )
             return ast.get_source_segment(source, node)
         if not isinstance(node, ast.List | ast.Tuple):
-            raise ConfigError(f"{name}={text!r} is not a list like {_example(depth)}")
+            raise ConfigError(f"{name}={shown_text(text)} is not a list like {_example(depth)}")
         return [walk(e, level - 1) for e in node.elts]
 
     return walk(tree, depth)
@@ -117,17 +131,19 @@ def _example(depth: int) -> str:
 
 def matrix(rows: Iterable, name: str = "W") -> sympy.Matrix:
     """An exact m×n matrix from rows of numbers (or a string like ``"[[1, -0.5]]"``)."""
+    shown = shown_text(rows) if isinstance(rows, str) else shown_text(str(rows))
     if isinstance(rows, str):
         rows = nested(rows, name, 2)
     if isinstance(rows, sympy.MatrixBase):
         rows = rows.tolist()
     rows = [list(row) if not isinstance(row, str | bytes) else row for row in rows]
     if not rows or any(not isinstance(row, list) for row in rows):
-        raise ConfigError(f"{name} must be a non-empty list of rows, like [[1, -1]]")
+        raise ConfigError(f"{name}={shown} must be a non-empty list of rows, like [[1, -1]]")
     widths = {len(row) for row in rows}
     if len(widths) != 1 or 0 in widths:
         raise ConfigError(
-            f"{name} rows have lengths {sorted(widths)}; all rows need the same length"
+            f"{name}={shown} has rows of lengths {sorted(widths)}; all rows need the same "
+            "length >= 1"
         )
     return sympy.Matrix(
         [[exact(v, f"{name}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(rows)]
@@ -148,26 +164,33 @@ def vector(values, name: str, n: int, symbols: tuple[str, ...]) -> tuple[sympy.E
 
 
 def point(text: str, allowed: tuple[str, ...] = ("p", "r")) -> dict[str, float]:
-    """``"p=0.1,r=2"`` -> ``{"p": 0.1, "r": 2.0}``; densities must lie in (0, 1]."""
+    """``"p=0.1,r=2"`` -> ``{"p": 0.1, "r": 2.0}``; densities must lie in (0, 1], and each
+    symbol may be given once."""
+    shown = shown_text(text)
+    if len(text) > MAX_TEXT:
+        raise ConfigError(f"--at {shown} is {len(text)} characters long; at most {MAX_TEXT}")
     out: dict[str, float] = {}
     for part in filter(None, (s.strip() for s in text.split(","))):
         key, sep, val = part.partition("=")
         key = key.strip()
         if not sep or key not in allowed:
             raise ConfigError(
-                f"--at {text!r}: expected entries like p=0.1,r=2 (symbols: {', '.join(allowed)})"
+                f"--at {shown}: expected entries like p=0.1,r=2 (symbols: {', '.join(allowed)})"
             )
+        if key in out:
+            # silently keeping the last value would evaluate at a point nobody asked for
+            raise ConfigError(f"--at {shown} gives {key} twice; give each symbol once")
         try:
             number = float(val)
         except ValueError:
-            raise ConfigError(f"--at {text!r}: {key}={val.strip()!r} is not a number") from None
+            raise ConfigError(f"--at {shown}: {key}={val.strip()!r} is not a number") from None
         if not math.isfinite(number):
-            raise ConfigError(f"--at {text!r}: {key}={val.strip()} is not finite")
+            raise ConfigError(f"--at {shown}: {key}={val.strip()} is not finite")
         if key == "p" and not 0.0 < number <= 1.0:
-            raise ConfigError(f"--at {text!r}: density p={number:g} is outside (0, 1]")
+            raise ConfigError(f"--at {shown}: density p={number:g} is outside (0, 1]")
         if key == "r" and number < 0:
-            raise ConfigError(f"--at {text!r}: importance r={number:g} must be >= 0")
+            raise ConfigError(f"--at {shown}: importance r={number:g} must be >= 0")
         out[key] = number
     if not out:
-        raise ConfigError(f"--at {text!r}: expected entries like p=0.1,r=2")
+        raise ConfigError(f"--at {shown}: expected entries like p=0.1,r=2")
     return out

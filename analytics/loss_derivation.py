@@ -12,27 +12,34 @@ the loss is then piecewise in ``p`` (only pieces inside ``0 < p <= 1`` are kept)
 
 Derived expressions are cached in memory and on disk (``analytics._cache``), keyed by the
 canonical inputs and ``FORMAT_VERSION``, so a repeated query is instant in a new process.
+On disk an expression is a JSON tree (``analytics.stored_expressions``) rebuilt node by
+node from a fixed table, never text handed to a parser that evaluates Python: the cache
+folder may be writable by others, and whatever is in an entry must not run.  An entry
+that does not decode (tampered, corrupt, truncated, from another version) is a miss: the
+loss is derived again and the entry overwritten.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy
-from sympy.parsing.sympy_parser import parse_expr
 
 from toymodels.errors import ConfigError, unknown_name
 
-from . import _cache, inputs
+from . import _cache, inputs, stored_expressions
 from ._cube_integrals import Piecewise1D, evaluate, lincomb, moment
 from .symbols import SYMBOLS, p
 
 # Bump when the derivation or the stored form changes: old cache entries become misses.
-FORMAT_VERSION = 1
+# 2: expressions stored as JSON trees (1 stored sympy text, read with a parser that runs
+# Python).
+FORMAT_VERSION = 2
 # 2^n patterns, each integrated over a cube of up to n dimensions with up to 2^n knots:
 # beyond 4 features the expressions stop being useful to read (and torch has the numbers).
 MAX_FEATURES = 4
@@ -67,7 +74,8 @@ class LossQuery:
         b = inputs.vector(b, "b", n, ("p",))
         importance = inputs.vector(importance, "importance", n, ("r",))
         for i, v in enumerate(importance):
-            if v.is_number and v < 0:
+            # is_negative also catches an expression negative for every r > 0, like -r
+            if v.is_negative:
                 raise ConfigError(f"importance[{i}]={v} is negative; importances must be >= 0")
         return cls(family, sympy.ImmutableMatrix(W), b, importance)
 
@@ -137,28 +145,39 @@ def derive_loss(W, b=None, importance=None, family: str = "relu") -> LossDerivat
         expr, derived = _MEMORY[key]
         return LossDerivation(expr, time.perf_counter() - start, derived, "memory")
     stored = _cache.load("loss", key)
-    expr = _parse_stored(stored)
-    if expr is not None:
-        derived = float(stored.get("derived_seconds", float("nan")))
+    found = _from_stored(stored)
+    if found is not None:
+        expr, derived = found
         _MEMORY[key] = (expr, derived)
         return LossDerivation(expr, time.perf_counter() - start, derived, "disk")
     expr = _derive(query)
     derived = time.perf_counter() - start
     _MEMORY[key] = (expr, derived)
-    _cache.store("loss", key, {"loss": str(expr), "derived_seconds": derived})
+    tree = stored_expressions.encode(expr)
+    if tree is not None:  # an expression outside the stored table is just not cached
+        _cache.store("loss", key, {"loss": tree, "derived_seconds": derived})
     return LossDerivation(expr, derived, derived, "miss")
 
 
-def _parse_stored(stored: dict | None) -> sympy.Expr | None:
-    if stored is None or not isinstance(stored.get("loss"), str):
+def _from_stored(stored: dict | None) -> tuple[sympy.Expr, float] | None:
+    """The loss and derivation time of a cache entry, or None for anything that is not
+    exactly what :func:`derive_loss` writes (the caller then derives and overwrites)."""
+    if stored is None:
+        return None
+    derived = stored.get("derived_seconds")
+    if isinstance(derived, bool) or not isinstance(derived, int | float):
+        return None
+    if not (math.isfinite(derived) and derived >= 0):
         return None
     try:
-        expr = parse_expr(stored["loss"], local_dict=dict(SYMBOLS))
-    except Exception:  # noqa: BLE001 - any unreadable entry is a cache miss
+        expr = stored_expressions.decode(stored.get("loss"))
+    except stored_expressions.Undecodable:
         return None
     if not isinstance(expr, sympy.Expr) or not expr.free_symbols <= set(SYMBOLS.values()):
         return None
-    return expr
+    if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        return None
+    return expr, float(derived)
 
 
 # -- the derivation -----------------------------------------------------------------------
@@ -181,6 +200,36 @@ def _output_terms(gram: list[list[Fraction]], relu: bool) -> list[list[tuple[int
     return out
 
 
+def _roots(expr: sympy.Expr, interval: sympy.Interval) -> list[sympy.Expr] | None:
+    """Every root of ``expr`` in ``interval`` (inside [0, 1]), exact; None when sympy
+    cannot list them.
+
+    A polynomial in ``p**(1/L)`` with rational coefficients (``p**16 + sqrt(p) - 1/2``)
+    becomes a polynomial in ``t = p**(1/L)`` whose real roots sympy isolates exactly and
+    quickly; ``solveset`` on the same equation can run for minutes or fail.  Other forms
+    (exp, log) go to ``solveset``.
+    """
+    powers = [a.exp for a in expr.atoms(sympy.Pow) if a.base == p]
+    if all(e.is_Rational for e in powers):
+        root = math.lcm(*(int(e.q) for e in powers)) if powers else 1
+        t = sympy.Dummy("t", positive=True)
+        in_t = sympy.expand(expr.subs(p, t**root)) if root > 1 else expr
+        variable = t if root > 1 else p
+        if in_t.is_polynomial(variable):
+            poly = sympy.Poly(in_t, variable)
+            if all(c.is_Rational for c in poly.coeffs()):
+                # t -> t**root is increasing on [0, 1], so t's interval is p's
+                found = [z**root for z in poly.real_roots()]
+                return [z for z in set(found) if sympy.N(z, _DIGITS) in interval]
+    try:
+        found = sympy.solveset(expr, p, interval)
+    except (TypeError, ValueError, NotImplementedError):
+        return None
+    if found is sympy.S.EmptySet:
+        return []
+    return list(found) if isinstance(found, sympy.FiniteSet) else None
+
+
 def _crossings(bias: sympy.Expr, knot: Fraction) -> list[sympy.Expr]:
     """Densities in (0, 1) where ``bias(p)`` equals ``knot``."""
     num, den = sympy.fraction(
@@ -188,18 +237,12 @@ def _crossings(bias: sympy.Expr, knot: Fraction) -> list[sympy.Expr]:
     )
     if not num.has(p):
         return []
-    if num.is_polynomial(p):
-        roots = sympy.Poly(num, p).real_roots()
-    else:
-        found = sympy.solveset(num, p, sympy.Interval.open(0, 1))
-        if found is sympy.S.EmptySet:
-            return []
-        if not isinstance(found, sympy.FiniteSet):
-            raise ConfigError(
-                f"b entry {bias} crosses a ReLU switching point at densities sympy cannot "
-                "solve for; use a bias polynomial (or rational) in p"
-            )
-        roots = list(found)
+    roots = _roots(num, sympy.Interval.open(0, 1))
+    if roots is None:
+        raise ConfigError(
+            f"b entry {bias} crosses a ReLU switching point at densities sympy cannot "
+            "solve for; use a bias polynomial (or rational) in p"
+        )
     out = []
     for root in set(roots):
         value = sympy.N(root, _DIGITS)
@@ -212,12 +255,10 @@ def _check_bias(i: int, bias: sympy.Expr) -> None:
     """A bias depending on ``p`` must be real and finite on all of (0, 1]."""
     num, den = sympy.fraction(sympy.together(bias))
     if den.has(p):
-        if den.is_polynomial(p):
-            poles = [z for z in sympy.Poly(den, p).real_roots() if 0 < z <= 1]
-        else:
-            poles = sympy.solveset(den, p, sympy.Interval.Lopen(0, 1))
-            poles = list(poles) if isinstance(poles, sympy.FiniteSet) else [None]
-        if poles:
+        # no pole at all (e.g. exp(p), the denominator of exp(-p)) is fine; a set sympy
+        # cannot list is refused
+        poles = _roots(den, sympy.Interval.Lopen(0, 1))
+        if poles is None or poles:
             raise ConfigError(f"b[{i}]={bias} is not finite for every density in (0, 1]")
     for probe in (sympy.Rational(1, 997), sympy.Rational(1, 2), sympy.Integer(1)):
         value = sympy.N(bias.subs(p, probe), _DIGITS)
@@ -270,7 +311,7 @@ def _piece(query: LossQuery, terms, probe: sympy.Rational) -> sympy.Expr:
         if bias.is_Rational:
             at = Fraction(int(bias.p), int(bias.q))
             value = lambda poly, at=at: sympy.Poly(_rational(evaluate(poly, at)), p)  # noqa: E731
-        elif bias.is_polynomial(p):
+        elif _rational_polynomial(bias):
             at = sympy.N(bias.subs(p, probe), _DIGITS)
             bias_poly = sympy.Poly(bias, p, domain="QQ")
             value = lambda poly, b=bias_poly: evaluate(  # noqa: E731
@@ -290,6 +331,12 @@ def _piece(query: LossQuery, terms, probe: sympy.Rational) -> sympy.Expr:
         total = poly_part.as_expr() + expr_part
         by_importance[weight] = by_importance.get(weight, 0) + total
     return sympy.expand(sum(w * sympy.expand(t) for w, t in by_importance.items()))
+
+
+def _rational_polynomial(expr: sympy.Expr) -> bool:
+    """A polynomial in ``p`` with rational coefficients: the fast exact paths (``Poly``
+    over QQ, real roots by isolation) take only these; ``e*p - 1`` goes the general way."""
+    return expr.is_polynomial(p) and all(c.is_Rational for c in sympy.Poly(expr, p).coeffs())
 
 
 def _rational(v: Fraction) -> sympy.Rational:

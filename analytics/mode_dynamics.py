@@ -14,12 +14,14 @@ one-hot inputs, the closed form's approximation (see ``toymodels.tasks.contextua
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import sympy as sp
 
+from toymodels.errors import ConfigError
 from toymodels.families.contextual_networks import DEFAULT_HIDDEN, DEFAULT_INIT_STD
 from toymodels.families.two_layer import initial_strength
 from toymodels.tasks.contextual import ContextualConfig, config_modes
@@ -101,14 +103,25 @@ def predict(
     """The closed form on the contextual task of ``config`` trained at ``lr``, from the
     initial strength ``a₀ = init_std²·n_hidden/2`` of that network's start."""
     found = config_modes(config)
-    return ModePrediction(
-        found.s,
-        found.d,
-        1.0 / (found.samples * lr),
-        initial_strength(init_std, n_hidden),
-        found.samples,
-        found.target_power,
-    )
+    with np.errstate(over="ignore"):
+        tau = 1.0 / (found.samples * lr) if lr > 0 else math.inf
+    if not (math.isfinite(tau) and tau > 0):
+        raise ConfigError(f"lr={lr:g} gives the time constant tau = {tau:g}; it must be finite")
+    try:
+        a0 = initial_strength(init_std, n_hidden)
+    except OverflowError:
+        a0 = math.inf
+    # The closed form describes growth from a small start: a0 must be positive (not
+    # underflowed to 0, where every half-time is infinite) and below every asymptote s/d
+    # (above it a mode decays, and "half its asymptote" is never reached from below).
+    asymptote = float(np.min(found.s / found.d))
+    if not (0 < a0 < asymptote):
+        raise ConfigError(
+            f"init={init_std:g}, hidden={n_hidden} give the initial strength a0 = "
+            f"init^2 * hidden / 2 = {a0:g}; it must be > 0 and below the smallest asymptote "
+            f"s/d = {asymptote:.4g}"
+        )
+    return ModePrediction(found.s, found.d, tau, a0, found.samples, found.target_power)
 
 
 def latex() -> dict[str, str]:

@@ -15,7 +15,9 @@ from both bracket ends (the two competing branches), until the bracket is narrow
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -257,10 +259,12 @@ def optimum_map(
     D, R, m = len(density), len(importance), n - 1
     stored = _cache.load("optimum_map", key) if cache else None
     try:
-        W = np.array(stored["W"], dtype=np.float64).reshape(D, R, m, n)
-        b = np.array(stored["b"], dtype=np.float64).reshape(D, R, n)
-        loss = np.array(stored["loss"], dtype=np.float64).reshape(D, R)
-    except (TypeError, KeyError, ValueError):
+        if not isinstance(stored, dict):
+            raise _Malformed("no entry")
+        W = _stored_array(stored.get("W"), (D, R, m, n))
+        b = _stored_array(stored.get("b"), (D, R, n))
+        loss = _stored_array(stored.get("loss"), (D, R))
+    except _Malformed:
         grid_p, grid_r = np.meshgrid(density, importance, indexing="ij")
         cells = optimise_cells(n, grid_p.ravel(), grid_r.ravel(), starts, seed)
         cells = _polish(n, grid_p.ravel(), grid_r.ravel(), cells, _grid_neighbours(D, R))
@@ -327,9 +331,9 @@ def phase_switches(
     stored = _cache.load("phase_switches", key) if cache else None
     if stored is not None:
         try:
-            return [_switch_from_json(s) for s in stored["switches"]]
-        except (TypeError, KeyError, ValueError):
-            pass
+            return _switches_from_json(stored.get("switches"), n)
+        except _Malformed:
+            pass  # derive again (and overwrite the entry)
     scan = np.geomspace(*SCAN_RANGE, SCAN_POINTS)
     cells = optimise_cells(n, scan, r, starts, seed)
     cells = _polish(n, scan, np.full(SCAN_POINTS, r), cells, _grid_neighbours(SCAN_POINTS, 1))
@@ -401,6 +405,61 @@ def _switch_to_json(s: PhaseSwitch) -> dict:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in s.__dict__.items()}
 
 
-def _switch_from_json(d: dict) -> PhaseSwitch:
-    arrays = {"W_below", "b_below", "W_above", "b_above"}
-    return PhaseSwitch(**{k: (np.array(v) if k in arrays else v) for k, v in d.items()})
+# -- reading the cache: only exactly what was written, else recompute ----------------------
+class _Malformed(ValueError):
+    """A cache entry that is not exactly what this module writes."""
+
+
+def _stored_array(value, shape: tuple[int, ...]) -> np.ndarray:
+    """Nested JSON lists of finite numbers (not bools, not strings such as "nan", which
+    numpy would convert) of exactly ``shape``, as float64."""
+
+    def check(v, dims):
+        if not dims:
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise _Malformed(f"{v!r} is not a finite number")
+            return
+        if not isinstance(v, list) or len(v) != dims[0]:
+            raise _Malformed(f"expected a list of {dims[0]}")
+        for item in v:
+            check(item, dims[1:])
+
+    check(value, shape)
+    return np.array(value, dtype=np.float64).reshape(shape)
+
+
+def _stored_number(value, low: float = -math.inf, high: float = math.inf) -> float:
+    number = float(_stored_array(value, ()))
+    if not low <= number <= high:
+        raise _Malformed(f"{number} is outside [{low}, {high}]")
+    return number
+
+
+def _switches_from_json(stored, n: int) -> list[PhaseSwitch]:
+    fields = {f.name for f in dataclasses.fields(PhaseSwitch)}
+    if not isinstance(stored, list) or len(stored) >= SCAN_POINTS:
+        raise _Malformed("switches must be a list, one per bracket of the scan")
+    out = []
+    for d in stored:
+        if not isinstance(d, dict) or set(d) != fields:
+            raise _Malformed(f"a switch needs exactly the fields {sorted(fields)}")
+        if d["below"] not in LABELS or d["above"] not in LABELS:
+            raise _Malformed(f"phases must be among {LABELS}")
+        lo = _stored_number(d["density_below"], 0.0, 1.0)
+        hi = _stored_number(d["density_above"], lo, 1.0)
+        out.append(
+            PhaseSwitch(
+                density=_stored_number(d["density"], lo, hi),
+                below=d["below"],
+                above=d["above"],
+                density_below=lo,
+                density_above=hi,
+                W_below=_stored_array(d["W_below"], (n - 1, n)),
+                b_below=_stored_array(d["b_below"], (n,)),
+                W_above=_stored_array(d["W_above"], (n - 1, n)),
+                b_above=_stored_array(d["b_above"], (n,)),
+                loss_below=_stored_number(d["loss_below"]),
+                loss_above=_stored_number(d["loss_above"]),
+            )
+        )
+    return out

@@ -53,7 +53,7 @@ def diagram_arrays(ds: xr.Dataset) -> dict[str, np.ndarray]:
     share = distinct_share(ds)
     for name, values in [*((m, ds[m]) for m in METRICS), ("distinct_share", share)]:
         values = values.transpose(*DIAGRAM_AXES, "seed")
-        out[f"mean_{name}"] = values.mean("seed").values
+        out[f"mean_{name}"] = values.where(~ds["diverged"]).mean("seed").values
         picked = np.take_along_axis(values.values, best_seed(ds)[..., None], -1)[..., 0]
         out[name] = picked
     return out

@@ -104,12 +104,15 @@ def conflict_diagram(ds: xr.Dataset, title: str | None = None, theory: dict | No
     cmap = ListedColormap([PHASE_COLOURS[k] for k in labels])
 
     def codes(names) -> np.ndarray:
-        return np.vectorize(labels.index)(np.asarray(names, str)).astype(float)
+        # A diverged cell has no phase: NaN, left blank.
+        code = {k: float(i) for i, k in enumerate(labels)}
+        return np.vectorize(lambda n: code.get(n, np.nan))(np.asarray(names, str))
 
     best = ds["phase_best"].transpose("conflict", axis).values
     wta = ds["phase_fraction"].sel(phase="winner_take_all").transpose("conflict", axis).values
-    dom = ds["dominance"].transpose("conflict", axis, "seed").values
-    spread = dom.std(-1)
+    # Diverged models are NaN here, so the mean and spread are over the others.
+    dom = ds["dominance"].where(~ds["diverged"]).transpose("conflict", axis, "seed")
+    spread = dom.std("seed").values
     # Spreads below SPREAD_SCALE stay near white: seed-to-seed noise of 1e-8 is not drawn
     # as structure.
     top = max(SPREAD_SCALE, float(np.nanmax(spread, initial=0.0)))
@@ -120,7 +123,11 @@ def conflict_diagram(ds: xr.Dataset, title: str | None = None, theory: dict | No
         ("trained phase (best of N)", codes(best), {"cmap": cmap, "vmin": -0.5, "vmax": 2.5}),
         ("fraction of seeds winner-take-all", wta, {"cmap": "Reds", "vmin": 0, "vmax": 1}),
         ("theory phase", codes(theory["phase"]), {"cmap": cmap, "vmin": -0.5, "vmax": 2.5}),
-        ("dominance of view 1 (mean)", dom.mean(-1), {"cmap": "RdBu_r", "vmin": 0, "vmax": 1}),
+        (
+            "dominance of view 1 (mean)",
+            dom.mean("seed").values,
+            {"cmap": "RdBu_r", "vmin": 0, "vmax": 1},
+        ),
         ("dominance spread (std over seeds)", spread, {"cmap": "Greys", "vmin": 0, "vmax": top}),
         (
             "theory dominance of view 1",

@@ -17,6 +17,7 @@ import numpy as np
 
 from toymodels.errors import ConfigError
 from toymodels.phases import extra_feature
+from toymodels.phases.base import selection
 
 GRID_AXES = ("density", "importance")
 
@@ -138,7 +139,8 @@ def selection_loss(ds) -> np.ndarray:
     if "loss_exact" in ds:
         exact = ds["loss_exact"].values.astype(float)
         loss = np.where(np.isfinite(exact), exact, loss)
-    return np.where(np.isfinite(loss), loss, np.inf)
+    diverged = ds["diverged"].transpose(*ds["loss"].dims).values if "diverged" in ds else None
+    return selection(loss, diverged)
 
 
 def grid_results(ds):

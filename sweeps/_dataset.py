@@ -11,6 +11,7 @@ is the union of the recorded steps, NaN where a model was not recorded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def consolidate(spec: SweepSpec, read) -> object:
         data[name] = np.full((C * K, *layout.shape(var)), fill, var.dtype)
     rule = _phase_rule(layout.families)
     reduced: dict[str, np.ndarray] = {}  # the rule's per-model scalars, by name
+    params = {name for f in layout.families for name in FAMILIES[f].params}
+    diverged = np.zeros(C * K, dtype=bool)
     for chunk in chunks:
         arrays = read(chunk)
         idx = chunk.models
@@ -81,6 +84,7 @@ def consolidate(spec: SweepSpec, read) -> object:
             for axis, dim in enumerate(var.dims, start=1):
                 where.append(step_index if dim == STEP else slice(0, value.shape[axis]))
             data[name][np.ix_(*_as_index(where, value.shape))] = value
+        diverged[idx] = _diverged(arrays, params)
         if rule:
             for k, v in rule.reduce({k: arrays[k] for k in rule.needs}).items():
                 reduced.setdefault(k, np.full(C * K, np.nan))[idx] = v
@@ -116,12 +120,19 @@ def consolidate(spec: SweepSpec, read) -> object:
     }
     for family in sorted(layout.families):
         attrs |= FAMILIES[family].definitions
+    data_vars["diverged"] = (per_model, diverged.reshape(*shape, K))
+    attrs["diverged_models"] = int(diverged.sum())
     if rule:
         loss = data["loss"]
         if selection_name == "loss_exact":
             loss = np.where(np.isfinite(data["loss_exact"]), data["loss_exact"], loss)
-        agg = aggregate(rule, loss.reshape(C, K), {k: v.reshape(C, K) for k, v in reduced.items()})
-        names = np.asarray(rule.labels)
+        agg = aggregate(
+            rule,
+            loss.reshape(C, K),
+            {k: v.reshape(C, K) for k, v in reduced.items()},
+            diverged.reshape(C, K),
+        )
+        names = np.asarray(agg["labels"])
         data_vars["phase_model"] = (per_model, names[agg["model"]].reshape(*shape, K))
         if "paper" in agg:
             data_vars["phase_paper"] = (tuple(axes), names[agg["paper"]].reshape(shape))
@@ -137,7 +148,24 @@ def consolidate(spec: SweepSpec, read) -> object:
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     for name, var in layout.vars.items():
         ds[name].attrs["description"] = var.description
+    ds["diverged"].attrs["description"] = DIVERGED_DESCRIPTION
     return ds
+
+
+DIVERGED_DESCRIPTION = (
+    "the model's final loss or a parameter is not finite (phase 'diverged': never ranked, "
+    "averaged or classified)"
+)
+
+
+def _diverged(arrays: dict[str, np.ndarray], params) -> np.ndarray:
+    """Per model of one chunk: a non-finite loss or parameter (unpadded arrays)."""
+    bad = ~np.isfinite(arrays["loss"])
+    for name in params & arrays.keys():
+        value = arrays[name]
+        if value.dtype.kind == "f":
+            bad |= ~np.isfinite(value.reshape(len(value), -1)).all(-1)
+    return bad
 
 
 def _as_index(where: list, shape: tuple) -> list:
@@ -155,17 +183,108 @@ def _phase_rule(families: set[str]):
     return rules.pop()
 
 
-def write_results(ds, path: Path) -> None:
-    atomic_write(Path(path), lambda tmp: ds.to_netcdf(tmp, engine=ENGINE))
+# The attribute of results.nc that holds its content digest (dropped when it is read back).
+DIGEST_ATTR = "content_sha256"
+
+
+class DamagedResults(OSError):
+    """``results.nc`` is unreadable or does not hold the dataset that was written."""
+
+
+def write_results(ds, path: Path):
+    """Write ``ds`` with its content digest and return it as read back from the file.
+
+    The file is read back and verified before it replaces ``path``, so no results file is
+    ever written that :func:`read_results` would call damaged (a digest that did not
+    survive the netCDF round trip fails here, loudly, rather than on every later read).
+    """
+    stamped = ds.copy(deep=False)
+    stamped.attrs = {**ds.attrs, DIGEST_ATTR: content_digest(ds)}
+    back = []
+
+    def write(tmp: Path) -> None:
+        stamped.to_netcdf(tmp, engine=ENGINE)
+        back.append(read_results(tmp))
+
+    atomic_write(Path(path), write)
+    return back[0]
 
 
 def read_results(path: Path):
-    """Load ``results.nc`` into memory (file closed), with the schema's dtypes."""
+    """Load ``results.nc`` into memory (file closed), with the schema's dtypes.
+
+    Raises :class:`DamagedResults` when the file cannot be read or its content differs
+    from the digest written with it; a file without a digest (written before there was
+    one) is only checked by reading it whole.
+    """
     import xarray as xr
 
-    ds = xr.load_dataset(path, engine=ENGINE)
-    for name in list(ds.variables):
-        if ds[name].dtype.kind == "O":  # variable-length strings come back as objects
-            ds[name] = ds[name].astype(str)
-    ds.attrs["root_seed"] = int(ds.attrs["root_seed"])
+    path = Path(path)
+    with open(path, "rb"):  # missing or forbidden is not damaged: let that error through
+        pass
+    try:
+        ds = xr.load_dataset(path, engine=ENGINE)
+        for name in list(ds.variables):
+            if ds[name].dtype.kind == "O":  # variable-length strings come back as objects
+                ds[name] = ds[name].astype(str)
+        ds.attrs["root_seed"] = int(ds.attrs["root_seed"])
+        stored = ds.attrs.pop(DIGEST_ATTR, None)
+        matches = stored is None or str(stored) == content_digest(ds)
+    except MemoryError:
+        raise
+    # A damaged HDF5 file fails in many ways (OSError, KeyError, ValueError, decoding
+    # errors, a missing attribute); any of them means the file cannot be trusted.
+    except Exception as exc:
+        reason = (str(exc).splitlines() or [""])[0][:160]
+        raise DamagedResults(f"{path} is unreadable ({type(exc).__name__}: {reason})") from exc
+    if not matches:
+        raise DamagedResults(f"{path} does not match the checksum written with it")
     return ds
+
+
+def content_digest(ds) -> str:
+    """SHA-256 (hex) of every variable (name, dims, dtype, shape, values, attributes) and
+    every attribute of ``ds`` but the digest itself.
+
+    Values are hashed in a canonical form that survives the netCDF round trip: strings as
+    length-prefixed UTF-8 (their numpy width depends on the longest value present and
+    they come back as objects), every NaN as one bit pattern (decoding a fill value may
+    change the pattern), numbers little-endian, numpy scalars in attributes as Python
+    ones (the file gives back numpy scalars for Python ints).
+    """
+    h = hashlib.sha256()
+    h.update(_canonical_attrs({k: v for k, v in ds.attrs.items() if k != DIGEST_ATTR}))
+    for name in sorted(ds.variables, key=str):
+        var = ds.variables[name]
+        kind, data = _canonical_values(var.values)
+        header = [str(name), [str(d) for d in var.dims], kind, list(var.shape)]
+        h.update(json.dumps(header).encode() + _canonical_attrs(var.attrs))
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def _canonical_values(values) -> tuple[str, bytes]:
+    a = np.asarray(values)
+    if a.dtype.kind in "OUS":
+        items = [v.decode() if isinstance(v, bytes) else str(v) for v in a.ravel().tolist()]
+        encoded = [v.encode() for v in items]
+        return "str", b"".join(len(v).to_bytes(8, "little") + v for v in encoded)
+    dtype = a.dtype.newbyteorder("<")
+    if a.dtype.kind in "fc":
+        a = np.where(np.isnan(a), np.nan, a)
+    return dtype.str, np.ascontiguousarray(a, dtype=dtype).tobytes()
+
+
+def _canonical_attrs(attrs) -> bytes:
+    return json.dumps({str(k): _plain(v) for k, v in attrs.items()}, sort_keys=True).encode()
+
+
+def _plain(value):
+    if isinstance(value, np.ndarray | list | tuple):
+        return [_plain(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, bytes):
+        return value.decode()
+    return value

@@ -13,6 +13,10 @@ from toymodels.errors import ConfigError, check_int, did_you_mean
 
 from ._fields import RULES, Vocabulary
 
+# More values than this on one axis is a typo (its values alone would take gigabytes
+# before any size check could run); a finer scan is several sweeps.
+MAX_VALUES = 100_000
+
 
 @dataclass(frozen=True)
 class Axis:
@@ -44,6 +48,10 @@ class Axis:
         if isinstance(raw, list | tuple):
             if not raw:
                 raise ConfigError(f"{where} is an empty list; give at least one value")
+            if len(raw) > MAX_VALUES:
+                raise ConfigError(
+                    f"{where} has {len(raw)} values, above the limit of {MAX_VALUES:,}"
+                )
             values = tuple(_scalar(f"{where}[{i}]", v, value_kind) for i, v in enumerate(raw))
             axis = cls(name, values)
         elif isinstance(raw, Mapping):
@@ -76,6 +84,8 @@ class Axis:
         if kind is str:
             raise ConfigError(f"{where}: {name} takes text values; give an explicit list")
         num = check_int(f"{where}.num", raw["num"], minimum=1)
+        if num > MAX_VALUES:
+            raise ConfigError(f"{where}.num={num} is above the limit of {MAX_VALUES:,} values")
         ends = raw[rule]
         if not isinstance(ends, list | tuple) or len(ends) != 2:
             raise ConfigError(f"{where}.{rule}={ends!r} must be two numbers [a, b]")

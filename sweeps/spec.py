@@ -42,6 +42,10 @@ from ._overrides import apply_override, parse_overrides
 
 __all__ = ["Axis", "SweepSpec", "parse_overrides", "read_spec_file"]
 
+# Cells a spec may have: every cell is validated, planned and stored, and beyond this a
+# grid is weeks of training and gigabytes of bookkeeping before a model is trained.
+MAX_CELLS = 10_000_000
+
 
 @dataclass(frozen=True)
 class SweepSpec:
@@ -88,6 +92,12 @@ class SweepSpec:
         if len(set(names)) != len(names):
             raise ConfigError(f"axes {names} repeat a name; each field can be one axis")
         object.__setattr__(self, "axes", axes)
+        if self.n_cells > MAX_CELLS:
+            shape = " x ".join(str(n) for n in self.shape)
+            raise ConfigError(
+                f"the axes make {self.n_cells:,} cells ({shape}), above the limit of "
+                f"{MAX_CELLS:,}; use fewer axis values"
+            )
         _check_axes_share_vocabulary(self, vocab)
         _check_cells(self)
 
@@ -209,11 +219,44 @@ class SweepSpec:
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> SweepSpec:
         """A new spec with dotted keys replaced, e.g. ``{"train.steps": 200, "seeds": 3,
-        "axes.density.num": 12, "axes.lr": [1e-3, 1e-2]}``; ``None`` removes an axis."""
+        "axes.density.num": 12, "axes.lr": [1e-3, 1e-2]}``; ``None`` removes an axis.
+
+        When the overrides change what is trained and give no ``description``, the
+        description gains the changes (``...; changed by --set: seeds=3``), so that a
+        stored sweep never describes settings it was not trained with."""
         data = self.to_dict()
         for key, value in overrides.items():
             apply_override(data, key, value)
-        return SweepSpec.from_dict(data)
+        spec = SweepSpec.from_dict(data)
+        if "description" in overrides or spec.identity() == self.identity():
+            return spec
+        before, after = self.to_dict(), spec.to_dict()
+        changed = [
+            f"{key} removed" if value is None else f"{key}={_override_text(value)}"
+            for key, value in overrides.items()
+            if key != "name" and _lookup(before, key) != _lookup(after, key)
+        ]
+        if not changed:
+            return spec
+        note = f"changed by --set: {', '.join(changed)}"
+        text = f"{spec.description}; {note}" if spec.description else note
+        return dataclasses.replace(spec, description=text)
+
+
+def _lookup(data: Mapping[str, Any], key: str) -> Any:
+    """The value at dotted ``key`` of a ``to_dict`` layout (an axis as a whole: its
+    ``num`` or rule alone changes the axis; None where there is none)."""
+    parts = key.split(".")
+    value: Any = data
+    for part in parts[:2] if parts[0] == "axes" else parts:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _override_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _vocabulary(family, task) -> Vocabulary:
@@ -267,11 +310,17 @@ def _check_cells(spec: SweepSpec) -> None:
     """
     vocab = spec.vocabulary
     for axis in spec.axes:
-        for i, value in enumerate(axis.values):
+        # A spaced axis's ends first, so that an error quotes what was typed rather than
+        # a value computed between them (integer fields round, so their ends may not be).
+        ends = []
+        if axis.bounds is not None and vocab.kind(axis.name) is float:
+            ends = [(f"{axis.rule}[{i}]", v) for i, v in enumerate(axis.bounds)]
+        for where, value in [*ends, *((f"[{i}]", v) for i, v in enumerate(axis.values))]:
             try:
                 vocab.check_value(axis.name, value)
             except ConfigError as exc:
-                raise ConfigError(f"axes.{axis.name}[{i}]: {exc}") from None
+                sep = "." if where[0] != "[" else ""
+                raise ConfigError(f"axes.{axis.name}{sep}{where}: {exc}") from None
     first = spec.point([0] * len(spec.axes))
     group_axes = [a for a in spec.axes if a.name not in vocab.per_model]
     per_model = [(a.name, v) for a in spec.axes if a.name in vocab.per_model for v in a.values]
@@ -301,11 +350,14 @@ def read_spec_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read spec file {path}: {exc}") from None
+    kind = "JSON" if path.suffix == ".json" else "TOML"
+    if not text.strip():  # every key has a default, but an empty file is a mistake
+        raise ConfigError(
+            f"spec file {path} is empty; a spec names at least its family (see sweeps/presets)"
+        )
     try:
-        if path.suffix == ".json":
-            return json.loads(text)
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: malformed JSON: {exc}") from None
+        return json.loads(text) if kind == "JSON" else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: malformed {kind}: {exc}") from None
+    except RecursionError:  # both parsers recurse per level of nesting
+        raise ConfigError(f"{path}: malformed {kind}: nested too deeply") from None

@@ -1,5 +1,5 @@
 """Suite-wide setup: derived closed forms are cached in a private folder per test session,
-so the suite neither reads nor writes the user's cache."""
+so the suite neither reads nor writes the user's cache; fixtures several files share."""
 
 import pytest
 
@@ -10,3 +10,21 @@ def _private_analytics_cache(tmp_path_factory):
     mp.setenv("TOYMODELS_CACHE_DIR", str(tmp_path_factory.mktemp("toymodels-cache")))
     yield
     mp.undo()
+
+
+@pytest.fixture
+def sweep_cli(monkeypatch):
+    """``sweeps.cli.main`` with only the ``sweep`` command registered (a faster parser)."""
+    from sweeps import cli
+
+    monkeypatch.setattr(cli, "COMMANDS", ("sweeps.commands.sweep",))
+    return cli.main
+
+
+@pytest.fixture
+def private_analytics_cache(tmp_path, monkeypatch):
+    """An empty analytics cache on disk and in memory, for one test."""
+    from analytics import loss_derivation
+
+    monkeypatch.setenv("TOYMODELS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(loss_derivation, "_MEMORY", {})

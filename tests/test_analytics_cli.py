@@ -9,11 +9,7 @@ import analytics.loss_derivation as engine
 from analytics import p, r
 from sweeps.cli import main
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("TOYMODELS_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(engine, "_MEMORY", {})
+pytestmark = pytest.mark.usefixtures("private_analytics_cache")
 
 
 def run(capsys, *argv):

@@ -12,7 +12,7 @@ import torch
 from scipy.stats import qmc
 
 import analytics.loss_derivation as engine
-from analytics import derive_loss, exact_loss, p, r
+from analytics import derive_loss, exact_loss, p, r, stored_expressions
 from toymodels import ModelConfig
 from toymodels.errors import ConfigError
 from toymodels.families import FAMILIES
@@ -150,7 +150,9 @@ def test_corrupt_cache_file_is_ignored_and_rewritten(tmp_path):
     engine._MEMORY.clear()
     again = derive_loss([[1, 2]], None, None)
     assert again.cache == "miss" and again.expr == first.expr
-    assert json.loads(entry.read_text())["payload"]["loss"] == str(first.expr)
+    stored = json.loads(entry.read_text())["payload"]["loss"]
+    assert stored == stored_expressions.encode(first.expr)  # overwritten with the tree
+    assert stored_expressions.decode(stored) == first.expr
     # a readable file holding garbage for the expression is a miss as well
     data = json.loads(entry.read_text())
     data["payload"]["loss"] = "import os"

@@ -64,7 +64,10 @@ def test_bench_text_output_names_the_numbers(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--steps", "50"], "--steps 50"),
+        (["--steps", "50"], "steps 50 must be an integer >= 200"),
+        (["--steps", "1000000"], "--steps 1000000 is above 100,000"),
+        (["--models", "10000000000"], "models 10000000000 is above the limit of 1,000,000"),
+        (["--features", "100000", "--batch", "100000"], "x --features 100000 needs about"),
         (["--estimator", "exakt"], 'did you mean "exact"'),
         (["--features", "8", "--estimator", "exact"], "n_features <= 4"),
         (["--features", "2", "--hidden", "2"], "n_hidden=2"),

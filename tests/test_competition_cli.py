@@ -38,7 +38,8 @@ def test_phase_diagram_writes_run_figure_and_summary(annealing_run):
                  "sample_entropy", "dead_fraction", "n_distinct"):  # fmt: skip
         assert np.shape(summary["metrics"][name]) == (3, 3), name
     fractions = summary["phase_fraction"]
-    assert set(fractions) == {"redundant", "specialised", "collapsed"}
+    assert set(fractions) == {"redundant", "specialised", "collapsed", "diverged"}
+    assert summary["diverged_models"] == 0 and not any(map(any, fractions["diverged"]))
     np.testing.assert_allclose(sum(np.array(v) for v in fractions.values()), 1.0)
     assert (
         summary["phase"]
@@ -126,11 +127,17 @@ def test_list_names_every_activation_and_volume_control(capsys):
 @pytest.mark.parametrize(
     ("bad", "needle"),
     [
-        (["--temperature-range", "0", "1"], "must be a finite number > 0"),
-        (["--temperature-range", "-1", "1"], "must be a finite number > 0"),
-        (["--temperature-range", "nan", "1"], "must be a finite number > 0"),
+        (["--temperature-range", "0", "1"], "temperature 0 is outside [1e-06, 1e+06]"),
+        (["--temperature-range", "-1", "1"], "temperature -1 is outside [1e-06, 1e+06]"),
+        (["--temperature-range", "nan", "1"], "temperature nan is outside [1e-06, 1e+06]"),
+        (["--temperature-range", "1e-300", "1e300"], "temperature 1e-300 is outside"),
         (["--temperature-range", "2", "1"], "LO must be below HI"),
-        (["--strength-range", "-0.1", "1"], "must be a finite number >= 0"),
+        (["--strength-range", "-0.1", "1"], "strength -0.1 is outside [0, 1e+06]"),
+        (["--volume", "logdet", "--strength-range", "0", "1e300"], "strength 1e300 is outside"),
+        (
+            ["--task", "annealing", "--volume", "anneal", "--strength-range", "0", "100"],
+            "beyond float32's range above λ = 87.17",
+        ),
         (["--activation", "grouped_softmax", "--width", "7"], "does not divide n_hidden=7"),
         (["--activation", "lwta", "--group-size", "3"], "does not divide n_hidden=8"),
         (["--activation", "kwta", "--k", "9"], "k_active=9 > n_hidden=8"),
@@ -138,8 +145,11 @@ def test_list_names_every_activation_and_volume_control(capsys):
         (["--activation", "lwta", "--volume", "anneal"], "no temperature to anneal"),
         (["--task", "annealing", "--activation", "relu"], "does not apply to the annealing"),
         (["--task", "annealing", "--volume", "weightnorm"], "prototype points"),
-        (["--volume", "dropout", "--strength-range", "0", "1"], "above 0.9"),
-        (["--volume", "none", "--strength-range", "0", "1"], "above 0"),
+        (
+            ["--volume", "dropout", "--strength-range", "0", "1"],
+            "dropout allows strengths up to 0.9",
+        ),
+        (["--volume", "none", "--strength-range", "0", "1"], "none allows strengths up to 0"),
         (["--activation", "nope"], 'unknown activation "nope"'),
         (["--volume", "nope"], 'unknown volume control "nope"'),
         (["--task", "nope"], "invalid choice"),
@@ -161,8 +171,10 @@ def test_bad_phase_diagram_input_is_one_line_exit_2_and_writes_nothing(
 @pytest.mark.parametrize(
     ("bad", "needle"),
     [
-        (["--strength", "-1"], "must be a finite number >= 0"),
-        (["--temperature", "0"], "must be a finite number > 0"),
+        (["--strength", "-1"], "strength -1 is outside [0, 1e+06]"),
+        (["--temperature", "0"], "temperature 0 is outside [1e-06, 1e+06]"),
+        (["--temperature", "1e300"], "temperature 1e300 is outside [1e-06, 1e+06]"),
+        (["--volume", "anneal", "--strength", "100"], "beyond float32's range above λ = 88.72"),
         (["--volume", "dropout", "--strength", "0.95"], "above 0.9"),
         (["--task", "annealing", "--volume", "logdet"], "applies to no activation"),
     ],

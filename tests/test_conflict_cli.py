@@ -39,7 +39,8 @@ def test_phase_diagram_writes_run_figure_and_summary(width_run):
         atol=1e-9,
     )
     fractions = summary["phase_fraction"]
-    assert set(fractions) == {"learn_everything", "winner_take_all", "not_learned"}
+    assert set(fractions) == {"learn_everything", "winner_take_all", "not_learned", "diverged"}
+    assert summary["diverged_models"] == 0 and not any(map(any, fractions["diverged"]))
     np.testing.assert_allclose(sum(np.array(v) for v in fractions.values()), 1.0)
     # κ = 1 in a width-1 layer: task A (the stronger view) wins, as the theory says
     assert summary["phase"][2][0] == summary["theory_phase"][2][0] == "winner_take_all"
@@ -93,6 +94,12 @@ def test_strength_axis_with_relu(tmp_path):
         ["--axis", "strength", "--ratio", "0.5"],
         ["--items", "1"],
         ["--grid", "0"],
+        ["--grid", "1"],
+        ["--width-range", "3", "3"],
+        ["--ratio", "5000"],
+        ["--axis", "strength", "--ratio-range", "1e100", "1e200"],
+        ["--init", "1e200"],
+        ["--init", "0.5"],
         ["--seeds", "0"],
         ["--model", "tanh"],
         ["--axis", "depth"],

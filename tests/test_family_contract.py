@@ -262,7 +262,7 @@ def test_stored_outputs_are_the_declared_ones_and_jobs_change_nothing(family, ta
             assert one.sizes[dim] == (3 if dim == "step" else sizes[dim])
     phases = {"phase_model", "phase_paper", "phase_best", "phase_fraction"}
     rule = FAMILIES[family].phase_rule
-    expected = set(declared) | {"cell_index"} | (phases if rule else set())
+    expected = set(declared) | {"cell_index", "diverged"} | (phases if rule else set())
     assert set(one.data_vars) == expected
     assert any(n.endswith(TRAJECTORY) for n in declared)
     assert list(one["step"].values) == [0, 20, 40] == list(spec.train.record_steps())

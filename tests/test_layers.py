@@ -12,6 +12,7 @@ with sympy only in ``analytics`` and matplotlib only in ``figures``.
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,12 @@ def test_module_names_say_one_thing():
         if path.name not in ("__init__.py", "base.py") and not _in_command_layer(name):
             seen.setdefault(path.name, []).append(name)
     assert {k: v for k, v in seen.items() if len(v) > 1} == {}
+
+
+def test_every_declared_pytest_marker_is_used():
+    # --strict-markers refuses undeclared ones; a declared one no test uses says a kind
+    # of test exists (e.g. "slow", deselectable) when it does not.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    declared = [m.split(":")[0] for m in config["tool"]["pytest"]["ini_options"].get("markers", [])]
+    used = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
+    assert [m for m in declared if f"pytest.mark.{m}" not in used] == []

@@ -100,7 +100,10 @@ def test_n3_small_grid(main, tmp_path):
 
 
 BAD = {
-    "grid 0": (["--grid", "0"], "0 must be an integer >= 1"),
+    "grid 0": (["--grid", "0"], "grid 0 must be an integer from 2 to 1000"),
+    "grid 1": (["--grid", "1"], "grid 1 must be an integer from 2 to 1000"),
+    "density below the limit": (["--density-range", "1e-300", "1"], "LO must be at least 1e-06"),
+    "importance too wide": (["--importance-range", "1e-300", "1e300"], "must lie within [1e-06"),
     "features 1": (["--features", "1"], "invalid choice: 1"),
     "negative steps": (["--steps", "-5"], "-5 must be an integer >= 1"),
     "density above 1": (["--density-range", "0.1", "1.5"], "density 1.5 is outside (0, 1]"),

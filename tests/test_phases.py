@@ -2,10 +2,13 @@ import numpy as np
 
 from toymodels.families import FAMILIES
 from toymodels.phases import PHASE_RULES
+from toymodels.phases.base import DIVERGED
+from toymodels.phases.base import aggregate as base_aggregate
 from toymodels.phases.extra_feature import (
     INTERFERENCE_SUPERPOSED,
     LABELS,
     NORM_REPRESENTED,
+    RULE,
     aggregate,
     classify,
 )
@@ -48,7 +51,7 @@ def test_paper_rule_drops_the_worst_and_best_of_n_takes_the_best():
     assert LABELS[out["paper"][0]] == "dedicated"
     np.testing.assert_allclose(out["paper_interference"], [0.1])
     assert LABELS[out["best"][0]] == "dedicated"
-    np.testing.assert_allclose(out["fraction"], [[0.0, 2 / 3, 1 / 3]])
+    np.testing.assert_allclose(out["fraction"], [[0.0, 2 / 3, 1 / 3, 0.0]])
 
 
 def test_best_of_n_can_disagree_with_the_paper_rule():
@@ -74,4 +77,30 @@ def test_nan_loss_is_discarded_first_and_never_best():
 def test_single_replicate_keeps_its_model():
     out = aggregate(np.array([[0.3]]), np.array([[0.1]]), np.array([[0.0]]))
     assert LABELS[out["paper"][0]] == "not_represented"
-    assert out["fraction"].shape == (1, 3)
+    assert out["fraction"].shape == (1, 4)  # the three phases and diverged
+
+
+def test_diverged_models_are_labelled_and_left_out():
+    # Seed 0 has the lowest (finite) loss but NaN parameters: marked diverged, it must not
+    # be best-of-N nor enter the paper rule's average; seed 1 has an infinite loss.
+    loss = np.array([[0.01, np.inf, 0.3, 0.2], [np.nan, np.nan, np.inf, np.nan]])
+    norm = np.array([[np.nan, 0.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    interference = np.array([[np.nan, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    marked = np.array([[True, False, False, False], [False] * 4])
+    out = base_aggregate(RULE, loss, {"norm": norm, "interference": interference}, marked)
+    labels = out["labels"]
+    assert labels[-1] == DIVERGED
+    assert [labels[c] for c in out["model"][0]] == [
+        DIVERGED,
+        DIVERGED,
+        "superposition",
+        "dedicated",
+    ]
+    assert labels[out["best"][0]] == "dedicated"  # seed 3, not seed 0
+    # Paper rule over the two finite models: drop the worse (seed 2), keep seed 3.
+    assert labels[out["paper"][0]] == "dedicated"
+    np.testing.assert_allclose(out["paper_interference"][0], 0.0)
+    np.testing.assert_allclose(out["fraction"][0], [0.0, 0.25, 0.25, 0.5])
+    # Every seed diverged: the cell is diverged by both aggregations.
+    assert labels[out["best"][1]] == DIVERGED == labels[out["paper"][1]]
+    np.testing.assert_allclose(out["fraction"][1], [0.0, 0.0, 0.0, 1.0])

@@ -15,7 +15,6 @@ import pytest
 import xarray as xr
 
 import sweeps
-import sweeps.cli as cli
 from sweeps import storage
 from sweeps._plan import chunk_task, plan_chunks
 from sweeps.spec import parse_overrides
@@ -61,9 +60,8 @@ density = { logspace = [0.05, 1.0], num = 3 }
 
 
 @pytest.fixture
-def main(monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", ("sweeps.commands.sweep",))
-    return cli.main
+def main(sweep_cli):
+    return sweep_cli
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +105,7 @@ def test_results_schema(tiny):
         "phase_best": (("density", "importance"), np.str_),
         "phase_fraction": (("density", "importance", "phase"), np.float64),
         "cell_index": (("density", "importance"), np.int64),
+        "diverged": (("density", "importance", "seed"), np.bool_),
     }
     assert set(ds.data_vars) == set(expected)
     for name, (dims, dtype) in expected.items():
@@ -118,14 +117,15 @@ def test_results_schema(tiny):
         "seed": 2,
         "hidden": 1,
         "feature": 2,
-        "phase": 3,
+        "phase": 4,  # the rule's three and diverged
     }
     np.testing.assert_array_equal(ds.density, spec.axes[0].values)
     np.testing.assert_array_equal(ds.importance, spec.axes[1].values)
     for coord in ("seed", "hidden", "feature"):
         assert ds[coord].dtype == np.int64
         np.testing.assert_array_equal(ds[coord], np.arange(ds.sizes[coord]))
-    assert tuple(ds.phase.values) == LABELS
+    assert tuple(ds.phase.values) == (*LABELS, "diverged")
+    assert not ds.diverged.any() and ds.attrs["diverged_models"] == 0
     np.testing.assert_array_equal(ds.cell_index.values.ravel(), np.arange(9))
     assert json.loads(ds.attrs["spec"]) == spec.to_dict()
     assert ds.attrs["root_seed"] == 3 and isinstance(ds.attrs["root_seed"], int)

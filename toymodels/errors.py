@@ -16,6 +16,15 @@ class ConfigError(ValueError):
     """Invalid configuration or input, described in one line."""
 
 
+class Notice(UserWarning):
+    """Something a finished run's user must know (e.g. models that diverged, a capped
+    ``jobs``); the command line prints each as one ``warning:`` line."""
+
+
+class DivergedCells(Notice):
+    """Every seed of at least one grid cell diverged; the command line then exits 1."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean "x"?)' when a close match exists, else ''."""
     close = difflib.get_close_matches(word, list(choices), n=1)

@@ -1,4 +1,5 @@
-"""Crash-safe file writing shared by every package that writes results."""
+"""Crash-safe file writing shared by every package that writes results, and the check
+that an output folder can be written at all."""
 
 from __future__ import annotations
 
@@ -6,6 +7,43 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+
+from .errors import ConfigError
+
+
+def check_writable(path: str | Path, option: str = "--out") -> None:
+    """Refuse (one-line :class:`ConfigError`) an output folder that cannot be made or
+    written: ``path`` itself, if it exists, must be a folder, and its nearest existing
+    ancestor a folder this process may write in.
+
+    Called before any work, so a bad ``--out`` fails in a second rather than after
+    training.  ``os.access`` asks the kernel, which also answers "no" on a read-only file
+    system; the check cannot foresee a full disk (the command line reports that as it
+    happens).
+    """
+    if not str(path).strip():  # Path("") is the current folder: never what was meant
+        raise ConfigError(f"{option} is empty; give a folder")
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{option} {path} is a file; give a folder")
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(f"{option} {path} is a link to nothing; give a folder")
+    ancestor = path
+    while not os.path.lexists(ancestor) and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor != path and not ancestor.is_dir():
+        raise ConfigError(f"{option} {path}: {ancestor} is not a folder; give a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        why = "is on a read-only file system" if _read_only(ancestor) else "is not writable"
+        what = f"{option} {path}" if ancestor == path else f"{option} {path}: {ancestor}"
+        raise ConfigError(f"{what} {why}; give a folder you can write in")
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): say "not writable"
+        return False
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:

@@ -1,14 +1,21 @@
-"""Argument types for every ``toymodels`` command (sweeps' and analytics' alike): each
-rejects a bad value with one line naming the value and what is allowed.
+"""What every ``toymodels`` command shares about its arguments.
 
-``label`` prefixes the value in the message (e.g. ``"importance "``) where the option's
-name alone would leave the reader guessing which number was wrong.
+- Argument types (sweeps' and analytics' alike): each rejects a bad value with one line
+  naming the value and what is allowed.  ``label`` prefixes the value in the message (e.g.
+  ``"importance "``) where the option's name alone would leave the reader guessing which
+  number was wrong.
+- :func:`add_sweep_options`: ``--jobs`` and ``--yes``, the same in every command that
+  trains a sweep.
+- :func:`check_output_folder`: the ``--out`` checks of the commands that keep their sweep
+  in ``--out/run``, made before any work.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
+from pathlib import Path
 
 
 def _parse(text: str, convert: type, kind: str, label: str):
@@ -60,3 +67,100 @@ def conflict(text: str) -> float:
     if not (math.isfinite(value) and 0 <= value <= 1):
         raise argparse.ArgumentTypeError(f"conflict {text} is outside [0, 1]")
     return value
+
+
+def at_least(lo: int, label: str) -> Callable[[str], int]:
+    """An argument type for an integer >= ``lo``."""
+
+    def parse(text: str) -> int:
+        value = _parse(text, int, "an integer", label)
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"{label}{value} must be an integer >= {lo}")
+        return value
+
+    return parse
+
+
+def at_most(hi: int, label: str) -> Callable[[str], int]:
+    """An argument type for an integer from 1 to ``hi``."""
+
+    def parse(text: str) -> int:
+        value = positive_int(text, label)
+        if value > hi:
+            raise argparse.ArgumentTypeError(f"{label}{value} is above the limit of {hi:,}")
+        return value
+
+    return parse
+
+
+# A phase diagram's points per axis: one point has no cell edges to draw and the theory's
+# boundaries need a range; beyond a thousand, a grid is a million cells, hours of training
+# for a picture no finer than the screen.
+GRID_POINTS = (2, 1000)
+
+
+def grid_points(text: str) -> int:
+    """Points per axis of a phase diagram, within :data:`GRID_POINTS`."""
+    value = _parse(text, int, "an integer", "grid ")
+    lo, hi = GRID_POINTS
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(
+            f"grid {value} must be an integer from {lo} to {hi} (points per axis)"
+        )
+    return value
+
+
+def bounded_float(lo: float, hi: float, label: str, why: str) -> Callable[[str], float]:
+    """An argument type for a finite number in ``[lo, hi]``; ``why`` says what the bounds
+    protect (printed with the refusal)."""
+
+    def parse(text: str) -> float:
+        value = _parse(text, float, "a number", label)
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise argparse.ArgumentTypeError(f"{label}{text} is outside [{lo:g}, {hi:g}] ({why})")
+        return value
+
+    return parse
+
+
+# -- options of every command that trains a sweep -------------------------------------------
+def add_sweep_options(parser: argparse.ArgumentParser) -> None:
+    """``--jobs`` (default: the cores available) and ``--yes``, passed to ``sweeps.run`` as
+    ``jobs=args.jobs, yes=args.yes``."""
+    from .._cores import available_cores
+
+    cores = available_cores()
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=cores,
+        metavar="J",
+        help=f"worker processes (default: the {cores} cores available; more than the "
+        "cores available is capped to them)",
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="start a sweep above the size guard (refused without)"
+    )
+
+
+# -- output folders -------------------------------------------------------------------------
+def check_output_folder(out: Path, command: str) -> None:
+    """Refuse, before any work, an ``--out`` that cannot be written, or a non-empty one
+    that holds no earlier output of ``command`` (whose sweep is ``out/run``).
+
+    An earlier output (``out/run/spec.json``) is resumed; ``sweeps.run`` then refuses it if
+    it was made with other settings.  A folder holding only ``run`` is left for
+    ``sweeps.run`` to judge (a run killed before it wrote ``spec.json`` leaves that).
+    """
+    from toymodels.errors import ConfigError
+    from toymodels.files import check_writable
+
+    check_writable(out)
+    check_writable(out / "run")
+    if not out.is_dir() or (out / "run" / "spec.json").is_file():
+        return
+    if [p.name for p in out.iterdir()] not in ([], ["run"]):
+        raise ConfigError(
+            f"--out {out} is not empty and holds no earlier output of toymodels {command} "
+            f"({out / 'run' / 'spec.json'} missing); give a new or empty folder"
+        )

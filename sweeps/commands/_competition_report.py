@@ -11,8 +11,11 @@ import xarray as xr
 
 from toymodels.files import atomic_write
 from toymodels.phases import layer_competition
+from toymodels.phases.base import DIVERGED
+from toymodels.phases.layer_competition import LABELS
 
 from ._json_arrays import listed
+from ._phase_report import agreement
 
 # Cells within this factor of the critical temperature either way are left out of the
 # agreement: the split grows from zero there (as √(τ_c − τ)) and relaxes slowest, so a
@@ -40,8 +43,9 @@ def summarise(results: xr.Dataset, spec, tc: float | None) -> dict:
         "strength": strength.tolist(),
         "phase": arrays["phase"].tolist(),
         "phase_fraction": {
-            label: arrays[f"fraction_{label}"].tolist() for label in layer_competition.LABELS
+            label: arrays[f"fraction_{label}"].tolist() for label in (*LABELS, DIVERGED)
         },
+        "diverged_models": int(results["diverged"].sum()),
         "metrics": {m: listed(arrays[m]) for m in (*METRICS, "distinct_share")},
         "metrics_mean": {m: listed(arrays[f"mean_{m}"]) for m in (*METRICS, "distinct_share")},
         "critical_temperature": tc,
@@ -53,9 +57,9 @@ def summarise(results: xr.Dataset, spec, tc: float | None) -> dict:
         outside = np.broadcast_to(outside[:, None], theory.shape)
         summary["theory_phase"] = theory.tolist()
         summary["band"] = BAND
-        summary["agreement_outside_band"] = float((arrays["phase"] == theory)[outside].mean())
-        summary["agreement_per_seed_outside_band"] = float(
-            (per_model == theory[..., None])[outside].mean()
+        summary["agreement_outside_band"] = agreement(arrays["phase"][outside], theory[outside])
+        summary["agreement_per_seed_outside_band"] = agreement(
+            per_model[outside], np.broadcast_to(theory[..., None], per_model.shape)[outside]
         )
     summary["thresholds"] = layer_competition.THRESHOLDS
     summary["settings"] = {

@@ -5,6 +5,7 @@ figure."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from toymodels.phases import task_conflict
 
 from ._crossing import first_crossing
 from ._json_arrays import listed
+from ._phase_report import agreement
 
 
 def learn_times(trajectory: xr.DataArray) -> np.ndarray:
@@ -40,8 +42,10 @@ def summarise(results: xr.Dataset, spec, theory: dict) -> dict:
     order = ("conflict", axis)
     phase = results["phase_best"].transpose(*order).values.astype(str)
     per_model = results["phase_model"].transpose(*order, "seed").values.astype(str)
-    dominance = results["dominance"].transpose(*order, "seed").values
-    explained = results["explained"].transpose(*order, "seed", "task").values
+    # A diverged model's numbers are NaN here, so means and spreads leave it out.
+    kept = ~results["diverged"]
+    dominance = results["dominance"].where(kept).transpose(*order, "seed").values
+    explained = results["explained"].where(kept).transpose(*order, "seed", "task").values
     times = learn_times(results["explained_trajectory"].transpose(*order, "seed", "task", "step"))
     # Mean over the seeds that learned the task (NaN where none did).
     learned = np.isfinite(times)
@@ -59,19 +63,20 @@ def summarise(results: xr.Dataset, spec, theory: dict) -> dict:
             for label in fractions["phase"].values
         },
         "theory_phase": theory["phase"].tolist(),
-        "dominance": dominance.mean(-1).tolist(),
-        "dominance_std": dominance.std(-1).tolist(),
+        "dominance": listed(_nan_stat(np.nanmean, dominance, -1)),
+        "dominance_std": listed(_nan_stat(np.nanstd, dominance, -1)),
         "theory_dominance": theory["dominance"].tolist(),
-        "explained": explained.mean(2).tolist(),
+        "explained": listed(_nan_stat(np.nanmean, explained, 2)),
         "theory_explained": theory["explained"].tolist(),
         "learn_time": listed(mean_times),
         "theory_learn_time": listed(theory["learn_time"]),
         "theory_tie": theory["tie"].tolist(),
-        "agreement": float((phase == theory["phase"]).mean()),
-        "agreement_per_seed": float((per_model == theory["phase"][..., None]).mean()),
-        "spread_at_no_conflict": (
-            float(dominance[no_conflict].std(-1).max()) if no_conflict.any() else None
+        "agreement": agreement(phase, theory["phase"]),
+        "agreement_per_seed": agreement(
+            per_model, np.broadcast_to(theory["phase"][..., None], per_model.shape)
         ),
+        "diverged_models": int(kept.size - kept.sum()),
+        "spread_at_no_conflict": _largest(_nan_stat(np.nanstd, dominance[no_conflict], -1)),
         "thresholds": task_conflict.THRESHOLDS,
         "settings": {
             "model": spec.family,
@@ -90,6 +95,18 @@ def summarise(results: xr.Dataset, spec, theory: dict) -> dict:
         },
     }
     return summary
+
+
+def _nan_stat(stat, values: np.ndarray, axis: int) -> np.ndarray:
+    """``stat`` over the finite seeds; NaN (no warning) where every seed diverged."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return stat(values, axis=axis)
+
+
+def _largest(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else None
 
 
 def write_report(results: xr.Dataset, spec, out: Path) -> dict:

@@ -12,6 +12,7 @@ import xarray as xr
 from toymodels.files import atomic_write
 
 from ._crossing import first_crossing
+from ._json_arrays import listed
 
 
 def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.ndarray:
@@ -48,24 +49,29 @@ def summarise(results: xr.Dataset, spec, config, prediction) -> dict:
             "lr": train.lr,
             "record_every": train.record_every,
         },
-        "final_loss": results["loss"].values.tolist(),
+        "final_loss": listed(results["loss"].values),
+        "diverged_models": int(results["diverged"].sum()),
     }
     if spec.family == "gdln":
         summary["settings"] |= {"gating": config.arch.gating, "training": config.arch.training}
         names = pathway_names(config.data.n_contexts, config.arch.gating)
-        top = results["pathway_singular_values"].isel(singular=0).transpose("pathway", "seed")
+        top = results["pathway_singular_values"].isel(singular=0)
+        top = top.where(~results["diverged"]).transpose("pathway", "seed")
         summary["module_singular_values"] = {
-            name: top.values[k].tolist() for k, name in enumerate(names)
+            name: listed(top.values[k]) for k, name in enumerate(names)
         }
     else:
         summary["census"] = {
             kind: results[f"units_{kind}"].values.astype(int).tolist()
             for kind in ("all", "subset", "single")
         }
-    modes = results["mode_strength"].transpose("seed", "mode").values
-    summary["modes"] = modes.tolist()
+    # A diverged seed's strengths are NaN, so the comparison with theory leaves it out.
+    kept = ~results["diverged"]
+    modes = results["mode_strength"].where(kept).transpose("seed", "mode").values
+    summary["modes"] = listed(modes)
     asymptote = prediction.asymptote
     relative = np.abs(modes - asymptote) / asymptote
+    finite = relative[np.isfinite(relative)]
     half = trained_half_times(results["mode_strength_trajectory"], asymptote)
     summary["theory"] = {
         "tau": prediction.tau,
@@ -75,8 +81,8 @@ def summarise(results: xr.Dataset, spec, config, prediction) -> dict:
         "asymptote": asymptote.tolist(),
         "half_time": prediction.half_time.tolist(),
         "final_loss": float(prediction.loss([train.steps])[0]),
-        "max_relative_difference": float(relative.max()),
-        "relative_difference": relative.tolist(),
+        "max_relative_difference": float(finite.max()) if finite.size else None,
+        "relative_difference": listed(relative),
         "trained_half_time": [[None if np.isnan(v) else float(v) for v in row] for row in half],
     }
     return summary

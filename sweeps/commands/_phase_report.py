@@ -10,14 +10,23 @@ import numpy as np
 import xarray as xr
 
 from toymodels.files import atomic_write
+from toymodels.phases.base import DIVERGED
 
 
-def agreement(empirical: np.ndarray, theory: np.ndarray) -> float:
-    """Fraction of cells whose empirical phase label equals the theory's."""
+def agreement(empirical: np.ndarray, theory: np.ndarray) -> float | None:
+    """Fraction of cells whose empirical phase label equals the theory's, over the cells
+    with a phase (a diverged cell is no evidence either way); None when none has one."""
     empirical, theory = np.asarray(empirical), np.asarray(theory)
     if empirical.shape != theory.shape:
         raise ValueError(f"grids differ: {empirical.shape} vs {theory.shape}")
-    return float((empirical == theory).mean())
+    judged = empirical != DIVERGED
+    return float((empirical == theory)[judged].mean()) if judged.any() else None
+
+
+def shown(value: float | None, spec: str = ".3f") -> str:
+    """A summary's score for the terminal: ``None`` (nothing to score: every cell or
+    seed diverged) is said in words."""
+    return "none (every cell diverged)" if value is None else format(value, spec)
 
 
 def theory_on_grid(results: xr.Dataset, features: int):
@@ -60,6 +69,8 @@ def summarise(results: xr.Dataset, features: int, theory, optimum=None) -> dict:
         "theory_candidate": [[theory.names[i] for i in row] for row in np.asarray(theory.winner)],
         "agreement": agreement(best, theory_phase),
         "agreement_paper_rule": agreement(paper, theory_phase),
+        "diverged_models": int(results["diverged"].sum()),
+        "diverged_cells": int((best == DIVERGED).sum()),
         "train": spec.get("train", {}),
         "selection_loss": results.attrs.get("selection_loss", ""),
     }

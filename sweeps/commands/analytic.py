@@ -6,7 +6,9 @@
 - ``optimum``: the density where the true optimum's extra feature changes phase;
 - ``modes``: the closed-form learning dynamics of the contextual task's modes;
 - ``critical-temperature``: deterministic annealing's τ_c = 2 λ_max(Σ_x) for a mixture.
-sympy and torch work happens inside the handlers, so ``--help`` stays fast.
+sympy and torch work happens inside the handlers, so ``--help`` stays fast.  Each heavy
+step (a derivation, one optimum, the mode or annealing solution) runs under
+``--time-limit`` (``analytics.time_budget``) and ends in one error line when it runs over.
 """
 
 from __future__ import annotations
@@ -17,6 +19,17 @@ import json
 from ._args import contexts, nonnegative_int, positive_float, positive_int
 
 FEATURE_CHOICES = (2, 3)
+# Seconds one heavy step may take.  The slowest default query measured, ``modes
+# --contexts 5`` (a sympy ODE solve), takes ~7 s and an n=4 ``loss`` at the input limits
+# ~6 s; 120 s leaves room for a machine several times slower.
+DEFAULT_TIME_LIMIT = 120.0
+MAX_TIME_LIMIT = 86400.0
+# Random starts per density: 8 is the default, 64 was the most any check needed; each
+# start is a model of every BFGS batch, so 10^8 would allocate gigabytes up front.
+MAX_STARTS = 1000
+# Importances per command: each is a full optimum (or transition search) of its own.
+MAX_IMPORTANCES = 100
+_HINT = "; allow more with --time-limit SECONDS"
 
 
 def _importance(text: str) -> float:
@@ -37,6 +50,47 @@ def _features(text: str) -> int:
 
 def _spread(text: str) -> float:
     return positive_float(text, label="spread ")
+
+
+def _time_limit(text: str) -> float:
+    value = positive_float(text, label="time limit ")
+    if value > MAX_TIME_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"time limit {text} is above {MAX_TIME_LIMIT:g} s (one day)"
+        )
+    return value
+
+
+def _starts(text: str) -> int:
+    value = nonnegative_int(text, label="starts ")
+    if value > MAX_STARTS:
+        raise argparse.ArgumentTypeError(f"starts {value} is above the maximum {MAX_STARTS}")
+    return value
+
+
+def _add_time_limit(p) -> None:
+    p.add_argument(
+        "--time-limit",
+        type=_time_limit,
+        default=DEFAULT_TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"stop a step that takes longer than this (default {DEFAULT_TIME_LIMIT:g})",
+    )
+
+
+def _check_importances(values: list[float]) -> None:
+    from toymodels.errors import ConfigError
+
+    if len(values) > MAX_IMPORTANCES:
+        raise ConfigError(
+            f"--importance has {len(values)} values; at most {MAX_IMPORTANCES} per command"
+        )
+
+
+def _budget(args, what: str):
+    from analytics.time_budget import time_limit
+
+    return time_limit(args.time_limit, what, _HINT)
 
 
 def _candidate_grid_args(p) -> None:
@@ -62,19 +116,37 @@ def register(sub) -> None:
         dest="analytic_command", required=True, parser_class=type(parser), metavar="COMMAND"
     )
 
-    p = inner.add_parser("losses", help="exact loss of every candidate solution")
+    p = inner.add_parser(
+        "losses",
+        help="exact loss of every candidate solution",
+        description="Print the exact expected loss of every candidate solution for 2 or 3 "
+        "features, derived in closed form in the density p and the importance r.",
+    )
     p.add_argument("--features", type=_features, required=True, help="2 (m=1) or 3 (m=2)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
     fmt.add_argument("--latex", action="store_true", help="LaTeX (align* environment)")
+    _add_time_limit(p)
     p.set_defaults(handler=run_losses)
 
-    p = inner.add_parser("boundaries", help="densities where the winning candidate changes")
+    p = inner.add_parser(
+        "boundaries",
+        help="densities where the winning candidate changes",
+        description="List the densities where the lowest-loss candidate solution changes, "
+        "with the jump of the optimal loss's slope there, at each given importance.",
+    )
     _candidate_grid_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_time_limit(p)
     p.set_defaults(handler=run_boundaries)
 
-    p = inner.add_parser("loss", help="exact loss of any W, b and importances (n <= 4)")
+    p = inner.add_parser(
+        "loss",
+        help="exact loss of any W, b and importances (n <= 4)",
+        description="Derive the exact expected loss of any model with up to 4 features from "
+        "its W, bias b (numbers or expressions in p) and importances (numbers or "
+        "expressions in r), optionally evaluated at a point.",
+    )
     p.add_argument("--features", type=int, required=True, metavar="N", help="columns of W")
     p.add_argument("--W", dest="W", required=True, help='rows of W, e.g. "[[1,-1]]"')
     p.add_argument("--b", dest="b", default=None, help='bias, e.g. "[0, p/2]" (default 0)')
@@ -86,21 +158,32 @@ def register(sub) -> None:
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
     fmt.add_argument("--latex", action="store_true", help="LaTeX of the loss")
     p.add_argument("--at", default=None, metavar="p=P,r=R", help="also evaluate, e.g. p=0.1,r=2")
+    _add_time_limit(p)
     p.set_defaults(handler=run_loss)
 
-    p = inner.add_parser("optimum", help="density where the exact optimum's extra feature switches")
+    p = inner.add_parser(
+        "optimum",
+        help="density where the exact optimum's extra feature switches",
+        description="Minimise the exact loss over free W and b at each importance and "
+        "report the density where the optimal extra feature changes phase.",
+    )
     _candidate_grid_args(p)
     p.add_argument(
         "--starts",
-        type=nonnegative_int,
+        type=_starts,
         default=None,
-        help="random starts per density on top of the candidates (default 8)",
+        help=f"random starts per density on top of the candidates (default 8, at most "
+        f"{MAX_STARTS})",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_time_limit(p)
     p.set_defaults(handler=run_optimum)
 
     p = inner.add_parser(
-        "modes", help="closed-form mode dynamics of a linear network on the contextual task"
+        "modes",
+        help="closed-form mode dynamics of a linear network on the contextual task",
+        description="Solve the learning dynamics of each mode of a two-layer linear network "
+        "on the contextual task in closed form and print their strengths and half-times.",
     )
     p.add_argument("--contexts", type=contexts, default=3, help="contexts K, 3 to 5 (default 3)")
     p.add_argument(
@@ -118,6 +201,7 @@ def register(sub) -> None:
     )
     p.add_argument("--hidden", type=positive_int, default=700, help="hidden units (default 700)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_time_limit(p)
     p.set_defaults(handler=run_modes)
 
     p = inner.add_parser(
@@ -145,6 +229,7 @@ def register(sub) -> None:
         help='component weights, e.g. "[0.5,0.5]" (default equal; normalised)',
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_time_limit(p)
     p.set_defaults(handler=run_critical_temperature)
 
 
@@ -163,6 +248,10 @@ def _latex_name(name: str) -> str:
     return name.replace("⊥", r"\perp ")
 
 
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+
+
 def _json_option(text: str, option: str, example: str):
     from toymodels.errors import ConfigError
 
@@ -170,12 +259,27 @@ def _json_option(text: str, option: str, example: str):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"{option} {text!r} is not valid JSON ({exc.msg}); expected e.g. {example}"
+            f"{option} {_shown(text)} is not valid JSON ({exc.msg}); expected e.g. {example}"
+        ) from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise ConfigError(f"{option} {_shown(text)}: {exc}; expected e.g. {example}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{option} {_shown(text)} is nested too deeply; expected e.g. {example}"
         ) from None
 
 
 def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False))
+    from toymodels.errors import ConfigError
+
+    try:
+        text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # NaN/Infinity would make the output invalid JSON
+        raise ConfigError(
+            "the result holds a number beyond the float range (inf or nan); the inputs are "
+            "too extreme for a numeric answer"
+        ) from None
+    print(text)
 
 
 # -- handlers -----------------------------------------------------------------------------
@@ -183,7 +287,9 @@ def run_losses(args) -> int:
     from analytics.candidate_solutions import candidates
     from analytics.expressions import latex
 
-    cands = candidates(args.features)
+    with _budget(args, f"deriving the candidate losses for {args.features} features"):
+        cands = candidates(args.features)
+        latexes = [latex(c.loss) for c in cands]
     if args.json:
         _print_json(
             {
@@ -196,18 +302,18 @@ def run_losses(args) -> int:
                         "W": _matrix(c.W),
                         "b": [_entry(v) for v in c.b],
                         "loss": str(c.loss),
-                        "latex": latex(c.loss),
+                        "latex": tex,
                         "phase": c.phase,
                     }
-                    for c in cands
+                    for c, tex in zip(cands, latexes, strict=True)
                 ],
             }
         )
     elif args.latex:
         lines = [
-            rf"L_{{{_latex_name(c.name)}}} &= {latex(c.loss)} "
+            rf"L_{{{_latex_name(c.name)}}} &= {tex} "
             rf"&& \text{{{c.phase.replace('_', ' ')}}}"
-            for c in cands
+            for c, tex in zip(cands, latexes, strict=True)
         ]
         print("\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}")
     else:
@@ -228,8 +334,11 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 def run_boundaries(args) -> int:
     from analytics.candidate_theory import transitions
 
+    _check_importances(args.importance)
     out = []
     for r in args.importance:
+        with _budget(args, f"finding the candidate transitions at importance {r:g}"):
+            found = transitions(args.features, r)
         out.append(
             {
                 "importance": r,
@@ -243,7 +352,7 @@ def run_boundaries(args) -> int:
                         "slope_jump_exact": str(t.slope_jump_exact),
                         "slope_jump_expr": str(t.slope_jump_expr),
                     }
-                    for t in transitions(args.features, r)
+                    for t in found
                 ],
             }
         )
@@ -272,25 +381,38 @@ def run_boundaries(args) -> int:
 def run_loss(args) -> int:
     from analytics import inputs
     from analytics.expressions import free_names, latex, value_at
-    from analytics.loss_derivation import derive_loss
+    from analytics.loss_derivation import LossQuery, derive_loss
     from toymodels.errors import ConfigError
 
     W = inputs.matrix(args.W)
     if W.shape[1] != args.features:
         raise ConfigError(f"--features {args.features} but --W has {W.shape[1]} columns")
     at = inputs.point(args.at) if args.at is not None else None
-    result = derive_loss(W, args.b, args.importance, args.family)
+    if at is not None:
+        # what the loss will need, known before deriving it (so a bad --at writes nothing)
+        query = LossQuery.build(W, args.b, args.importance, args.family)
+        needed = set().union(*(free_names(v) for v in query.importance))
+        if any(v != 0 for v in query.importance):
+            needed.add("p")
+        missing = sorted(needed - set(at))
+        if missing:
+            raise ConfigError(f"--at {args.at!r} needs a value for {', '.join(missing)}")
+    with _budget(args, f"deriving the exact loss of W={_shown(args.W)}"):
+        result = derive_loss(W, args.b, args.importance, args.family)
     expr = result.expr
     value = None
     if at is not None:
         missing = sorted(free_names(expr) - set(at))
         if missing:
             raise ConfigError(f"--at {args.at!r} needs a value for {', '.join(missing)}")
-        value = value_at(expr, at)
+        with _budget(args, f"evaluating the loss at {args.at}"):
+            value = value_at(expr, at)
+    with _budget(args, "writing the loss as LaTeX"):
+        tex = latex(expr) if args.json or args.latex else None
     if args.json:
         obj = {
             "loss": str(expr),
-            "latex": latex(expr),
+            "latex": tex,
             "derivation_seconds": result.seconds,
             "derived_in_seconds": result.derived_seconds,
             "cache": result.cache,
@@ -302,7 +424,7 @@ def run_loss(args) -> int:
             obj["value"] = value
         _print_json(obj)
     elif args.latex:
-        print(latex(expr))
+        print(tex)
     else:
         print(f"loss = {expr}")
         if value is not None:
@@ -319,10 +441,13 @@ def run_optimum(args) -> int:
     from analytics.candidate_theory import transitions
     from analytics.optimum import DEFAULT_STARTS, phase_switches
 
+    _check_importances(args.importance)
     starts = DEFAULT_STARTS if args.starts is None else args.starts
     out = []
     for r in args.importance:
-        switches = phase_switches(args.features, r, starts=starts)
+        with _budget(args, f"optimising the exact loss at importance {r:g}"):
+            switches = phase_switches(args.features, r, starts=starts)
+            candidate = transitions(args.features, r)
         entry = {"importance": r, "density": None}
         if switches:
             s = switches[-1]
@@ -340,8 +465,7 @@ def run_optimum(args) -> int:
             {"density": round(s.density, 3), "from": s.below, "to": s.above} for s in switches
         ]
         entry["candidate_transitions"] = [
-            {"density": t.density, "from": t.from_, "to": t.to}
-            for t in transitions(args.features, r)
+            {"density": t.density, "from": t.from_, "to": t.to} for t in candidate
         ]
         out.append(entry)
     if args.json:
@@ -375,11 +499,13 @@ def run_modes(args) -> int:
         n_contexts=args.contexts, structure=args.structure, inputs=args.inputs
     )
     init = DEFAULT_INIT_STD if args.init is None else args.init
-    found = predict(config, args.lr, init, args.hidden)
-    modes = [
-        {"s": float(s), "d": float(d), "asymptote": float(a), "half_time": float(h)}
-        for s, d, a, h in zip(found.s, found.d, found.asymptote, found.half_time, strict=True)
-    ]
+    with _budget(args, "solving the mode dynamics"):
+        found = predict(config, args.lr, init, args.hidden)
+        modes = [
+            {"s": float(s), "d": float(d), "asymptote": float(a), "half_time": float(h)}
+            for s, d, a, h in zip(found.s, found.d, found.asymptote, found.half_time, strict=True)
+        ]
+        tex = latex() if args.json else None
     if args.json:
         _print_json(
             {
@@ -393,7 +519,7 @@ def run_modes(args) -> int:
                 "init^2 * hidden / 2 (the start of a network with that init and width); "
                 "half_time: epochs until a reaches half its asymptote s/d",
                 "modes": modes,
-                "latex": latex(),
+                "latex": tex,
             }
         )
         return 0
@@ -416,7 +542,8 @@ def run_critical_temperature(args) -> int:
     weights = None
     if args.weights is not None:
         weights = _json_option(args.weights, "--weights", "[0.5,0.5]")
-    found = critical_temperature(centers, args.spread, weights)
+    with _budget(args, "computing the critical temperature"):
+        found = critical_temperature(centers, args.spread, weights)
     if args.json:
         _print_json(
             {

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
-from ._args import density, positive_int
+from ._args import at_least, at_most, density, positive_int
+
+# Bounds that keep one benchmark run within minutes: past them the timing says nothing
+# a smaller run does not, and the run could take hours.
+MAX_MODELS = 1_000_000
+MAX_STEPS = 100_000
+MAX_REPEATS = 20
+# Per model and example, the batch's input, hidden and output values and their gradients
+# (float32); per parameter, the value, its gradient and Adam's two moments.
+BATCH_COPIES = 4
+PARAM_COPIES = 4
 
 
 def register(sub) -> None:
@@ -21,16 +30,24 @@ def register(sub) -> None:
     )
     p.add_argument("--features", type=positive_int, default=2, help="n (default 2)")
     p.add_argument("--hidden", type=positive_int, default=1, help="m (default 1)")
-    p.add_argument("--models", type=positive_int, default=4000, help="models (default 4000)")
+    p.add_argument(
+        "--models",
+        type=at_most(MAX_MODELS, "models "),
+        default=4000,
+        help=f"models (default 4000, at most {MAX_MODELS:,})",
+    )
     p.add_argument("--batch", type=positive_int, default=1024, help="batch size (default 1024)")
     p.add_argument(
-        "--steps", type=positive_int, default=300, help="steps per run, at least 200 (default 300)"
+        "--steps",
+        type=at_least(200, "steps "),
+        default=300,
+        help=f"steps per run, 200 to {MAX_STEPS:,} (default 300)",
     )
     p.add_argument(
         "--threads",
         type=positive_int,
-        default=os.cpu_count() or 1,
-        help="threads (default: all cores)",
+        default=None,
+        help="threads (default: the cores available; more are capped)",
     )
     p.add_argument(
         "--estimator",
@@ -38,7 +55,9 @@ def register(sub) -> None:
         help="sampled (paper-faithful, default), patterns or exact",
     )
     p.add_argument("--density", type=density, default=0.1, help="feature density (default 0.1)")
-    p.add_argument("--repeats", type=positive_int, default=3, help="runs (default 3)")
+    p.add_argument(
+        "--repeats", type=at_most(MAX_REPEATS, "repeats "), default=3, help="runs (default 3)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
 
@@ -49,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
     from toymodels.errors import ConfigError
     from toymodels.seeds import model_seed
 
-    if args.steps < 200:
-        raise ConfigError(f"--steps {args.steps}: at least 200 steps are needed to time")
+    if args.steps > MAX_STEPS:
+        raise ConfigError(f"--steps {args.steps} is above {MAX_STEPS:,}; time fewer steps")
+    threads = _threads(args.threads)
+    _check_memory(args)
     # Validate the structure and estimator before timing anything.
     config = ModelConfig.superposition("relu", args.features, args.hidden, args.density)
     build_model(
@@ -59,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         TrainConfig(estimator=args.estimator, batch_size=args.batch),
     )
     t = engine(
-        args.features, args.hidden, args.models, args.batch, args.steps, args.threads,
+        args.features, args.hidden, args.models, args.batch, args.steps, threads,
         args.estimator, args.repeats, args.density,
     )  # fmt: skip
     if args.json:
@@ -73,3 +94,34 @@ def run(args: argparse.Namespace) -> int:
             f"peak memory {t.peak_rss_mib:.0f} MiB (resident before: {t.rss_before_mib:.0f} MiB)"
         )
     return 0
+
+
+def _threads(asked: int | None) -> int:
+    import warnings
+
+    from toymodels.errors import Notice
+
+    from .._cores import available_cores
+
+    cores = available_cores()
+    if asked is not None and asked > cores:
+        warnings.warn(
+            f"--threads {asked} is more than the {cores} cores; using {cores}", Notice, stacklevel=2
+        )
+    return cores if asked is None else min(asked, cores)
+
+
+def _check_memory(args) -> None:
+    """Refuse a benchmark whose tensors cannot fit in memory, before building anything."""
+    from toymodels.errors import ConfigError
+
+    from .._size_guard import MEMORY_SHARE, available_memory, bytes_text
+
+    n, m = args.features, args.hidden
+    need = 4 * args.models * (BATCH_COPIES * args.batch * (2 * n + m) + PARAM_COPIES * n * (m + 1))
+    available = available_memory()
+    if available is not None and need > MEMORY_SHARE * available:
+        raise ConfigError(
+            f"--models {args.models} x --batch {args.batch} x --features {n} needs about "
+            f"{bytes_text(need)} of memory, more than the {bytes_text(available)} available"
+        )

@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._args import positive_float, positive_int
+from ._args import add_sweep_options, bounded_float, positive_float, positive_int
 
 TASKS = ("clusters", "annealing", "features")
 # Every default is the preset ``competition-<task>`` (the figures draw the same runs); an
@@ -28,23 +28,22 @@ TEMPERATURE_RANGE = (0.01, 10.0)
 # On the annealing task the τ axis spans the derived critical temperature by this factor
 # either way (log-spaced), so the split sits mid-diagram.
 ANNEALING_SPAN = 4.0
+# Temperatures τ allowed: the units' inputs are divided by τ in float32, where beyond
+# 1e-6 .. 1e6 they saturate (a hard argmax) or vanish (every unit alike), and far beyond
+# they overflow and training fails.
+TEMPERATURE_LIMITS = (1e-6, 1e6)
+_TEMPERATURE = bounded_float(*TEMPERATURE_LIMITS, "temperature ", "float32 inputs / τ")
+# Volume strengths λ allowed: a penalty 1e6 times the task's loss leaves the task below
+# float32's resolution (1e-7), and far beyond it overflows.
+MAX_STRENGTH = 1e6
+_STRENGTH = bounded_float(0.0, MAX_STRENGTH, "strength ", "the task must outweigh it in float32")
+# The anneal control starts at τ·e^λ, a float32: above this it is infinite.
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _range(kind):
-    """``LO HI`` of a positive (``positive_float``) or nonnegative axis."""
+    """``LO HI`` of an axis whose values ``kind`` checks."""
     return {"type": kind, "nargs": 2, "default": None, "metavar": ("LO", "HI")}
-
-
-def _nonnegative(text: str) -> float:
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be a finite number >= 0")
-    return value
 
 
 def _common(p, out: str) -> None:
@@ -58,7 +57,7 @@ def _common(p, out: str) -> None:
     )
     p.add_argument("--k", type=positive_int, default=None, help="units kwta keeps (2)")
     p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
-    p.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
+    add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path(out), help=f"output folder (default {out})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -82,13 +81,13 @@ def register(sub) -> None:
     p.add_argument("--grid", type=positive_int, default=None, help=f"points per axis ({GRID})")
     p.add_argument(
         "--temperature-range",
-        **_range(positive_float),
-        help="τ axis, log-spaced (default 0.01 10; annealing: τ_c/4 to 4 τ_c)",
+        **_range(_TEMPERATURE),
+        help="τ axis, log-spaced, within 1e-6 to 1e6 (default 0.01 10; annealing: τ_c/4 to 4 τ_c)",
     )
     p.add_argument(
         "--strength-range",
-        **_range(_nonnegative),
-        help="λ axis, linear (default 0 to the control's typical strength)",
+        **_range(_STRENGTH),
+        help="λ axis, linear, 0 to 1e6 (default 0 to the control's typical strength)",
     )
     p.set_defaults(handler=run_phase_diagram)
 
@@ -100,9 +99,14 @@ def register(sub) -> None:
     )
     _common(p, "competition-compare")
     p.add_argument("--volume", default=None, help="volume control (default none)")
-    p.add_argument("--strength", type=_nonnegative, default=None, help="its strength λ (default 0)")
     p.add_argument(
-        "--temperature", type=positive_float, default=None, help="τ (preset: 1; annealing τ_c/2)"
+        "--strength", type=_STRENGTH, default=None, help="its strength λ, 0 to 1e6 (default 0)"
+    )
+    p.add_argument(
+        "--temperature",
+        type=_TEMPERATURE,
+        default=None,
+        help="τ, 1e-6 to 1e6 (preset: 1; annealing τ_c/2)",
     )
     p.add_argument("--json", action="store_true", help='print {"rows": [...]}')
     p.set_defaults(handler=run_compare)
@@ -187,6 +191,11 @@ def build_phase_spec(args: argparse.Namespace):
     s_lo, s_hi = args.strength_range if args.strength_range is not None else (0.0, top)
     if s_lo > s_hi:
         raise ConfigError(f"--strength-range {s_lo:g} {s_hi:g}: LO must not exceed HI")
+    if control.max_strength is not None and s_hi > control.max_strength:
+        raise ConfigError(
+            f"--strength-range {s_lo:g} {s_hi:g}: {args.volume} allows strengths up to "
+            f"{control.max_strength:g}"
+        )
     if s_lo == s_hi:
         axes["axes.volume_strength"] = [s_lo]
     else:
@@ -197,10 +206,53 @@ def build_phase_spec(args: argparse.Namespace):
     description = (
         f"competition phase-diagram: {model['activation']} units with volume control "
         f"{model['volume']} on {spec.task}, K = {spec.to_dict()['n_hidden']}, {shape} grid "
-        f"of temperature x strength, {spec.seeds} seeds, {spec.train.steps} Adam steps at "
-        f"lr {spec.train.lr:g}"
+        f"of temperature {lo:g}-{hi:g} x strength {s_lo:g}-{s_hi:g}, {spec.seeds} seeds, "
+        f"{spec.train.steps} Adam steps at lr {spec.train.lr:g}"
     )
-    return spec.with_overrides({"description": description})
+    spec = spec.with_overrides({"description": description})
+    check_spec(spec)
+    return spec
+
+
+def check_spec(spec, where: str = "") -> None:
+    """What training a competition sweep needs beyond the spec's own checks (also the
+    sweeps of ``toymodels figures``, whose values ``--set`` may change), checked before it
+    starts: temperatures within ``TEMPERATURE_LIMITS``, strengths up to ``MAX_STRENGTH``,
+    and the anneal control's first temperature τ·e^λ within float32's range."""
+    import math
+
+    from toymodels.errors import ConfigError
+
+    where = f"{where}: " if where else ""
+    model = spec.to_dict()["model"]
+
+    def values(name: str) -> tuple:
+        axis = spec.axis(name)
+        return tuple(axis.values) if axis is not None else (model[name],)
+
+    temperatures, strengths = values("temperature"), values("volume_strength")
+    lo, hi = TEMPERATURE_LIMITS
+    for t in temperatures:
+        if not lo <= t <= hi:
+            raise ConfigError(
+                f"{where}temperature {t:g} is outside [{lo:g}, {hi:g}] (float32 inputs / τ)"
+            )
+    for s in strengths:
+        if s > MAX_STRENGTH:
+            raise ConfigError(
+                f"{where}strength {s:g} is above {MAX_STRENGTH:g} (the task must outweigh it "
+                "in float32)"
+            )
+    volumes = spec.axis("volume").values if spec.axis("volume") else (model["volume"],)
+    if "anneal" in volumes:
+        start = math.log(max(temperatures)) + max(strengths)
+        if start > math.log(FLOAT32_MAX):
+            most = math.log(FLOAT32_MAX) - math.log(max(temperatures))
+            raise ConfigError(
+                f"{where}anneal strength {max(strengths):g} at temperature "
+                f"{max(temperatures):g}: the anneal starts at τ·e^λ, beyond float32's range "
+                f"above λ = {most:.4g}"
+            )
 
 
 def applicable_activations(task: str, volume: str, candidates) -> list[str]:
@@ -241,16 +293,32 @@ def build_compare_spec(args: argparse.Namespace):
     if not kept:
         raise ConfigError(f'volume control "{volume}" applies to no activation on {args.task}')
     overrides["axes.activation"] = kept
-    return preset.with_overrides(overrides)
+    spec = preset.with_overrides(overrides)
+    # The stored description says what is trained, not the preset's defaults.
+    model = spec.to_dict()["model"]
+    description = (
+        f"competition compare: {len(kept)} activations ({', '.join(kept)}) with volume "
+        f"control {model['volume']} (strength {model['volume_strength']:g}) on {spec.task}, "
+        f"K = {spec.to_dict()['n_hidden']}, temperature {model['temperature']:g}, "
+        f"{spec.seeds} seeds, {spec.train.steps} Adam steps at lr {spec.train.lr:g}"
+    )
+    spec = spec.with_overrides({"description": description})
+    check_spec(spec)
+    return spec
 
 
 # -- handlers -------------------------------------------------------------------------------
 def run_phase_diagram(args: argparse.Namespace) -> int:
     from .. import run as run_sweep
+    from ._args import check_output_folder
     from ._competition_report import write_phase_report
+    from ._phase_report import shown
 
+    check_output_folder(args.out, "competition phase-diagram")
     spec = build_phase_spec(args)
-    results = run_sweep(spec, args.out / "run", jobs=args.jobs, progress=not args.quiet)
+    results = run_sweep(
+        spec, args.out / "run", jobs=args.jobs, progress=not args.quiet, yes=args.yes
+    )
     summary = write_phase_report(results, spec, args.out, critical_temperature_of(spec))
     counts: dict[str, int] = {}
     for row in summary["phase"]:
@@ -267,7 +335,7 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
         agree = summary["agreement_outside_band"]
         lines.append(
             f"critical temperature (theory) {summary['critical_temperature']:.4g}; trained "
-            f"phases agree with it in {agree:.3f} of the cells outside ±10% of it"
+            f"phases agree with it in {shown(agree)} of the cells outside ±10% of it"
         )
     lines.append(f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}")
     print("\n".join(lines), file=sys.stdout)
@@ -276,10 +344,14 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     from .. import run as run_sweep
+    from ._args import check_output_folder
     from ._competition_report import write_compare_report
 
+    check_output_folder(args.out, "competition compare")
     spec = build_compare_spec(args)
-    results = run_sweep(spec, args.out / "run", jobs=args.jobs, progress=not args.quiet)
+    results = run_sweep(
+        spec, args.out / "run", jobs=args.jobs, progress=not args.quiet, yes=args.yes
+    )
     rows = write_compare_report(results, spec, args.out)
     if args.json:
         print(json.dumps({"rows": rows}, indent=2))

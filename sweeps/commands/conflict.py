@@ -15,7 +15,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._args import conflict, positive_float, positive_int
+from ._args import (
+    add_sweep_options,
+    at_least,
+    bounded_float,
+    conflict,
+    grid_points,
+    positive_float,
+    positive_int,
+)
 
 MODELS = {"linear": "two_view_linear", "relu": "two_view_relu"}
 AXES = {"width": "n_hidden", "strength": "view_ratio"}
@@ -24,6 +32,15 @@ AXES = {"width": "n_hidden", "strength": "view_ratio"}
 GRID = 12
 RATIO_RANGE = (0.25, 4.0)
 RECORDED_STATES = 400
+# View strength ratios ρ allowed: the weaker view's share of the input power is ρ² (or
+# 1/ρ²), and beyond 1e-3 .. 1e3 it is below float32's resolution (1e-7), so the views'
+# competition the diagram is about cannot happen; far beyond, ρ² overflows.
+RATIO_LIMITS = (1e-3, 1e3)
+_RATIO = bounded_float(*RATIO_LIMITS, "view ratio ", "the weaker view must stay visible")
+# The linear theory describes learning from a small start: its initial strength
+# a₀ = init_std²·max(width, items − 1)/2 must be below 1, which no cell's strongest mode
+# falls below (its singular value is in [1, √2]: the targets' power is fixed).
+MAX_INITIAL_STRENGTH = 1.0
 
 
 def register(sub) -> None:
@@ -45,9 +62,11 @@ def register(sub) -> None:
         default="width",
         help="second axis: shared-layer width or view strength ratio (default width)",
     )
-    p.add_argument("--grid", type=positive_int, default=None, help="points per axis (12)")
+    p.add_argument(
+        "--grid", type=grid_points, default=None, help="points per axis, at least 2 (12)"
+    )
     p.add_argument("--seeds", type=positive_int, default=None, help="models a cell (10)")
-    p.add_argument("--items", type=positive_int, default=None, help="items per view (6)")
+    p.add_argument("--items", type=at_least(2, "items "), default=None, help="items per view (6)")
     p.add_argument(
         "--conflict-range",
         type=conflict,
@@ -62,7 +81,7 @@ def register(sub) -> None:
         nargs=2,
         default=None,
         metavar=("LO", "HI"),
-        help="width axis (default 1 to 2(items-1)+2)",
+        help="width axis, LO below HI (default 1 to 2(items-1)+2)",
     )
     p.add_argument(
         "--width",
@@ -72,17 +91,18 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--ratio",
-        type=positive_float,
+        type=_RATIO,
         default=None,
-        help="view 2's strength relative to view 1's on the width axis (default 0.7)",
+        help="view 2's strength relative to view 1's on the width axis, 0.001 to 1000 "
+        "(default 0.7)",
     )
     p.add_argument(
         "--ratio-range",
-        type=positive_float,
+        type=_RATIO,
         nargs=2,
         default=None,
         metavar=("LO", "HI"),
-        help="strength axis, log-spaced (default 0.25 4)",
+        help="strength axis, log-spaced, within 0.001 to 1000 (default 0.25 4)",
     )
     p.add_argument("--epochs", type=positive_int, default=None, help="default 6000")
     p.add_argument("--lr", type=positive_float, default=None, help="default 0.002")
@@ -90,7 +110,7 @@ def register(sub) -> None:
         "--init", type=positive_float, default=None, help="std of the initial weights (0.01)"
     )
     p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
-    p.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
+    add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path("conflict"), help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
@@ -112,8 +132,8 @@ def grid_overrides(args: argparse.Namespace, items: int) -> dict:
     if args.axis == "width":
         if args.width_range is not None or args.grid is not None or args.items is not None:
             lo, hi = args.width_range or (1, 2 * (items - 1) + 2)
-            if lo > hi:
-                raise ConfigError(f"--width-range {lo} {hi}: LO must not exceed HI")
+            if lo >= hi:  # one width leaves the diagram a single column, which cannot be drawn
+                raise ConfigError(f"--width-range {lo} {hi}: LO must be below HI")
             # Widths are integers: a grid finer than the range gives fewer, distinct values.
             out["axes.n_hidden"] = sorted({int(round(v)) for v in np.linspace(lo, hi, grid)})
     elif args.ratio_range is not None or args.grid is not None:
@@ -161,36 +181,79 @@ def build_spec(args: argparse.Namespace):
     ratio = data["model"]["view_ratio"]
     fixed = f"view ratio {ratio:g}" if args.axis == "width" else f"width {data['n_hidden']}"
     shape = " x ".join(str(len(a.values)) for a in spec.axes)
+    spans = " x ".join(f"{a.name} {min(a.values):g}-{max(a.values):g}" for a in spec.axes)
     description = (
         f"conflict phase-diagram: {spec.family}, {items} items a view, {shape} grid of "
-        f"conflict x {args.axis} ({fixed}), {spec.seeds} seeds, {spec.train.steps} epochs "
+        f"conflict x {args.axis} ({spans}; {fixed}, initial weights std "
+        f"{data['model']['init_std']:g}), {spec.seeds} seeds, {spec.train.steps} epochs "
         f"of full-batch gradient descent at lr {spec.train.lr:g}"
     )
-    return spec.with_overrides({"description": description})
+    spec = spec.with_overrides({"description": description})
+    check_spec(spec)
+    return spec
+
+
+def check_spec(spec, where: str = "") -> None:
+    """What the report, the figure and the linear theory need of a conflict sweep (also
+    the sweeps of ``toymodels figures``, whose axes ``--set`` may change), checked before
+    it is trained: a conflict axis and a second axis of at least 2 values each, view
+    ratios within ``RATIO_LIMITS`` and the theory's small start."""
+    import math
+
+    from toymodels.errors import ConfigError
+
+    where = f"{where}: " if where else ""
+    second = next((AXES[k] for k in AXES if spec.axis(AXES[k]) is not None), None)
+    for name in ("conflict", second or "n_hidden or view_ratio"):
+        axis = spec.axis(name)
+        if axis is None or len(set(axis.values)) < 2:
+            raise ConfigError(f"{where}axes.{name} needs at least 2 values for a phase diagram")
+    data = spec.to_dict()
+    ratios = spec.axis("view_ratio").values if second == "view_ratio" else ()
+    for ratio in (*ratios, data["model"]["view_ratio"]):
+        if not RATIO_LIMITS[0] <= ratio <= RATIO_LIMITS[1]:
+            raise ConfigError(
+                f"{where}view ratio {ratio:g} is outside [{RATIO_LIMITS[0]:g}, "
+                f"{RATIO_LIMITS[1]:g}] (the weaker view must stay visible in float32)"
+            )
+    widths = spec.axis("n_hidden").values if second == "n_hidden" else (data["n_hidden"],)
+    init = data["model"]["init_std"]
+    with_width = max(max(widths), data["n_items"] - 1)
+    a0 = init * init * with_width / 2  # a float product overflows to inf, never raises
+    if not a0 < MAX_INITIAL_STRENGTH:
+        raise ConfigError(
+            f"{where}init {init:g} with width up to {max(widths)} and {data['n_items']} items "
+            f"(--init, --width/--width-range, --items) gives the linear theory the initial "
+            f"strength init^2 * max(width, items-1) / 2 = {a0:.3g}; the theory needs a small "
+            f"start, below {MAX_INITIAL_STRENGTH:g}: use init < "
+            f"{math.sqrt(2 * MAX_INITIAL_STRENGTH / with_width):.3g}, or fewer items or units"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import run as run_sweep
+    from ._args import check_output_folder
     from ._conflict_report import write_report
+    from ._phase_report import shown
 
+    check_output_folder(args.out, "conflict phase-diagram")
     spec = build_spec(args)
     progress = None if args.quiet else True
-    results = run_sweep(spec, args.out / "run", jobs=args.jobs, progress=progress)
+    results = run_sweep(spec, args.out / "run", jobs=args.jobs, progress=progress, yes=args.yes)
     summary = write_report(results, spec, args.out)
     counts = {}
     for row in summary["phase"]:
         for label in row:
             counts[label] = counts.get(label, 0) + 1
     axis = summary["settings"]["axis"]
-    spread = summary["spread_at_no_conflict"]
-    spread = float("nan") if spread is None else spread
     lines = [
         f"{spec.family}: {len(summary['conflict'])} conflicts x {len(summary['axis'])} "
         f"{axis} values, {spec.seeds} seeds",
         "trained phases (best of N): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
-        f"agreement with the linear theory: {summary['agreement']:.3f} of cells "
-        f"(per seed {summary['agreement_per_seed']:.3f})",
-        f"dominance spread over seeds at conflict 0: at most {spread:.2g}",
+        f"agreement with the linear theory: {shown(summary['agreement'])} of cells "
+        f"(per seed {shown(summary['agreement_per_seed'])})",
+        "dominance spread over seeds at conflict 0: at most "
+        f"{shown(summary['spread_at_no_conflict'], '.2g')}",
         f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}",
     ]
     print("\n".join(lines), file=sys.stdout)

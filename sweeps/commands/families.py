@@ -23,7 +23,9 @@ def register(sub) -> None:
 
 
 def _doc(cls) -> str:
-    return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+    """The first paragraph of a docstring as plain text (its ``code`` marks dropped)."""
+    text = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+    return text.replace("``", "")
 
 
 def _value(v):

@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
-from ._args import positive_int
+from ._args import add_sweep_options
 from .phase_diagram import PROTOCOLS
 
 GALLERY = "gallery"
@@ -65,12 +64,7 @@ def register(sub) -> None:
         default="default",
         help="default: settings that finish in minutes; paper: the published protocol",
     )
-    p.add_argument(
-        "--jobs",
-        type=positive_int,
-        default=min(2, os.cpu_count() or 1),
-        help="parallel worker processes for sweeps (default 2)",
-    )
+    add_sweep_options(p)
     p.add_argument("--list", action="store_true", help="name the figures and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     # Testing aid: extra overrides for every sweep (e.g. train.steps=5), stored apart.
@@ -150,9 +144,33 @@ def _list() -> int:
     return 0
 
 
+def check_figure_spec(preset: str, spec, where: str) -> None:
+    """What a figure drawn from ``preset`` needs of its sweep beyond the spec's checks
+    (the ``--set`` testing aid can change its axes), so that it fails before training."""
+    from . import competition, conflict, multitask
+    from .phase_diagram import check_phase_axes
+
+    if preset.startswith("paper-"):
+        check_phase_axes(spec, where)
+    elif preset.startswith("conflict-"):
+        conflict.check_spec(spec, where)
+    elif preset.startswith("competition-"):
+        competition.check_spec(spec, where)
+    elif preset.startswith("multitask-"):
+        multitask.check_theory(spec)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list()
+    from toymodels.errors import ConfigError
+    from toymodels.files import check_writable
+
+    from .._cores import available_cores
+    from .._size_guard import check_size
+    from ..storage import check_folder
+
+    check_writable(args.out)
     names = resolve_names(args.names)
     from ..spec import parse_overrides
 
@@ -163,7 +181,16 @@ def run(args: argparse.Namespace) -> int:
     for name in names:  # validate every spec up front: nothing half-done on bad input
         if name != GALLERY:
             for preset in FIGURES[name].presets(args.scale):
-                specs[preset] = sweep_spec(preset, args.scale, args.overrides)
+                spec = specs[preset] = sweep_spec(preset, args.scale, args.overrides)
+                check_figure_spec(preset, spec, f"{name}: sweep {preset}")
+                # A stored sweep made under other settings is refused now, not after the
+                # sweeps of the figures before it have trained.
+                folder = run_dir(args.out, args.scale, preset, args.overrides)
+                try:
+                    check_folder(folder, spec)
+                except ConfigError as exc:
+                    raise ConfigError(f"{name}: {exc}; or delete {folder} to retrain it") from None
+                check_size(spec, min(args.jobs, available_cores()), args.yes)
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict = {}
     for name in names:
@@ -190,7 +217,11 @@ def _make(name: str, entry, specs: dict, results: dict, args) -> None:
             _say(args, f"{name}: sweep {preset} ({args.scale} scale) in {folder}")
             try:
                 results[preset] = run_sweep(
-                    specs[preset], folder, jobs=args.jobs, progress=None if args.quiet else True
+                    specs[preset],
+                    folder,
+                    jobs=args.jobs,
+                    progress=None if args.quiet else True,
+                    yes=args.yes,
                 )
             except ConfigError as exc:  # e.g. stored under other settings
                 raise ConfigError(f"{name}: {exc}; or delete {folder} to retrain it") from None

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._args import contexts, positive_float, positive_int
+from ._args import add_sweep_options, contexts, positive_float, positive_int
 
 MODELS = ("contextual_relu", "contextual_linear", "gdln")
 STRUCTURES = ("same", "different")
@@ -57,6 +57,7 @@ def register(sub) -> None:
     )
     p.add_argument("--gating", default=None, help="gdln: single, pairs, all_but_one, subsets")
     p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path("multitask"), help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
@@ -93,20 +94,46 @@ def build_spec(args: argparse.Namespace):
     }
     if args.hidden is not None:
         spec["n_hidden"] = args.hidden
-    spec["description"] = (
+    built = SweepSpec.from_dict(spec)
+    # The stored description says what is trained, defaults filled in.
+    data = built.to_dict()
+    gdln = args.model == "gdln"
+    width = f"{data['n_hidden']} hidden units{' per pathway' if gdln else ''}"
+    gating = f", gating {data['model']['gating']}" if gdln else ""
+    description = (
         f"multitask train: {args.model} on {args.contexts} contexts ({args.structure} "
-        f"structures), {args.seeds} seeds, {args.epochs} epochs of full-batch gradient "
-        f"descent at lr {args.lr:g}"
+        f"structures), {width}, initial weights std {data['model']['init_std']:.3g}{gating}, "
+        f"{args.seeds} seeds, {args.epochs} epochs of full-batch gradient descent at "
+        f"lr {args.lr:g}"
     )
-    return SweepSpec.from_dict(spec)
+    return built.with_overrides({"description": description})
+
+
+def check_theory(spec) -> None:
+    """Refuse a run the closed form cannot describe (e.g. an initial strength above the
+    modes' asymptotes) before it is trained: the report derives the closed form after."""
+    from analytics.mode_dynamics import predict
+
+    config = spec.model_config(spec.cell_point(0))
+    predict(config.data, spec.train.lr, config.arch.init_std, config.arch.n_hidden)
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import run as run_sweep
+    from ._args import check_output_folder
     from ._multitask_report import write_report
+    from ._phase_report import shown
 
+    check_output_folder(args.out, "multitask train")
     spec = build_spec(args)
-    results = run_sweep(spec, args.out / "run", jobs=1, progress=None if args.quiet else True)
+    check_theory(spec)
+    results = run_sweep(
+        spec,
+        args.out / "run",
+        jobs=args.jobs,
+        progress=None if args.quiet else True,
+        yes=args.yes,
+    )
     summary = write_report(results, spec, args.out)
     lines = [
         f"{spec.family} on {summary['settings']['contexts']} contexts "
@@ -123,14 +150,21 @@ def run(args: argparse.Namespace) -> int:
         lines.append(
             "top singular value per pathway (mean over seeds): "
             + ", ".join(
-                f"{k} {sum(v) / len(v):.3g}" for k, v in summary["module_singular_values"].items()
+                f"{k} {shown(_mean(v), '.3g')}"
+                for k, v in summary["module_singular_values"].items()
             )
         )
     theory = summary["theory"]
     lines.append(
         "final mode strengths vs closed-form asymptotes: largest relative difference "
-        f"{theory['max_relative_difference']:.3g}"
+        f"{shown(theory['max_relative_difference'], '.3g')}"
     )
     lines.append(f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}")
     print("\n".join(lines), file=sys.stdout)
     return 0
+
+
+def _mean(values: list) -> float | None:
+    """Mean over the seeds that did not diverge (stored as null)."""
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None

@@ -9,11 +9,10 @@ with the same arguments finishes what is missing), computes the candidate theory
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from ._args import density, positive_float, positive_int
+from ._args import add_sweep_options, density, grid_points, positive_float, positive_int
 
 # Two training protocols.  "fast" minimises the same expected loss with its exact
 # closed form (deterministic full-gradient Adam), which reaches the trained phases in a
@@ -26,6 +25,13 @@ PROTOCOLS = {
 }
 DEFAULT_GRID = {2: 24, 3: 16}
 DEFAULT_SEEDS = 10
+# The axes' limits.  Checked ends: at density 1e-6 and importance 1e-6 and 1e6 the trained
+# grid, the candidate theory and the exact optimum (BFGS with relative tolerances) agree
+# as at the defaults for n=2 and n=3; at density 1e-30 the optimum's losses (~1e-30) are
+# below its tolerances and its phases come out wrong, and beyond ~1e150 the figure's cell
+# edges (half a grid step past the ends) leave the floating-point range.
+DENSITY_MIN = 1e-6
+IMPORTANCE_LIMITS = (1e-6, 1e6)
 
 
 def register(sub) -> None:
@@ -43,9 +49,9 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--grid",
-        type=positive_int,
+        type=grid_points,
         default=None,
-        help="grid points per axis (default 24 for n=2, 16 for n=3)",
+        help="grid points per axis, at least 2 (default 24 for n=2, 16 for n=3)",
     )
     p.add_argument(
         "--seeds",
@@ -68,7 +74,7 @@ def register(sub) -> None:
         nargs=2,
         default=(0.01, 1.0),
         metavar=("LO", "HI"),
-        help="density axis, log-spaced (default 0.01 1)",
+        help=f"density axis, log-spaced, LO >= {DENSITY_MIN:g} (default 0.01 1)",
     )
     p.add_argument(
         "--importance-range",
@@ -76,15 +82,11 @@ def register(sub) -> None:
         nargs=2,
         default=(0.1, 10.0),
         metavar=("LO", "HI"),
-        help="relative importance axis, log-spaced (default 0.1 10)",
+        help="relative importance axis, log-spaced, within "
+        f"[{IMPORTANCE_LIMITS[0]:g}, {IMPORTANCE_LIMITS[1]:g}] (default 0.1 10)",
     )
     p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
-    p.add_argument(
-        "--jobs",
-        type=positive_int,
-        default=min(2, os.cpu_count() or 1),
-        help="parallel worker processes (default 2)",
-    )
+    add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path("phase-diagram"), help="output folder")
     p.add_argument(
         "--no-optimum",
@@ -104,9 +106,20 @@ def build_spec(args: argparse.Namespace):
     lo, hi = args.density_range
     if lo >= hi:
         raise ConfigError(f"--density-range {lo:g} {hi:g}: LO must be below HI")
+    if lo < DENSITY_MIN:
+        raise ConfigError(
+            f"--density-range {lo:g} {hi:g}: LO must be at least {DENSITY_MIN:g}, the "
+            "lowest density checked to train, plot and agree with the exact optimum"
+        )
     rlo, rhi = args.importance_range
     if rlo >= rhi:
         raise ConfigError(f"--importance-range {rlo:g} {rhi:g}: LO must be below HI")
+    if rlo < IMPORTANCE_LIMITS[0] or rhi > IMPORTANCE_LIMITS[1]:
+        raise ConfigError(
+            f"--importance-range {rlo:g} {rhi:g} must lie within "
+            f"[{IMPORTANCE_LIMITS[0]:g}, {IMPORTANCE_LIMITS[1]:g}], the range checked to "
+            "train, plot and agree with the exact optimum"
+        )
     grid = args.grid or DEFAULT_GRID[args.features]
     protocol = dict(PROTOCOLS[args.protocol])
     if args.steps is not None:
@@ -123,34 +136,57 @@ def build_spec(args: argparse.Namespace):
     }
     # The stored description says what was actually trained, not the preset's defaults.
     hidden = args.features - 1
+    # The batch matters only where a step samples (the exact estimator has none).
+    batch = f", batch {args.batch}" if protocol["estimator"] == "sampled" else ""
     overrides["description"] = (
         f"phase-diagram: n={args.features} features into m={hidden} "
-        f"dimension{'s' if hidden > 1 else ''}, {grid}x{grid} density x relative importance, "
-        f"{args.seeds} seeds, protocol {args.protocol} ({protocol['estimator']} estimator, "
-        f"{protocol['steps']} steps, lr {protocol['lr']:g}, {protocol['schedule']} schedule)"
+        f"dimension{'s' if hidden > 1 else ''}, {grid}x{grid} density {lo:g}-{hi:g} x "
+        f"relative importance {rlo:g}-{rhi:g}, {args.seeds} seeds, protocol "
+        f"{args.protocol} ({protocol['estimator']} estimator{batch}, {protocol['steps']} "
+        f"steps, lr {protocol['lr']:g}, {protocol['schedule']} schedule)"
     )
     preset = {2: "paper-2to1", 3: "paper-3to2"}[args.features]
     return load_preset(preset).with_overrides(overrides)
 
 
+def check_phase_axes(spec, where: str) -> None:
+    """What the report and the figure of a phase diagram need of a sweep (used for the
+    sweeps of ``toymodels figures``, whose axes ``--set`` may change): a density and an
+    importance axis of at least 2 values each, within the checked limits."""
+    from toymodels.errors import ConfigError
+
+    limits = {"density": (DENSITY_MIN, 1.0), "importance": IMPORTANCE_LIMITS}
+    for name, (lo, hi) in limits.items():
+        axis = spec.axis(name)
+        if axis is None or len(axis.values) < 2:
+            raise ConfigError(f"{where}: axes.{name} needs at least 2 values for a phase diagram")
+        if min(axis.values) < lo or max(axis.values) > hi:
+            raise ConfigError(
+                f"{where}: axes.{name} spans {min(axis.values):g} to {max(axis.values):g}; "
+                f"a phase diagram's must lie within [{lo:g}, {hi:g}]"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     from .. import run as run_sweep
-    from ._phase_report import write_report
+    from ._args import check_output_folder
+    from ._phase_report import shown, write_report
 
+    check_output_folder(args.out, "phase-diagram")
     spec = build_spec(args)
     progress = None if args.quiet else True
-    results = run_sweep(spec, args.out / "run", jobs=args.jobs, progress=progress)
+    results = run_sweep(spec, args.out / "run", jobs=args.jobs, progress=progress, yes=args.yes)
     summary = write_report(results, args.features, args.out, optimum=not args.no_optimum)
     lines = [
         f"n={summary['features']} into m={summary['hidden']}: "
         f"{len(summary['density'])}x{len(summary['importance'])} grid, "
         f"{summary['seeds']} seeds, protocol {args.protocol}",
-        f"agreement with theory: best-of-N {summary['agreement']:.3f}, "
-        f"paper rule {summary['agreement_paper_rule']:.3f}",
+        f"agreement with theory: best-of-N {shown(summary['agreement'])}, "
+        f"paper rule {shown(summary['agreement_paper_rule'])}",
     ]
     if "agreement_optimum" in summary:
         lines.append(
-            f"agreement with the exact optimum: best-of-N {summary['agreement_optimum']:.3f}; "
+            f"agreement with the exact optimum: best-of-N {shown(summary['agreement_optimum'])}; "
             f"candidate theory vs exact optimum {summary['theory_agrees_with_optimum']:.3f}"
         )
     lines.append(

@@ -1,6 +1,6 @@
 """``toymodels sweep``: run a sweep spec or preset, show a sweep folder's status, list presets.
 
-toymodels sweep run SPEC_OR_PRESET --out DIR [--set key=value ...] [--jobs J]
+toymodels sweep run SPEC_OR_PRESET --out DIR [--set key=value ...] [--jobs J] [--yes]
                     [--backend loky|dask] [--scheduler tcp://HOST:PORT] [--quiet]
 toymodels sweep status DIR
 toymodels sweep presets
@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from ._args import positive_int
+from ._args import add_sweep_options
 
 BACKENDS = ("loky", "dask")
 
@@ -46,7 +46,7 @@ def register(subparsers) -> None:
         help="override a spec value, e.g. train.steps=200, seeds=3, "
         "axes.density.num=5 (values are TOML; repeatable)",
     )
-    run.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
+    add_sweep_options(run)
     run.add_argument(
         "--backend",
         choices=BACKENDS,
@@ -85,7 +85,9 @@ def _echo(text: str = "") -> None:
 def _run(args: argparse.Namespace) -> int:
     import sweeps
     from sweeps.spec import parse_overrides
+    from toymodels.files import check_writable
 
+    check_writable(args.out)
     overrides = parse_overrides(args.overrides)
     spec = sweeps.load_spec(args.spec)
     if overrides:
@@ -98,6 +100,7 @@ def _run(args: argparse.Namespace) -> int:
         backend=args.backend,
         scheduler=args.scheduler,
         progress=not args.quiet,
+        yes=args.yes,
     )
     shape = " x ".join(f"{a.name} {len(a.values)}" for a in spec.axes) or "1 cell"
     _echo(
@@ -119,10 +122,16 @@ def _status(args: argparse.Namespace) -> int:
     )
     if st.damaged_chunks:
         _echo(
-            f"damaged: {st.damaged_chunks} chunk files failed their checks (recomputed on resume)"
+            f"damaged: {st.damaged_chunks} chunk files failed their checks (corrupted, or "
+            "written for another spec or toymodels version; recomputed on resume)"
         )
     if st.consolidated:
         _echo(f"consolidated: yes ({st.path / 'results.nc'})")
+    elif st.damaged_results:
+        _echo(
+            f"consolidated: damaged ({st.damaged_results}), rebuilt by: "
+            f"toymodels sweep run {st.path} --out {st.path}"
+        )
     else:
         _echo(
             "consolidated: no (results.nc is written when every chunk is finished; "
