@@ -98,7 +98,7 @@ def check_size(spec: SweepSpec, jobs: int, yes: bool) -> None:
         raise ConfigError(
             f"this sweep is large: {size.models:,} models x {size.model_steps // size.models:,} "
             f"steps, about {bytes_text(size.memory_bytes)} of memory and {_duration(seconds)} on "
-            f"{jobs} worker{'s' if jobs > 1 else ''}; rerun with --yes (yes=True) to start it"
+            f"{_count(jobs, 'worker')}; rerun with --yes (yes=True) to start it"
         )
 
 
