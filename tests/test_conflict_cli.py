@@ -141,3 +141,10 @@ def test_figure_panels_and_theory_line(width_run):
     ]
     drawn = [c for ax in fig.axes for c in ax.collections if c.get_gid() == "boundary"]
     assert len(drawn) == 6
+
+
+def test_the_command_bounds_view_ratios_as_the_task_does():
+    from sweeps.commands import conflict as command
+    from toymodels.tasks import conflict as task
+
+    assert command.VIEW_RATIO_LIMITS == task.VIEW_RATIO_LIMITS

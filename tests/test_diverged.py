@@ -102,3 +102,36 @@ def test_a_missing_score_is_said_in_words():
 
     assert shown(None) == "none (every cell diverged)"
     assert shown(0.98765) == "0.988" and shown(0.0123, ".2g") == "0.012"
+
+
+@pytest.mark.parametrize(
+    "preset, changes",
+    [
+        ("competition-clusters", {"axes.temperature.num": 2, "axes.volume_strength.num": 2}),
+        ("multitask-gdln", {}),
+        ("hidden-demo", {}),
+    ],
+)
+def test_families_whose_metrics_take_singular_values_survive_a_diverged_model(
+    preset, changes, tmp_path
+):
+    # Their metrics call an SVD, which LAPACK refuses on NaN input for the whole batch:
+    # before, one overflowing model stopped the sweep with a LinAlgError.
+    spec = sweeps.load_preset(preset).with_overrides(
+        {"train.init_scale": 1e300, "train.steps": 5, "seeds": 1, **changes}
+    )
+    with pytest.warns(DivergedCells):
+        ds = sweeps.run(spec, tmp_path / "run")
+    assert ds["diverged"].all()
+    if "phase_best" in ds:
+        assert (ds["phase_best"] == "diverged").all()
+
+
+def test_singular_values_are_nan_only_for_matrices_with_non_finite_entries():
+    import torch
+
+    from toymodels.linear_algebra import singular_values
+
+    m = torch.tensor([[[3.0, 0.0], [0.0, 4.0]], [[1.0, float("nan")], [0.0, 1.0]]])
+    s = singular_values(m)
+    assert s[0].tolist() == [4.0, 3.0] and torch.isnan(s[1]).all()

@@ -48,6 +48,20 @@ def integer(minimum: int = 1) -> Check:
 
 
 POSITIVE = Check(float, check_positive, "a number > 0", (0.0, -1.0, math.nan, "x"))
+
+
+def within(lo: float, hi: float, why: str) -> Check:
+    """A finite number in ``[lo, hi]``; ``why`` says what the bounds protect."""
+
+    def apply(name: str, value):
+        value = check_real(name, value)
+        if not lo <= value <= hi:
+            raise ConfigError(f"{name}={value:g} is outside [{lo:g}, {hi:g}] ({why})")
+        return value
+
+    return Check(float, apply, f"a number in [{lo:g}, {hi:g}]", (lo / 10, hi * 10, math.nan))
+
+
 NONNEGATIVE = Check(float, check_nonnegative, "a number >= 0", (-0.5, math.inf, "x"))
 DENSITY = Check(float, check_density, "a number in (0, 1]", (0.0, 1.5, math.nan))
 

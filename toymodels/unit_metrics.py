@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import torch
 
+from .linear_algebra import singular_values
+
 
 def unit_norm(W: torch.Tensor) -> torch.Tensor:
     """``[model, unit]``: each unit's weight norm."""
@@ -28,7 +30,7 @@ def max_abs_cos(W: torch.Tensor) -> torch.Tensor:
 
 def effective_rank(W: torch.Tensor) -> torch.Tensor:
     """``[model]``; 0 for a layer whose weights are all zero."""
-    sigma = torch.linalg.svdvals(W.double())
+    sigma = singular_values(W.double())
     total = sigma.sum(-1, keepdim=True)
     share = torch.where(total > 0, sigma / total.clamp_min(1e-300), 0.0)
     entropy = -(share * torch.log(share.clamp_min(1e-300))).sum(-1)

@@ -32,11 +32,12 @@ AXES = {"width": "n_hidden", "strength": "view_ratio"}
 GRID = 12
 RATIO_RANGE = (0.25, 4.0)
 RECORDED_STATES = 400
-# View strength ratios ρ allowed: the weaker view's share of the input power is ρ² (or
-# 1/ρ²), and beyond 1e-3 .. 1e3 it is below float32's resolution (1e-7), so the views'
-# competition the diagram is about cannot happen; far beyond, ρ² overflows.
-RATIO_LIMITS = (1e-3, 1e3)
-_RATIO = bounded_float(*RATIO_LIMITS, "view ratio ", "the weaker view must stay visible")
+# View strength ratios ρ allowed, the task's VIEW_RATIO_LIMITS (written out: the task
+# module imports torch, which --help must not wait for): the weaker view's share of the
+# input power is ρ² (or 1/ρ²), and beyond 1e-3 .. 1e3 it is below float32's resolution
+# (1e-7), so the views' competition the diagram is about cannot happen.
+VIEW_RATIO_LIMITS = (1e-3, 1e3)
+_RATIO = bounded_float(*VIEW_RATIO_LIMITS, "view ratio ", "the weaker view must stay visible")
 # The linear theory describes learning from a small start: its initial strength
 # a₀ = init_std²·max(width, items − 1)/2 must be below 1, which no cell's strongest mode
 # falls below (its singular value is in [1, √2]: the targets' power is fixed).
@@ -197,7 +198,7 @@ def check_spec(spec, where: str = "") -> None:
     """What the report, the figure and the linear theory need of a conflict sweep (also
     the sweeps of ``toymodels figures``, whose axes ``--set`` may change), checked before
     it is trained: a conflict axis and a second axis of at least 2 values each, view
-    ratios within ``RATIO_LIMITS`` and the theory's small start."""
+    ratios within ``VIEW_RATIO_LIMITS`` and the theory's small start."""
     import math
 
     from toymodels.errors import ConfigError
@@ -211,10 +212,10 @@ def check_spec(spec, where: str = "") -> None:
     data = spec.to_dict()
     ratios = spec.axis("view_ratio").values if second == "view_ratio" else ()
     for ratio in (*ratios, data["model"]["view_ratio"]):
-        if not RATIO_LIMITS[0] <= ratio <= RATIO_LIMITS[1]:
+        if not VIEW_RATIO_LIMITS[0] <= ratio <= VIEW_RATIO_LIMITS[1]:
             raise ConfigError(
-                f"{where}view ratio {ratio:g} is outside [{RATIO_LIMITS[0]:g}, "
-                f"{RATIO_LIMITS[1]:g}] (the weaker view must stay visible in float32)"
+                f"{where}view ratio {ratio:g} is outside [{VIEW_RATIO_LIMITS[0]:g}, "
+                f"{VIEW_RATIO_LIMITS[1]:g}] (the weaker view must stay visible in float32)"
             )
     widths = spec.axis("n_hidden").values if second == "n_hidden" else (data["n_hidden"],)
     init = data["model"]["init_std"]

@@ -29,6 +29,7 @@ import torch
 
 from ..errors import ConfigError
 from ..fields import POSITIVE, Config, choice, integer, param
+from ..linear_algebra import singular_values
 from ..outputs import Output
 from ..seeds import STREAM_INIT, generator
 from ..tasks import TASKS, Batch
@@ -181,6 +182,6 @@ class GatedLinearNetwork(ToyModel):
     @torch.no_grad()
     def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
         common, gated = self.pathway_maps()
-        top = torch.linalg.svdvals(common)[:, None, :SINGULAR_VALUES]
-        values = torch.cat([top, torch.linalg.svdvals(gated)[..., :SINGULAR_VALUES]], dim=1)
+        top = singular_values(common)[:, None, :SINGULAR_VALUES]
+        values = torch.cat([top, singular_values(gated)[..., :SINGULAR_VALUES]], dim=1)
         return {"pathway_singular_values": values}

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, check_real
-from ..fields import POSITIVE, Check, Config, integer, param
+from ..fields import Check, Config, integer, param, within
 from ..outputs import Output
 from .base import Batch
 from .correlation_modes import Modes, modes
@@ -66,6 +66,11 @@ def _unit_interval(name: str, value) -> float:
 UNIT_INTERVAL = Check(float, _unit_interval, "a number in [0, 1]", (-0.1, 1.5, math.nan, "x"))
 
 
+# Beyond a thousand to one, the weaker view's share of the input is below float32's
+# resolution (and ρ² overflows long before ρ does).
+VIEW_RATIO_LIMITS = (1e-3, 1e3)
+
+
 @dataclass(frozen=True)
 class ConflictConfig(Config):
     owner = "task conflict"
@@ -75,7 +80,10 @@ class ConflictConfig(Config):
         1.0, UNIT_INTERVAL, per_model=True, help="kappa: 0 one shared task, 1 two conflicting"
     )
     view_ratio: float = param(
-        1.0, POSITIVE, per_model=True, help="rho: view 2's strength relative to view 1's"
+        1.0,
+        within(*VIEW_RATIO_LIMITS, "the weaker view must stay visible in float32"),
+        per_model=True,
+        help="rho: view 2's strength relative to view 1's",
     )
 
 
