@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -45,13 +47,31 @@ def run_inline(tasks: Iterable[ChunkTask], step_progress: Callable[[int], None] 
 def run_loky(tasks: Iterable[ChunkTask], jobs: int) -> Iterator[Result]:
     from joblib import Parallel, delayed
 
+    _quiet_resource_tracker()
     parallel = Parallel(
         n_jobs=jobs,
         backend="loky",
         return_as="generator_unordered",
         pre_dispatch=f"{_IN_FLIGHT_PER_WORKER}*n_jobs",
     )
-    yield from parallel(delayed(_indexed)(task) for task in tasks)
+    with warnings.catch_warnings():
+        # Stopped early (Ctrl-C), joblib says it cancelled the chunks in flight: they are
+        # simply trained again on resume.
+        warnings.filterwarnings("ignore", "[0-9]+ tasks which were still being processed")
+        yield from parallel(delayed(_indexed)(task) for task in tasks)
+
+
+# A terminal's Ctrl-C signals the whole process group: the main process answers with one
+# line and joblib stops the workers, after which loky's resource tracker (a process of its
+# own) reports the killed workers' semaphores as leaked, in lines the user cannot act on.
+# Its warnings are filtered through the environment it inherits.
+_QUIET_TRACKER = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if _QUIET_TRACKER not in current:
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (current, _QUIET_TRACKER)))
 
 
 def _indexed(task: ChunkTask) -> Result:
