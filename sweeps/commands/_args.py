@@ -143,6 +143,14 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def run_into_out(args: argparse.Namespace, spec):
+    """Train ``spec`` into ``args.out/run`` (resuming it) with the options
+    :func:`add_sweep_options` added and ``--quiet``; the results dataset."""
+    from .. import run
+
+    return run(spec, args.out / "run", jobs=args.jobs, progress=not args.quiet, yes=args.yes)
+
+
 # -- output folders -------------------------------------------------------------------------
 def check_output_folder(out: Path, command: str) -> None:
     """Refuse, before any work, an ``--out`` that cannot be written, or a non-empty one

@@ -309,16 +309,13 @@ def build_compare_spec(args: argparse.Namespace):
 
 # -- handlers -------------------------------------------------------------------------------
 def run_phase_diagram(args: argparse.Namespace) -> int:
-    from .. import run as run_sweep
-    from ._args import check_output_folder
+    from ._args import check_output_folder, run_into_out
     from ._competition_report import write_phase_report
     from ._phase_report import shown
 
     check_output_folder(args.out, "competition phase-diagram")
     spec = build_phase_spec(args)
-    results = run_sweep(
-        spec, args.out / "run", jobs=args.jobs, progress=not args.quiet, yes=args.yes
-    )
+    results = run_into_out(args, spec)
     summary = write_phase_report(results, spec, args.out, critical_temperature_of(spec))
     counts: dict[str, int] = {}
     for row in summary["phase"]:
@@ -343,15 +340,12 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from .. import run as run_sweep
-    from ._args import check_output_folder
+    from ._args import check_output_folder, run_into_out
     from ._competition_report import write_compare_report
 
     check_output_folder(args.out, "competition compare")
     spec = build_compare_spec(args)
-    results = run_sweep(
-        spec, args.out / "run", jobs=args.jobs, progress=not args.quiet, yes=args.yes
-    )
+    results = run_into_out(args, spec)
     rows = write_compare_report(results, spec, args.out)
     if args.json:
         print(json.dumps({"rows": rows}, indent=2))

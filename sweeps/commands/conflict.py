@@ -232,15 +232,13 @@ def check_spec(spec, where: str = "") -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import run as run_sweep
-    from ._args import check_output_folder
+    from ._args import check_output_folder, run_into_out
     from ._conflict_report import write_report
     from ._phase_report import shown
 
     check_output_folder(args.out, "conflict phase-diagram")
     spec = build_spec(args)
-    progress = None if args.quiet else True
-    results = run_sweep(spec, args.out / "run", jobs=args.jobs, progress=progress, yes=args.yes)
+    results = run_into_out(args, spec)
     summary = write_report(results, spec, args.out)
     counts = {}
     for row in summary["phase"]:

@@ -119,21 +119,14 @@ def check_theory(spec) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import run as run_sweep
-    from ._args import check_output_folder
+    from ._args import check_output_folder, run_into_out
     from ._multitask_report import write_report
     from ._phase_report import shown
 
     check_output_folder(args.out, "multitask train")
     spec = build_spec(args)
     check_theory(spec)
-    results = run_sweep(
-        spec,
-        args.out / "run",
-        jobs=args.jobs,
-        progress=None if args.quiet else True,
-        yes=args.yes,
-    )
+    results = run_into_out(args, spec)
     summary = write_report(results, spec, args.out)
     lines = [
         f"{spec.family} on {summary['settings']['contexts']} contexts "

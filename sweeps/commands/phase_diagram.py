@@ -168,14 +168,12 @@ def check_phase_axes(spec, where: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import run as run_sweep
-    from ._args import check_output_folder
+    from ._args import check_output_folder, run_into_out
     from ._phase_report import shown, write_report
 
     check_output_folder(args.out, "phase-diagram")
     spec = build_spec(args)
-    progress = None if args.quiet else True
-    results = run_sweep(spec, args.out / "run", jobs=args.jobs, progress=progress, yes=args.yes)
+    results = run_into_out(args, spec)
     summary = write_report(results, args.features, args.out, optimum=not args.no_optimum)
     lines = [
         f"n={summary['features']} into m={summary['hidden']}: "

@@ -65,7 +65,7 @@ def aggregate(
       scalars, classify the average; the averages are returned as ``paper_<name>``.  With a
       single (finite) replicate nothing is dropped;
     - ``fraction``: share of replicates in each phase, ``[..., len(labels)]``;
-    - ``model``: each model's phase; ``diverged``: the mask used.
+    - ``model``: each model's phase.
     """
     sel = selection(loss, diverged)
     bad = np.isinf(sel)
@@ -81,7 +81,6 @@ def aggregate(
     per_model = np.where(bad, code, rule.classify(values)).astype(np.int8)
     fraction = np.stack([(per_model == c).mean(-1) for c in range(len(labels))], axis=-1)
     out = {"best": best, "fraction": fraction, "model": per_model, "labels": labels}
-    out["diverged"] = bad
     if rule.averaged:
         keep = ~bad
         n_kept = keep.sum(-1, keepdims=True)
