@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from toymodels.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from toymodels.errors import (
     ConfigError,
     check_int,
@@ -20,6 +19,7 @@ from toymodels.errors import (
     unknown_name,
 )
 from toymodels.fields import FieldSpec
+from toymodels.train_config import OPTIMIZERS, SCHEDULES, TrainConfig
 
 # Models per chunk (at most).  A chunk is the unit of work, of checkpointing and of
 # progress: ~250 n=2 models keep the vectorised step as cheap per model as larger

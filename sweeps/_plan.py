@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toymodels.config import TrainConfig
 from toymodels.model_config import ModelConfig
 from toymodels.seeds import model_seed
+from toymodels.train_config import TrainConfig
 
 from .spec import SweepSpec
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toymodels.config import TrainConfig
 from toymodels.families import FAMILIES
 from toymodels.model_config import ModelConfig
 from toymodels.tasks import TASKS
+from toymodels.train_config import TrainConfig
 
 TRAJECTORY = "_trajectory"
 STEP = "step"

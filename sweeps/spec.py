@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from toymodels.config import TrainConfig
 from toymodels.errors import ConfigError, check_int, unknown_name
 from toymodels.model_config import ModelConfig
+from toymodels.train_config import TrainConfig
 
 from ._fields import (
     DEFAULT_CHUNK_SIZE,

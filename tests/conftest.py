@@ -14,10 +14,10 @@ def _private_analytics_cache(tmp_path_factory):
 
 @pytest.fixture
 def sweep_cli(monkeypatch):
-    """``sweeps.cli.main`` with only the ``sweep`` command registered (a faster parser)."""
-    from sweeps import cli
+    """``cli.main.main`` with only the ``sweep`` command registered (a faster parser)."""
+    from cli import main as cli
 
-    monkeypatch.setattr(cli, "COMMANDS", ("sweeps.commands.sweep",))
+    monkeypatch.setattr(cli, "COMMANDS", ("cli.sweep_command",))
     return cli.main
 
 

@@ -6,7 +6,7 @@ line) and saying what is allowed; no traceback; nothing written (the command run
 the working directory a fresh temporary folder, which must be unchanged afterwards, as
 must any ``--out`` path; the analytics cache lives outside it); all within 10 seconds.
 
-Most cases run in-process (``sweeps.cli.main``) under a watchdog and an address-space
+Most cases run in-process (``cli.main.main``) under a watchdog and an address-space
 cap, so a missing check fails the case instead of hanging or exhausting the machine.
 Cases that could hang where the watchdog cannot reach (explosive expressions, work in
 background threads) run in a subprocess with a timeout and a memory limit, as do the
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-import sweeps.cli as cli
+import cli.main as cli
 
 ROOT = Path(cli.__file__).resolve().parents[1]
 LIMIT = 10.0  # seconds a refusal may take
@@ -1068,7 +1068,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(command, case, folders,
     before = _snapshot(work)
     argv = [*command.split(), *case.argv]
     if case.subprocess:
-        cmd = [sys.executable, "-m", "sweeps.cli", *argv]
+        cmd = [sys.executable, "-m", "cli.main", *argv]
         code, _, err, elapsed = _run_subprocess(cmd, work, cache, LIMIT + 2)
         extra = [] if code is not None else [f"killed after {elapsed:.0f} s"]
     else:
@@ -1165,7 +1165,7 @@ def test_no_traceback_reaches_the_terminal(argv, names, allowed, files, folders)
     work, cache = folders
     _make_files(work, files)
     before = _snapshot(work)
-    cmd = [sys.executable, "-m", "sweeps.cli", *argv]
+    cmd = [sys.executable, "-m", "cli.main", *argv]
     code, _, err, elapsed = _run_subprocess(cmd, work, cache, LIMIT + 2)
     case = Bad(tuple(argv), names, allowed, files)
     _verdict(case, code, err, elapsed, _changes(before, _snapshot(work)))
@@ -1235,7 +1235,7 @@ def _interrupt(argv: list[str], work: Path, cache: Path, started: Path, delay: f
     """Start ``toymodels argv``, press Ctrl-C (SIGINT to its process group) ``delay`` s after
     ``started`` appears; (exit code, stderr, seconds from SIGINT to exit)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sweeps.cli", *argv],
+        [sys.executable, "-m", "cli.main", *argv],
         cwd=work,
         env=_env(cache),
         stdin=subprocess.DEVNULL,

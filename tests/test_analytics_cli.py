@@ -7,7 +7,7 @@ import sympy
 
 import analytics.loss_derivation as engine
 from analytics import p, r
-from sweeps.cli import main
+from cli.main import main
 
 pytestmark = pytest.mark.usefixtures("private_analytics_cache")
 

@@ -18,7 +18,7 @@ import sympy
 import analytics.loss_derivation as engine
 from analytics import _cache, inputs, optimum, p, r, stored_expressions
 from analytics.time_budget import time_limit
-from sweeps.cli import build_parser, main
+from cli.main import build_parser, main
 from toymodels.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -350,7 +350,7 @@ def test_huge_power_comes_back_within_ten_seconds_without_traceback(tmp_path):
     env = {**os.environ, "TOYMODELS_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "sweeps.cli", "analytic", *ANTIPODAL, "--b", "9**9**9**9, 0"],
+        [sys.executable, "-m", "cli.main", "analytic", *ANTIPODAL, "--b", "9**9**9**9, 0"],
         capture_output=True,
         text=True,
         env=env,

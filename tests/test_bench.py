@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sweeps.cli import main
+from cli.main import main
 from toymodels import bench
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+import cli.main as cli
 import sweeps
-import sweeps.cli as cli
 from sweeps._cores import available_cores
 from toymodels.errors import ConfigError, DivergedCells, Notice
 from toymodels.files import check_writable
@@ -95,7 +95,7 @@ def _unprivileged(folder: Path):
     for prefix, user in ways:
         try:
             done = subprocess.run(
-                [*prefix, sys.executable, "-c", "import sweeps.cli"],
+                [*prefix, sys.executable, "-c", "import cli.main"],
                 cwd=folder, env=env, capture_output=True, timeout=120, **user,
             )  # fmt: skip
         except OSError:  # nobody may not execute this interpreter at all
@@ -107,7 +107,7 @@ def _unprivileged(folder: Path):
 
 SCRIPT = """
 import contextlib, io, json, sys
-from sweeps.cli import main
+from cli.main import main
 found = []
 for argv in json.loads(sys.argv[1]):
     err = io.StringIO()
@@ -326,7 +326,7 @@ def test_multitask_refuses_a_start_its_closed_form_cannot_describe(tmp_path, cap
 
 
 def test_figures_check_every_sweep_before_training_any(tmp_path, capsys):
-    from sweeps.commands.figures import run_dir
+    from cli.figures_command import run_dir
 
     out = tmp_path / "figs"
     tiny = ["--quiet", "--jobs", "1", "--set", "seeds=1", "--set", "train.steps=2"]

@@ -8,7 +8,7 @@ import pytest
 
 import sweeps
 from analytics import critical_temperature
-from sweeps.cli import main
+from cli.main import main
 
 SMALL = ["--grid", "3", "--seeds", "2", "--steps", "300", "--quiet"]
 

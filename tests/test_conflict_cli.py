@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sweeps
-from sweeps.cli import main
+from cli.main import main
 
 SMALL = ["--grid", "3", "--seeds", "2", "--epochs", "400", "--lr", "0.01", "--quiet"]
 
@@ -144,7 +144,7 @@ def test_figure_panels_and_theory_line(width_run):
 
 
 def test_the_command_bounds_view_ratios_as_the_task_does():
-    from sweeps.commands import conflict as command
+    from cli import conflict_command as command
     from toymodels.tasks import conflict as task
 
     assert command.VIEW_RATIO_LIMITS == task.VIEW_RATIO_LIMITS

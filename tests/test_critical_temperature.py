@@ -11,7 +11,7 @@ import torch
 
 from analytics import critical_temperature, stationary_hessian
 from analytics.annealing_theory import K, derivation, lam, tau
-from sweeps.cli import main
+from cli.main import main
 from toymodels.errors import ConfigError
 
 # Gauss–Hermite nodes per axis.  At the redundant point every responsibility is 1/K, so the

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import sweeps
+from cli.main import main
 from sweeps._dataset import _diverged
-from sweeps.cli import main
 from toymodels.errors import DivergedCells, Notice
 
 TINY = {
@@ -66,7 +66,7 @@ def test_every_seed_diverged_gives_one_warning_line_and_exit_1(tmp_path, capsys)
 
 def test_the_phase_report_leaves_diverged_cells_out_of_the_agreement(tmp_path):
     from analytics import theory_map
-    from sweeps.commands._phase_report import summarise
+    from cli.phase_report import summarise
 
     spec = _spec(**{"axes.init_scale": [1.0, 1e300]})
     with pytest.warns(DivergedCells):
@@ -98,7 +98,7 @@ def test_some_diverged_seeds_warn_without_failing(tmp_path):
 
 
 def test_a_missing_score_is_said_in_words():
-    from sweeps.commands._phase_report import shown
+    from cli.phase_report import shown
 
     assert shown(None) == "none (every cell diverged)"
     assert shown(0.98765) == "0.988" and shown(0.0123, ".2g") == "0.012"

@@ -2,7 +2,7 @@
 
 import json
 
-import sweeps.cli as cli
+import cli.main as cli
 from toymodels import FAMILIES, field_specs
 
 

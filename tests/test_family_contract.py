@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import torch
 
+import cli.main as cli
 import sweeps
-import sweeps.cli as cli
 from sweeps._schema import TRAJECTORY, variables
 from toymodels import (
     ESTIMATORS,
@@ -298,7 +298,7 @@ BAD_CASES = list(_bad_cases())
 
 @pytest.fixture
 def main(monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", ("sweeps.commands.sweep",))
+    monkeypatch.setattr(cli, "COMMANDS", ("cli.sweep_command",))
     return cli.main
 
 

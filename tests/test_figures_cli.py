@@ -9,7 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from sweeps.cli import main  # noqa: E402
+from cli.main import main  # noqa: E402
 
 TINY = ["--quiet", "--jobs", "1", "--set", "train.steps=3", "--set", "seeds=2"]
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import sweeps
-from sweeps.cli import main
+from cli.main import main
 
 SMALL = ["--hidden", "16", "--epochs", "300", "--seeds", "2", "--record-every", "50", "--quiet"]
 

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import cli.main as cli
 import sweeps
-import sweeps.cli as cli
 
 LABELS = {"not_represented", "dedicated", "superposition"}
 
 
 @pytest.fixture
 def main(monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", ("sweeps.commands.phase_diagram",))
+    monkeypatch.setattr(cli, "COMMANDS", ("cli.phase_diagram_command",))
     return cli.main
 
 

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
+import cli.main as cli
 import sweeps
-import sweeps.cli as cli
 from sweeps._fields import vocabulary
 from sweeps.spec import Axis, SweepSpec, parse_overrides
 from toymodels import ConfigError, ModelConfig, TrainConfig
@@ -36,7 +36,7 @@ importance = [0.5, 1.0, 2.0]
 @pytest.fixture
 def main(monkeypatch):
     """``toymodels`` with only the sweep command registered (tested in isolation)."""
-    monkeypatch.setattr(cli, "COMMANDS", ("sweeps.commands.sweep",))
+    monkeypatch.setattr(cli, "COMMANDS", ("cli.sweep_command",))
     return cli.main
 
 

@@ -9,8 +9,8 @@ import scipy.stats
 import torch
 
 from toymodels import ModelConfig, TrainConfig, model_seed, train
-from toymodels.data import UniformBlocks, index_from_bits, normal_from_bits
 from toymodels.families import FAMILIES
+from toymodels.random_words import UniformBlocks, index_from_bits, normal_from_bits
 from toymodels.seeds import STREAM_DATA
 from toymodels.tasks import TASKS, Batch
 

@@ -34,7 +34,7 @@ _HOME = {
     "ConfigError": "toymodels.errors",
     "ModelConfig": "toymodels.model_config",
     "field_specs": "toymodels.model_config",
-    "TrainConfig": "toymodels.config",
+    "TrainConfig": "toymodels.train_config",
     "TrainResult": "toymodels.engine",
     "build_model": "toymodels.engine",
     "feature_metrics": "toymodels.families",

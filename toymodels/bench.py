@@ -25,11 +25,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import TrainConfig
 from .engine import train
 from .model_config import ModelConfig
 from .seeds import model_seed
 from .threads import torch_threads
+from .train_config import TrainConfig
 
 # Steps of the straightforward loop run before timing starts (allocator and thread-pool
 # warm-up); its medians are taken over the remaining steps.

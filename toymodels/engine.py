@@ -19,12 +19,11 @@ from functools import cache
 import numpy as np
 import torch
 
-from .config import TrainConfig
-from .data import UniformBlocks
 from .errors import ConfigError
 from .estimators import ESTIMATORS
 from .families import FAMILIES, ToyModel
 from .model_config import ModelConfig
+from .random_words import UniformBlocks
 from .recording import (
     Recorder,
     metrics_need_probe,
@@ -37,6 +36,7 @@ from .regularisers import REGULARISERS
 from .seeds import STREAM_EVAL
 from .tasks import TASKS
 from .threads import torch_threads
+from .train_config import TrainConfig
 
 # Rows per evaluation block: bounds memory of the final fresh-sample loss.
 _EVAL_ROWS = 4096

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import torch
 
-from .config import TrainConfig
+from .train_config import TrainConfig
 
 
 def schedule_factor(kind: str, step: int, steps: int) -> float:

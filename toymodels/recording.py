@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .data import UniformBlocks
+from .random_words import UniformBlocks
 from .seeds import STREAM_PROBE
 from .tasks import Batch
 

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import torch
 
-from ..data import UniformBlocks
+from ..random_words import UniformBlocks
 from ..tasks import TASKS
 
 # Memory a group of models trained together may hold in random-number blocks.  Groups are

@@ -12,7 +12,7 @@ import itertools
 
 import torch
 
-from ..data import UniformBlocks
+from ..random_words import UniformBlocks
 from ..seeds import STREAM_DATA
 from ._chunks import make_chunks, prepare_grads
 from .base import Estimator

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ..data import UniformBlocks, sparse_coefficients, sparse_from_bits
+from ..random_words import UniformBlocks, sparse_coefficients, sparse_from_bits
 from ..seeds import STREAM_BATCH, STREAM_DATA
 from ._chunks import make_chunks, prepare_grads
 from .base import Estimator

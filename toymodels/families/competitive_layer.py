@@ -43,6 +43,7 @@ from .. import unit_metrics
 from ..activations import ACTIVATIONS
 from ..errors import ConfigError
 from ..fields import NONNEGATIVE, POSITIVE, Config, choice, integer, param
+from ..linear_algebra import baddbmm
 from ..outputs import Output
 from ..phases import layer_competition as rule
 from ..seeds import STREAM_INIT, generator
@@ -208,7 +209,7 @@ class CompetitiveLayer(ToyModel):
         if self.prototypes:
             cross = torch.bmm(W, x)
             return 2.0 * cross - (W * W).sum(-1, keepdim=True) - (x * x).sum(1, keepdim=True)
-        return torch.baddbmm(self.b1.unsqueeze(-1), W, x)
+        return baddbmm(self.b1.unsqueeze(-1), W, x)
 
     def responsibilities(self, z: torch.Tensor) -> torch.Tensor:
         if self.prototypes:
@@ -219,7 +220,7 @@ class CompetitiveLayer(ToyModel):
         if self.prototypes:
             tau = self.temperature.view(-1, 1, 1)
             return -tau * torch.logsumexp(z / tau, dim=1, keepdim=True)
-        return torch.baddbmm(self.b2.unsqueeze(-1), self.W2, self.activation(z))
+        return baddbmm(self.b2.unsqueeze(-1), self.W2, self.activation(z))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._output(self.logits(x))

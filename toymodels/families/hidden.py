@@ -20,6 +20,7 @@ import torch
 from .. import unit_metrics
 from ..activations import ACTIVATIONS
 from ..fields import Config, choice, integer, param
+from ..linear_algebra import baddbmm
 from ..outputs import Output
 from ..seeds import STREAM_INIT, generator
 from ..tasks import TASKS, Batch
@@ -93,10 +94,10 @@ class HiddenLayer(ToyModel):
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         """The units' activations ``[model, unit, example]``."""
-        return self.activation(torch.baddbmm(self.b1.unsqueeze(-1), self.W1, x))
+        return self.activation(baddbmm(self.b1.unsqueeze(-1), self.W1, x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.baddbmm(self.b2.unsqueeze(-1), self.W2, self.hidden(x))
+        return baddbmm(self.b2.unsqueeze(-1), self.W2, self.hidden(x))
 
     def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
         W = self.W1.detach()

@@ -20,6 +20,7 @@ import torch
 from ..errors import ConfigError
 from ..estimators.patterns import PATTERNS_MAX_FEATURES
 from ..fields import Config, integer, param
+from ..linear_algebra import baddbmm
 from ..outputs import Output
 from ..phases import extra_feature
 from ..seeds import STREAM_INIT, generator
@@ -110,7 +111,7 @@ class SuperpositionModel(ToyModel):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x [model, feature, batch] -> x' [model, feature, batch]``."""
         h = torch.bmm(self.W, x)
-        return self.activation(torch.baddbmm(self.b.unsqueeze(-1), self.W.transpose(1, 2), h))
+        return self.activation(baddbmm(self.b.unsqueeze(-1), self.W.transpose(1, 2), h))
 
     # -- loss ---------------------------------------------------------------------------
     def batch_loss(self, batch: Batch, row_weight) -> torch.Tensor:

@@ -20,9 +20,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from ..data import UniformBlocks, index_from_bits
 from ..fields import Config, integer, param
 from ..outputs import Output
+from ..random_words import UniformBlocks, index_from_bits
 from ..seeds import STREAM_DATA
 
 

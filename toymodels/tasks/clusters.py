@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data import index_from_bits, normal_from_bits, uniform_from_bits
 from ..errors import ConfigError
 from ..fields import POSITIVE, Config, integer, optional_matrix, optional_vector, param
 from ..outputs import Output
+from ..random_words import index_from_bits, normal_from_bits, uniform_from_bits
 from .base import Batch, Task, n_samples_field
 
 

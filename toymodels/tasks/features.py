@@ -1,7 +1,7 @@
 """Sparse features to reconstruct (Elhage et al. 2022, "Experiment Setup").
 
 Each feature of each example is non-zero with probability ``p`` (its density) and then
-Uniform[0, 1] (see ``toymodels.data``).  The loss is the importance-weighted squared error
+Uniform[0, 1] (see ``toymodels.random_words``).  The loss is the importance-weighted squared error
 ``Σ_i I_i (x_i − x̂_i)²``, averaged over examples: a sum over features, not a mean, as in
 the closed forms of ``analytics``.
 """
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data import sparse_coefficients, sparse_from_bits
 from ..errors import ConfigError
 from ..fields import DENSITY, NONNEGATIVE, POSITIVE, Config, integer, param, per_feature
+from ..random_words import sparse_coefficients, sparse_from_bits
 from .base import Batch, Task, n_samples_field
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ..data import UniformBlocks, uniform_from_bits
+from ..random_words import UniformBlocks, uniform_from_bits
 from ..seeds import STREAM_VOLUME
 from .base import VolumeControl
 

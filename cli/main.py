@@ -27,15 +27,15 @@ _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 # (module, attribute) providing ``register``; imported when the parser is built, while
 # heavy libraries are imported inside the handlers so that ``--help`` stays fast.
 COMMANDS = (
-    "sweeps.commands.phase_diagram",
-    "sweeps.commands.sweep",
-    "sweeps.commands.families",
-    "sweeps.commands.analytic",
-    "sweeps.commands.multitask",
-    "sweeps.commands.conflict",
-    "sweeps.commands.competition",
-    "sweeps.commands.figures",
-    "sweeps.commands.bench",
+    "cli.phase_diagram_command",
+    "cli.sweep_command",
+    "cli.families_command",
+    "cli.analytic_command",
+    "cli.multitask_command",
+    "cli.conflict_command",
+    "cli.competition_command",
+    "cli.figures_command",
+    "cli.bench_command",
 )
 
 

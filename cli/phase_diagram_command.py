@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._args import add_sweep_options, density, grid_points, positive_float, positive_int
+from .arguments import add_sweep_options, density, grid_points, positive_float, positive_int
 
 # Two training protocols.  "fast" minimises the same expected loss with its exact
 # closed form (deterministic full-gradient Adam), which reaches the trained phases in a
@@ -99,9 +99,8 @@ def register(sub) -> None:
 
 def build_spec(args: argparse.Namespace):
     """The sweep spec for these arguments: the paper preset with the grid and protocol."""
+    from sweeps import load_preset
     from toymodels.errors import ConfigError
-
-    from .. import load_preset
 
     lo, hi = args.density_range
     if lo >= hi:
@@ -168,8 +167,8 @@ def check_phase_axes(spec, where: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._args import check_output_folder, run_into_out
-    from ._phase_report import shown, write_report
+    from .arguments import check_output_folder, run_into_out
+    from .phase_report import shown, write_report
 
     check_output_folder(args.out, "phase-diagram")
     spec = build_spec(args)

@@ -127,7 +127,7 @@ def bounded_float(lo: float, hi: float, label: str, why: str) -> Callable[[str],
 def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     """``--jobs`` (default: the cores available) and ``--yes``, passed to ``sweeps.run`` as
     ``jobs=args.jobs, yes=args.yes``."""
-    from .._cores import available_cores
+    from sweeps._cores import available_cores
 
     cores = available_cores()
     parser.add_argument(
@@ -146,7 +146,7 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
 def run_into_out(args: argparse.Namespace, spec):
     """Train ``spec`` into ``args.out/run`` (resuming it) with the options
     :func:`add_sweep_options` added and ``--quiet``; the results dataset."""
-    from .. import run
+    from sweeps import run
 
     return run(spec, args.out / "run", jobs=args.jobs, progress=not args.quiet, yes=args.yes)
 

@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from ._args import add_sweep_options
+from .arguments import add_sweep_options
 
 BACKENDS = ("loky", "dask")
 

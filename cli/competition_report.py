@@ -14,8 +14,8 @@ from toymodels.phases import layer_competition
 from toymodels.phases.base import DIVERGED
 from toymodels.phases.layer_competition import LABELS
 
-from ._json_arrays import listed
-from ._phase_report import agreement
+from .json_arrays import listed
+from .phase_report import agreement
 
 # Cells within this factor of the critical temperature either way are left out of the
 # agreement: the split grows from zero there (as √(τ_c − τ)) and relaxes slowest, so a

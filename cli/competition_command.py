@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._args import add_sweep_options, bounded_float, positive_float, positive_int
+from .arguments import add_sweep_options, bounded_float, positive_float, positive_int
 
 TASKS = ("clusters", "annealing", "features")
 # Every default is the preset ``competition-<task>`` (the figures draw the same runs); an
@@ -157,11 +157,10 @@ def build_phase_spec(args: argparse.Namespace):
     a control that does not apply fails before anything is written)."""
     import numpy as np
 
+    from sweeps import load_preset
     from toymodels.activations import ACTIVATIONS
     from toymodels.errors import ConfigError
     from toymodels.volumes import VOLUMES
-
-    from .. import load_preset
 
     preset = load_preset(f"competition-{args.task}")
     overrides = _base_overrides(args)
@@ -272,10 +271,9 @@ def applicable_activations(task: str, volume: str, candidates) -> list[str]:
 
 def build_compare_spec(args: argparse.Namespace):
     """The preset ``competition-compare-<task>`` with the options given."""
+    from sweeps import load_preset
     from toymodels.errors import ConfigError
     from toymodels.volumes import VOLUMES
-
-    from .. import load_preset
 
     preset = load_preset(f"competition-compare-{args.task}")
     volume = _name("volume control", args.volume, VOLUMES)
@@ -309,9 +307,9 @@ def build_compare_spec(args: argparse.Namespace):
 
 # -- handlers -------------------------------------------------------------------------------
 def run_phase_diagram(args: argparse.Namespace) -> int:
-    from ._args import check_output_folder, run_into_out
-    from ._competition_report import write_phase_report
-    from ._phase_report import shown
+    from .arguments import check_output_folder, run_into_out
+    from .competition_report import write_phase_report
+    from .phase_report import shown
 
     check_output_folder(args.out, "competition phase-diagram")
     spec = build_phase_spec(args)
@@ -340,8 +338,8 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from ._args import check_output_folder, run_into_out
-    from ._competition_report import write_compare_report
+    from .arguments import check_output_folder, run_into_out
+    from .competition_report import write_compare_report
 
     check_output_folder(args.out, "competition compare")
     spec = build_compare_spec(args)

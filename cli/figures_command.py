@@ -14,8 +14,8 @@ import json
 import time
 from pathlib import Path
 
-from ._args import add_sweep_options
-from .phase_diagram import PROTOCOLS
+from .arguments import add_sweep_options
+from .phase_diagram_command import PROTOCOLS
 
 GALLERY = "gallery"
 MANIFEST = "figures.json"
@@ -111,8 +111,8 @@ def run_dir(out: Path, scale: str, preset: str, overrides: list[str]) -> Path:
 
 
 def sweep_spec(preset: str, scale: str, overrides: list[str]):
-    from .. import load_preset
-    from ..spec import parse_overrides
+    from sweeps import load_preset
+    from sweeps.spec import parse_overrides
 
     changes = dict(DEFAULT_SCALE.get(preset, {})) if scale == "default" else {}
     changes.update(parse_overrides(overrides))
@@ -147,32 +147,31 @@ def _list() -> int:
 def check_figure_spec(preset: str, spec, where: str) -> None:
     """What a figure drawn from ``preset`` needs of its sweep beyond the spec's checks
     (the ``--set`` testing aid can change its axes), so that it fails before training."""
-    from . import competition, conflict, multitask
-    from .phase_diagram import check_phase_axes
+    from . import competition_command, conflict_command, multitask_command
+    from .phase_diagram_command import check_phase_axes
 
     if preset.startswith("paper-"):
         check_phase_axes(spec, where)
     elif preset.startswith("conflict-"):
-        conflict.check_spec(spec, where)
+        conflict_command.check_spec(spec, where)
     elif preset.startswith("competition-"):
-        competition.check_spec(spec, where)
+        competition_command.check_spec(spec, where)
     elif preset.startswith("multitask-"):
-        multitask.check_theory(spec)
+        multitask_command.check_theory(spec)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list()
+    from sweeps._cores import available_cores
+    from sweeps._size_guard import check_size
+    from sweeps.storage import check_folder
     from toymodels.errors import ConfigError
     from toymodels.files import check_writable
 
-    from .._cores import available_cores
-    from .._size_guard import check_size
-    from ..storage import check_folder
-
     check_writable(args.out)
     names = resolve_names(args.names)
-    from ..spec import parse_overrides
+    from sweeps.spec import parse_overrides
 
     parse_overrides(args.overrides)  # bad --set fails before anything is written
     from figures.catalog import FIGURES
@@ -204,9 +203,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _make(name: str, entry, specs: dict, results: dict, args) -> None:
     from figures import save
+    from sweeps import run as run_sweep
     from toymodels.errors import ConfigError
-
-    from .. import run as run_sweep
 
     start = time.perf_counter()
     runs = {}

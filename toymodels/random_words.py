@@ -1,19 +1,23 @@
-"""Sparse uniform features (Elhage et al. 2022, "Experiment Setup").
-
-Each feature of each example of each model is non-zero with probability ``p`` (its
-density) and then Uniform[0, 1].  One random 32-bit word per entry decides both: read as
-a uniform ``u = i 2^-32 + 1/2`` in [0, 1) (``i`` the word as a signed integer), the entry
-is active when ``u > 1 - p`` and its value is ``(u - (1 - p)) / p``, which given activity
-is uniform on [0, 1).  That is ``relu(α i + β)`` with ``α = 2^-32 / p`` and
-``β = 1 - 1/(2p)``: one conversion and three in-place passes, half the random numbers of
-drawing mask and value separately, and exactly the same distribution up to float32
-rounding (values on a lattice of spacing about ``2^-24 / p``).
+"""Random words: every model's own stream of 32-bit words, and how tasks turn them into
+examples (sparse features, uniforms, normals, indices).
 
 Words come straight from each model's PCG64 bit generator (``random_raw``, two words per
-64-bit output), which is about twice as fast as asking numpy for float32 uniforms.
+64-bit output), which is about twice as fast as asking numpy for float32 uniforms, and a
+step always consumes whole 64-bit outputs, so a model's examples never depend on the
+models it is batched with (:class:`UniformBlocks`).
+
+Sparse features (Elhage et al. 2022, "Experiment Setup"): each feature of each example of
+each model is non-zero with probability ``p`` (its density) and then Uniform[0, 1].  One
+word per entry decides both: read as a uniform ``u = i 2^-32 + 1/2`` in [0, 1) (``i`` the
+word as a signed integer), the entry is active when ``u > 1 - p`` and its value is
+``(u - (1 - p)) / p``, which given activity is uniform on [0, 1).  That is
+``relu(α i + β)`` with ``α = 2^-32 / p`` and ``β = 1 - 1/(2p)``: one conversion and three
+in-place passes, half the random numbers of drawing mask and value separately, and
+exactly the same distribution up to float32 rounding (values on a lattice of spacing
+about ``2^-24 / p``).
 
 Layout is ``[model, feature, batch]``: the batch is the long, contiguous axis, which
-keeps the per-model matrix products in ``toymodels.families`` efficient.
+keeps the per-model matrix products of the families efficient.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ import xarray as xr
 from toymodels.files import atomic_write
 from toymodels.phases import task_conflict
 
-from ._crossing import first_crossing
-from ._json_arrays import listed
-from ._phase_report import agreement
+from .crossing import first_crossing
+from .json_arrays import listed
+from .phase_report import agreement
 
 
 def learn_times(trajectory: xr.DataArray) -> np.ndarray:

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._args import add_sweep_options, contexts, positive_float, positive_int
+from .arguments import add_sweep_options, contexts, positive_float, positive_int
 
 MODELS = ("contextual_relu", "contextual_linear", "gdln")
 STRUCTURES = ("same", "different")
@@ -65,9 +65,8 @@ def register(sub) -> None:
 
 def build_spec(args: argparse.Namespace):
     """The sweep spec of this run (validated: bad values fail before anything is written)."""
+    from sweeps.spec import SweepSpec
     from toymodels.errors import ConfigError
-
-    from ..spec import SweepSpec
 
     model = {"structure": args.structure}
     if args.init is not None:
@@ -119,9 +118,9 @@ def check_theory(spec) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._args import check_output_folder, run_into_out
-    from ._multitask_report import write_report
-    from ._phase_report import shown
+    from .arguments import check_output_folder, run_into_out
+    from .multitask_report import write_report
+    from .phase_report import shown
 
     check_output_folder(args.out, "multitask train")
     spec = build_spec(args)

@@ -8,8 +8,13 @@ import pytest
 import scipy.stats
 import torch
 
-from toymodels import data
-from toymodels.data import UniformBlocks, sparse_coefficients, sparse_from_bits, uniform_from_bits
+from toymodels import random_words
+from toymodels.random_words import (
+    UniformBlocks,
+    sparse_coefficients,
+    sparse_from_bits,
+    uniform_from_bits,
+)
 
 SEED = int(os.environ.get("TOYMODELS_TEST_SEED", "0"))
 SIGMAS = 5.0
@@ -49,7 +54,9 @@ def test_streams_do_not_depend_on_batch_mates_or_block_length(monkeypatch):
     shape = (3, 7)  # an odd number of words per step
     together = UniformBlocks(_seeds(3), 1, shape)
     steps_together = [together.next().clone() for _ in range(9)]
-    monkeypatch.setattr(data, "MIN_WORDS_PER_CALL", 50)  # blocks of 2 steps instead of ~1560
+    monkeypatch.setattr(
+        random_words, "MIN_WORDS_PER_CALL", 50
+    )  # blocks of 2 steps instead of ~1560
     alone = UniformBlocks(_seeds(3)[1:2], 1, shape)
     assert alone.max_block == 2 and together.max_block > 100
     for step in steps_together:
@@ -65,5 +72,5 @@ def test_streams_differ_between_models_and_purposes():
 
 def test_group_memory_is_bounded():
     # The random-number block of one model stays small, so a group of models is cheap.
-    assert UniformBlocks.block_bytes((2, 1024)) <= 4 * data.MIN_WORDS_PER_CALL
+    assert UniformBlocks.block_bytes((2, 1024)) <= 4 * random_words.MIN_WORDS_PER_CALL
     assert UniformBlocks.block_bytes((200, 1024)) == 4 * 200 * 1024

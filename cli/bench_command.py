@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._args import at_least, at_most, density, positive_int
+from .arguments import at_least, at_most, density, positive_int
 
 # Bounds that keep one benchmark run within minutes: past them the timing says nothing
 # a smaller run does not, and the run could take hours.
@@ -99,9 +99,8 @@ def run(args: argparse.Namespace) -> int:
 def _threads(asked: int | None) -> int:
     import warnings
 
+    from sweeps._cores import available_cores
     from toymodels.errors import Notice
-
-    from .._cores import available_cores
 
     cores = available_cores()
     if asked is not None and asked > cores:
@@ -113,9 +112,8 @@ def _threads(asked: int | None) -> int:
 
 def _check_memory(args) -> None:
     """Refuse a benchmark whose tensors cannot fit in memory, before building anything."""
+    from sweeps._size_guard import MEMORY_SHARE, available_memory, bytes_text
     from toymodels.errors import ConfigError
-
-    from .._size_guard import MEMORY_SHARE, available_memory, bytes_text
 
     n, m = args.features, args.hidden
     need = 4 * args.models * (BATCH_COPIES * args.batch * (2 * n + m) + PARAM_COPIES * n * (m + 1))

@@ -11,8 +11,8 @@ import xarray as xr
 
 from toymodels.files import atomic_write
 
-from ._crossing import first_crossing
-from ._json_arrays import listed
+from .crossing import first_crossing
+from .json_arrays import listed
 
 
 def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.ndarray:

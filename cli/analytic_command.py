@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._args import contexts, nonnegative_int, positive_float, positive_int
+from .arguments import contexts, nonnegative_int, positive_float, positive_int
 
 FEATURE_CHOICES = (2, 3)
 # Seconds one heavy step may take.  The slowest default query measured, ``modes

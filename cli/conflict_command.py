@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._args import (
+from .arguments import (
     add_sweep_options,
     at_least,
     bounded_float,
@@ -148,9 +148,8 @@ def grid_overrides(args: argparse.Namespace, items: int) -> dict:
 def build_spec(args: argparse.Namespace):
     """The preset ``conflict-<model>-<axis>`` with the options given (validated: bad values
     fail before anything is written)."""
+    from sweeps import load_preset
     from toymodels.errors import ConfigError
-
-    from .. import load_preset
 
     if args.width is not None and args.axis == "width":
         raise ConfigError("--width sets the width on the strength axis; use --width-range")
@@ -232,9 +231,9 @@ def check_spec(spec, where: str = "") -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._args import check_output_folder, run_into_out
-    from ._conflict_report import write_report
-    from ._phase_report import shown
+    from .arguments import check_output_folder, run_into_out
+    from .conflict_report import write_report
+    from .phase_report import shown
 
     check_output_folder(args.out, "conflict phase-diagram")
     spec = build_spec(args)
