@@ -1,4 +1,4 @@
-"""Closed-form theory of the superposition toy models (the only package importing sympy).
+"""Closed-form theory of every system (the only package importing sympy).
 
 - :func:`exact_loss` / :func:`derive_loss`: any small model's exact expected loss in ``p``
   (and ``r``), derived by exact piecewise integration and cached;
@@ -7,10 +7,14 @@
 - :func:`optimum_map`, :func:`phase_switches`, :func:`critical_density`: the true optimum
   over free ``W`` and ``b``;
 - :func:`critical_temperature`, :func:`stationary_hessian`: deterministic annealing's
-  ``τ_c = 2 λ_max(Σ_x)`` where the redundant prototypes split.
+  ``τ_c = 2 λ_max(Σ_x)`` where the redundant prototypes split (competition in a layer);
+- ``analytics.mode_dynamics``: the closed-form learning dynamics of two-layer linear
+  pathways on the contextual task (multi-task mixed selectivity);
+- ``analytics.conflict_theory``: which modes a shared linear layer learns under task
+  conflict, and the phase that follows.
 """
 
-import importlib
+from toymodels.lazy_exports import lazy_exports
 
 __all__ = [
     "BoundaryCurve",
@@ -41,37 +45,30 @@ __all__ = [
 # Imported on first use: the CLI registers ``toymodels analytic`` without loading sympy or
 # torch, and ``analytic losses`` never loads torch (only the optimum needs it).
 _HOME = {
-    "Candidate": "candidate_solutions",
-    "candidates": "candidate_solutions",
-    "LossDerivation": "loss_derivation",
-    "derive_loss": "loss_derivation",
-    "exact_loss": "loss_derivation",
-    "OptimumMap": "optimum",
-    "PhaseSwitch": "optimum",
-    "critical_density": "optimum",
-    "optimum_map": "optimum",
-    "phase_switches": "optimum",
-    "p": "symbols",
-    "r": "symbols",
-    "BoundaryCurve": "candidate_theory",
-    "TheoryMap": "candidate_theory",
-    "Transition": "candidate_theory",
-    "boundary_curves": "candidate_theory",
-    "candidate_losses": "candidate_theory",
-    "theory_map": "candidate_theory",
-    "transitions": "candidate_theory",
-    "CriticalTemperature": "annealing_theory",
-    "critical_temperature": "annealing_theory",
-    "mixture_critical_temperature": "annealing_theory",
-    "stationary_hessian": "annealing_theory",
+    "Candidate": "analytics.candidate_solutions",
+    "candidates": "analytics.candidate_solutions",
+    "LossDerivation": "analytics.loss_derivation",
+    "derive_loss": "analytics.loss_derivation",
+    "exact_loss": "analytics.loss_derivation",
+    "OptimumMap": "analytics.optimum",
+    "PhaseSwitch": "analytics.optimum",
+    "critical_density": "analytics.optimum",
+    "optimum_map": "analytics.optimum",
+    "phase_switches": "analytics.optimum",
+    "p": "analytics.symbols",
+    "r": "analytics.symbols",
+    "BoundaryCurve": "analytics.candidate_theory",
+    "TheoryMap": "analytics.candidate_theory",
+    "Transition": "analytics.candidate_theory",
+    "boundary_curves": "analytics.candidate_theory",
+    "candidate_losses": "analytics.candidate_theory",
+    "theory_map": "analytics.candidate_theory",
+    "transitions": "analytics.candidate_theory",
+    "CriticalTemperature": "analytics.annealing_theory",
+    "critical_temperature": "analytics.annealing_theory",
+    "mixture_critical_temperature": "analytics.annealing_theory",
+    "stationary_hessian": "analytics.annealing_theory",
 }
 
 
-def __getattr__(name: str):
-    if name in _HOME:
-        return getattr(importlib.import_module(f"analytics.{_HOME[name]}"), name)
-    raise AttributeError(f"module 'analytics' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, __all__)

@@ -27,10 +27,12 @@ is then the average over uniformly random choices, marked ``tie``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from toymodels.errors import ConfigError
 from toymodels.families.two_layer import initial_strength
 from toymodels.phases import task_conflict
 from toymodels.tasks.conflict import routing
@@ -41,6 +43,26 @@ from .mode_dynamics import ModePrediction
 TIE = 1e-6
 # Time points per run for the learning times (half the final explained fraction).
 TIME_POINTS = 2001
+# The theory describes learning from a small start: its initial strength a₀ must be below
+# this, which no cell's strongest mode falls below (its singular value is in [1, √2]:
+# the targets' power is fixed).
+MAX_INITIAL_STRENGTH = 1.0
+
+
+def check_small_start(init_std: float, width: int, n_items: int, options: str = "") -> None:
+    """Refuse (one line) a start the theory cannot describe: ``a₀ = init_std²·max(width,
+    items − 1)/2`` at or above :data:`MAX_INITIAL_STRENGTH`; ``options`` names the
+    settings a user changes (e.g. command-line options), for the message."""
+    with_width = max(width, n_items - 1)
+    a0 = init_std * init_std * with_width / 2  # a float product overflows to inf, never raises
+    if not a0 < MAX_INITIAL_STRENGTH:
+        given = f" ({options})" if options else ""
+        raise ConfigError(
+            f"init {init_std:g} with width up to {width} and {n_items} items{given} gives the "
+            f"linear theory the initial strength init^2 * max(width, items-1) / 2 = {a0:.3g}; "
+            f"the theory needs a small start, below {MAX_INITIAL_STRENGTH:g}: use init < "
+            f"{math.sqrt(2 * MAX_INITIAL_STRENGTH / with_width):.3g}, or fewer items or units"
+        )
 
 
 @dataclass(frozen=True)

@@ -34,31 +34,31 @@ _DECIMAL = re.compile(r"^(?:\d[\d_]*)?(?:\.(?:\d[\d_]*)?)?(?:[eE]([+-]?\d[\d_]*)
 # -- limits, all checked on the syntax tree before anything is computed ------------------
 # Characters in one option or entry: a 4x4 W of 15-digit decimals is ~300, a bias like
 # "(1 - p)**3/2 + sqrt(p)/3" ~25.
-MAX_TEXT = 1000
+ENTRY_MAX_TEXT = 1000
 # Nesting: brackets, parentheses, function calls, unary signs and operators of different
 # kinds (a flat sum a + b + c + ... is one level).  Closed forms need a handful; the cap
 # keeps both Python's parser and the recursive checks below far from their stack limits.
-MAX_DEPTH = 32
+ENTRY_MAX_DEPTH = 32
 # Exponents must be numbers with |e| <= 16 and a denominator <= 16 (p**2, (1 - p)**3,
 # p**(1/2), p**-1 ...).  A bias of degree d makes the loss a polynomial of degree about
 # (n + 2)·d in p: at d = 16 the slowest case measured (n = 4, four biases of degree 16)
 # takes 6 s, at 64 an n = 2 model already takes 5 s; the paper's biases have degree <= 1.
-MAX_EXPONENT = 16
+ENTRY_MAX_EXPONENT = 16
 # The degree of an entry in p (or r), counting powers and products and a denominator's
 # degree with the numerator's, and with fractional powers as a polynomial in p**(1/L), L
 # their common denominator (p**16 + sqrt(p) has degree 32 in p**(1/2)): the bias's
 # crossings with the ReLU's switching points are the roots of that polynomial.  Same cost
 # argument as for single exponents; at degree 32 sympy's exact root refinement was seen
 # to run for minutes.
-MAX_DEGREE = 16
+ENTRY_MAX_DEGREE = 16
 # Bits of the largest number an entry can produce (literals, their products and powers,
 # exp of a number): 4096 bits ~ 1233 digits, far beyond any real entry, while every big
 # integer operation at that size takes microseconds.
-MAX_BITS = 4096
+ENTRY_MAX_BITS = 4096
 # The power of ten a decimal literal may carry (1e-300 .. 1e300): 1e-99999999 is a float
 # 0.0 but an exact rational with a hundred-million-digit denominator.
-MAX_DECIMAL_EXPONENT = 300
-MAX_DIGITS = math.floor(MAX_BITS * math.log10(2))
+ENTRY_MAX_DECIMAL_EXPONENT = 300
+ENTRY_MAX_DIGITS = math.floor(ENTRY_MAX_BITS * math.log10(2))
 
 
 def shown_text(text: str) -> str:
@@ -128,7 +128,7 @@ class _Entry:
         except (SyntaxError, ValueError) as exc:
             raise self.error(f"is not a valid number or expression ({exc.msg})") from None
         except (RecursionError, MemoryError):
-            raise self.error(f"is nested too deeply; at most {MAX_DEPTH} levels") from None
+            raise self.error(f"is nested too deeply; at most {ENTRY_MAX_DEPTH} levels") from None
 
     # -- checks ----------------------------------------------------------------------
     def number(self, node: ast.Constant) -> Fraction:
@@ -145,10 +145,10 @@ class _Entry:
             raise self.error(f"is not finite ({text}); finite numbers are required")
         if not match:
             raise self.error(f"has the number {text!r}; write decimals like 0.25 or 1e-3")
-        if match.group(1) is not None and abs(int(match.group(1))) > MAX_DECIMAL_EXPONENT:
+        if match.group(1) is not None and abs(int(match.group(1))) > ENTRY_MAX_DECIMAL_EXPONENT:
             raise self.error(
                 f"has the number {text}, whose power of ten is outside "
-                f"-{MAX_DECIMAL_EXPONENT}..{MAX_DECIMAL_EXPONENT}"
+                f"-{ENTRY_MAX_DECIMAL_EXPONENT}..{ENTRY_MAX_DECIMAL_EXPONENT}"
             )
         return Fraction(text.replace("_", ""))
 
@@ -157,14 +157,14 @@ class _Entry:
         return self.constant(
             node,
             f"has the exponent {self.segment(node)}; exponents must be numbers from "
-            f"-{MAX_EXPONENT} to {MAX_EXPONENT} with a denominator <= {MAX_EXPONENT} "
-            "(like p**2 or p**(1/2))",
+            f"-{ENTRY_MAX_EXPONENT} to {ENTRY_MAX_EXPONENT} with a denominator <= "
+            f"{ENTRY_MAX_EXPONENT} (like p**2 or p**(1/2))",
         )
 
     def constant(self, node: ast.expr, why: str, depth: int = 0) -> Fraction:
         """A number written as +-*/ of literals, computed exactly (no powers: their size
         is what the limits are about); anything else is refused with ``why``."""
-        if depth > MAX_DEPTH:
+        if depth > ENTRY_MAX_DEPTH:
             raise self.error(why)
         if isinstance(node, ast.Constant):
             return self.number(node)
@@ -181,19 +181,19 @@ class _Entry:
         raise self.error(why)
 
     def check(self, node: ast.expr, depth: int = 0) -> _Size:
-        if depth > MAX_DEPTH:
-            raise self.error(f"is nested too deeply; at most {MAX_DEPTH} levels are allowed")
+        if depth > ENTRY_MAX_DEPTH:
+            raise self.error(f"is nested too deeply; at most {ENTRY_MAX_DEPTH} levels are allowed")
         size = self._size(node, depth)
-        if size.work > MAX_DEGREE:
+        if size.work > ENTRY_MAX_DEGREE:
             symbol = "/".join(self.symbols) or "its symbols"
             variable = symbol if size.root == 1 else f"{symbol}**(1/{size.root})"
             raise self.error(
                 f"has degree {size.work} in {variable} (powers and products, a "
-                f"denominator's counted too); at most {MAX_DEGREE}"
+                f"denominator's counted too); at most {ENTRY_MAX_DEGREE}"
             )
-        if size.bits > MAX_BITS:
+        if size.bits > ENTRY_MAX_BITS:
             raise self.error(
-                f"can produce numbers of more than {MAX_DIGITS} digits (at "
+                f"can produce numbers of more than {ENTRY_MAX_DIGITS} digits (at "
                 f"{shown_text(self.segment(node))}); numbers are limited to about that size"
             )
         return size
@@ -207,11 +207,11 @@ class _Entry:
             return self.check(node.operand, depth + 1)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             e = self.exponent(node.right)
-            if abs(e) > MAX_EXPONENT or e.denominator > MAX_EXPONENT:
+            if abs(e) > ENTRY_MAX_EXPONENT or e.denominator > ENTRY_MAX_EXPONENT:
                 raise self.error(
                     f"has the exponent {self.segment(node.right)}; exponents must be numbers "
-                    f"from -{MAX_EXPONENT} to {MAX_EXPONENT} with a denominator <= "
-                    f"{MAX_EXPONENT} (like p**2 or p**(1/2))"
+                    f"from -{ENTRY_MAX_EXPONENT} to {ENTRY_MAX_EXPONENT} with a denominator <= "
+                    f"{ENTRY_MAX_EXPONENT} (like p**2 or p**(1/2))"
                 )
             base = self.check(node.left, depth + 1)
             return _Size(
@@ -311,17 +311,17 @@ class _Entry:
 
 def check_text(text: str, name: str) -> None:
     """Length and bracket nesting, before Python's parser sees the text."""
-    if len(text) > MAX_TEXT:
+    if len(text) > ENTRY_MAX_TEXT:
         raise ConfigError(
-            f"{name}={shown_text(text)} is {len(text)} characters long; at most {MAX_TEXT}"
+            f"{name}={shown_text(text)} is {len(text)} characters long; at most {ENTRY_MAX_TEXT}"
         )
     level = deepest = 0
     for char in text:
         level += (char in "([") - (char in ")]")
         deepest = max(deepest, level)
-    if deepest > MAX_DEPTH:
+    if deepest > ENTRY_MAX_DEPTH:
         raise ConfigError(
-            f"{name}={shown_text(text)} nests brackets {deepest} deep; at most {MAX_DEPTH}"
+            f"{name}={shown_text(text)} nests brackets {deepest} deep; at most {ENTRY_MAX_DEPTH}"
         )
 
 

@@ -20,11 +20,11 @@ import sympy
 from toymodels.errors import ConfigError
 
 from .entry_syntax import (
-    MAX_BITS,
-    MAX_DEPTH,
-    MAX_DIGITS,
-    MAX_EXPONENT,
-    MAX_TEXT,
+    ENTRY_MAX_BITS,
+    ENTRY_MAX_DEPTH,
+    ENTRY_MAX_DIGITS,
+    ENTRY_MAX_EXPONENT,
+    ENTRY_MAX_TEXT,
     check_text,
     parse_entry,
     shown_text,
@@ -40,14 +40,16 @@ def _check_sympy(expr: sympy.Basic, name: str) -> None:
             raise ConfigError(f"{name}={shown_text(str(expr))} has more than 10000 terms")
         if isinstance(node, sympy.Pow):
             e = node.exp
-            if not (e.is_Rational and abs(e.p) <= MAX_EXPONENT and 0 < e.q <= MAX_EXPONENT):
+            if not (
+                e.is_Rational and abs(e.p) <= ENTRY_MAX_EXPONENT and 0 < e.q <= ENTRY_MAX_EXPONENT
+            ):
                 raise ConfigError(
                     f"{name}={shown_text(str(expr))} has the exponent {e}; exponents must be "
-                    f"numbers from -{MAX_EXPONENT} to {MAX_EXPONENT}"
+                    f"numbers from -{ENTRY_MAX_EXPONENT} to {ENTRY_MAX_EXPONENT}"
                 )
         elif isinstance(node, sympy.Rational):
-            if int(node.p).bit_length() + int(node.q).bit_length() > MAX_BITS:
-                raise ConfigError(f"{name} has a number of more than {MAX_DIGITS} digits")
+            if int(node.p).bit_length() + int(node.q).bit_length() > ENTRY_MAX_BITS:
+                raise ConfigError(f"{name} has a number of more than {ENTRY_MAX_DIGITS} digits")
 
 
 def exact(value, name: str, symbols: tuple[str, ...] = ()) -> sympy.Expr:
@@ -60,8 +62,8 @@ def exact(value, name: str, symbols: tuple[str, ...] = ()) -> sympy.Expr:
     elif isinstance(value, Fraction):
         expr = sympy.Rational(value.numerator, value.denominator)
     elif isinstance(value, numbers.Integral):
-        if int(value).bit_length() > MAX_BITS:
-            raise ConfigError(f"{name} is an integer of more than {MAX_DIGITS} digits")
+        if int(value).bit_length() > ENTRY_MAX_BITS:
+            raise ConfigError(f"{name} is an integer of more than {ENTRY_MAX_DIGITS} digits")
         expr = sympy.Integer(int(value))
     elif isinstance(value, numbers.Real):
         if not math.isfinite(float(value)):
@@ -108,7 +110,7 @@ def nested(text: str, name: str, depth: int) -> list:
         ) from None
     except (RecursionError, MemoryError):
         raise ConfigError(
-            f"{name}={shown_text(text)} is nested too deeply; at most {MAX_DEPTH} levels"
+            f"{name}={shown_text(text)} is nested too deeply; at most {ENTRY_MAX_DEPTH} levels"
         ) from None
 
     def walk(node, level):
@@ -167,8 +169,8 @@ def point(text: str, allowed: tuple[str, ...] = ("p", "r")) -> dict[str, float]:
     """``"p=0.1,r=2"`` -> ``{"p": 0.1, "r": 2.0}``; densities must lie in (0, 1], and each
     symbol may be given once."""
     shown = shown_text(text)
-    if len(text) > MAX_TEXT:
-        raise ConfigError(f"--at {shown} is {len(text)} characters long; at most {MAX_TEXT}")
+    if len(text) > ENTRY_MAX_TEXT:
+        raise ConfigError(f"--at {shown} is {len(text)} characters long; at most {ENTRY_MAX_TEXT}")
     out: dict[str, float] = {}
     for part in filter(None, (s.strip() for s in text.split(","))):
         key, sep, val = part.partition("=")

@@ -43,7 +43,7 @@ FORMAT_VERSION = 2
 # 2^n patterns, each integrated over a cube of up to n dimensions with up to 2^n knots:
 # beyond 4 features the expressions stop being useful to read (and torch has the numbers).
 MAX_FEATURES = 4
-FAMILIES = ("relu", "linear")
+DERIVED_FAMILIES = ("relu", "linear")
 # Decimal digits used to order roots and to decide on which side of a knot a bias lies.
 _DIGITS = 50
 
@@ -61,8 +61,8 @@ class LossQuery:
 
     @classmethod
     def build(cls, W, b=None, importance=None, family: str = "relu") -> LossQuery:
-        if family not in FAMILIES:
-            raise unknown_name("model family", str(family), FAMILIES)
+        if family not in DERIVED_FAMILIES:
+            raise unknown_name("model family", str(family), DERIVED_FAMILIES)
         W = inputs.matrix(W)
         n = W.shape[1]
         if n > MAX_FEATURES:

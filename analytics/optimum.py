@@ -33,8 +33,7 @@ from ._bfgs import minimise
 from .candidate_solutions import candidates, check_n_features
 from .symbols import p as P
 
-RULE = extra_feature
-LABELS = RULE.LABELS
+LABELS = extra_feature.LABELS
 FORMAT_VERSION = 1
 
 # Random starts per cell on top of the candidates.  With 8, every n=2 cell checked against
@@ -83,7 +82,7 @@ def _classify(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     metrics = feature_metrics(torch.as_tensor(W, dtype=torch.float64))
     norm = metrics["norm"][:, -1].numpy()
     interference = metrics["interference"][:, -1].numpy()
-    return RULE.classify(norm, interference), norm, interference
+    return extra_feature.classify(norm, interference), norm, interference
 
 
 def _starts(n: int, density: float, random_starts: int, rng: np.random.Generator):

@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from .arguments import contexts, nonnegative_int, positive_float, positive_int
+from toymodels.limits import N_CONTEXTS
+
+from .arguments import declared, nonnegative_int, positive_float, positive_int
 
 FEATURE_CHOICES = (2, 3)
 # Seconds one heavy step may take.  The slowest default query measured, ``modes
@@ -185,7 +187,12 @@ def register(sub) -> None:
         description="Solve the learning dynamics of each mode of a two-layer linear network "
         "on the contextual task in closed form and print their strengths and half-times.",
     )
-    p.add_argument("--contexts", type=contexts, default=3, help="contexts K, 3 to 5 (default 3)")
+    p.add_argument(
+        "--contexts",
+        type=declared(N_CONTEXTS, "contexts"),
+        default=3,
+        help="contexts K, 3 to 5 (default 3)",
+    )
     p.add_argument(
         "--structure", choices=("same", "different"), default="different", help="default different"
     )

@@ -16,6 +16,7 @@ import argparse
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def _parse(text: str, convert: type, kind: str, label: str):
@@ -46,27 +47,23 @@ def positive_float(text: str, label: str = "") -> float:
     return value
 
 
-def density(text: str) -> float:
-    value = _parse(text, float, "a number", "")
-    if not (math.isfinite(value) and 0 < value <= 1):
-        raise argparse.ArgumentTypeError(f"density {text} is outside (0, 1]")
-    return value
+def declared(check, name: str) -> Callable[[str], Any]:
+    """An argument type from a field's declared check (``toymodels.limits``,
+    ``toymodels.fields``): the text read as the check's kind, then the check itself, so a
+    bound is written once for the spec files and the command line alike."""
+    from toymodels.errors import ConfigError
 
+    kinds = {int: (int, "an integer"), float: (float, "a number")}
+    convert, kind = kinds.get(check.kind, (str, "text"))
 
-def contexts(text: str) -> int:
-    """The number of contexts of the contextual task: 3 to 5."""
-    value = _parse(text, int, "an integer", "contexts ")
-    if not 3 <= value <= 5:
-        raise argparse.ArgumentTypeError(f"contexts {value} must be an integer from 3 to 5")
-    return value
+    def parse(text: str):
+        value = _parse(text, convert, kind, f"{name} ")
+        try:
+            return check.apply(name, value)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-
-def conflict(text: str) -> float:
-    """A task conflict κ: a number in [0, 1]."""
-    value = _parse(text, float, "a number", "conflict ")
-    if not (math.isfinite(value) and 0 <= value <= 1):
-        raise argparse.ArgumentTypeError(f"conflict {text} is outside [0, 1]")
-    return value
+    return parse
 
 
 def at_least(lo: int, label: str) -> Callable[[str], int]:
@@ -143,12 +140,17 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_into_out(args: argparse.Namespace, spec):
-    """Train ``spec`` into ``args.out/run`` (resuming it) with the options
-    :func:`add_sweep_options` added and ``--quiet``; the results dataset."""
+def train_into_out(args: argparse.Namespace, command: str, build: Callable):
+    """``(spec, results)`` of a command that keeps its sweep in ``args.out/run``: ``--out``
+    checked before any work (:func:`check_output_folder`), the spec ``build(args)`` (which
+    validates, so a bad value fails before anything is written), then its sweep trained
+    there (resuming it) with the options :func:`add_sweep_options` added and ``--quiet``."""
     from sweeps import run
 
-    return run(spec, args.out / "run", jobs=args.jobs, progress=not args.quiet, yes=args.yes)
+    check_output_folder(args.out, command)
+    spec = build(args)
+    results = run(spec, args.out / "run", jobs=args.jobs, progress=not args.quiet, yes=args.yes)
+    return spec, results
 
 
 # -- output folders -------------------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from .arguments import at_least, at_most, density, positive_int
+from toymodels.fields import DENSITY
+
+from .arguments import at_least, at_most, declared, positive_int
 
 # Bounds that keep one benchmark run within minutes: past them the timing says nothing
 # a smaller run does not, and the run could take hours.
@@ -54,7 +56,12 @@ def register(sub) -> None:
         default="sampled",
         help="sampled (paper-faithful, default), patterns or exact",
     )
-    p.add_argument("--density", type=density, default=0.1, help="feature density (default 0.1)")
+    p.add_argument(
+        "--density",
+        type=declared(DENSITY, "density"),
+        default=0.1,
+        help="feature density (default 0.1)",
+    )
     p.add_argument(
         "--repeats", type=at_most(MAX_REPEATS, "repeats "), default=3, help="runs (default 3)"
     )

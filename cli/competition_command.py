@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .arguments import add_sweep_options, bounded_float, positive_float, positive_int
 
-TASKS = ("clusters", "annealing", "features")
+# The tasks with a preset of their own (``competition-<task>``, ``competition-compare-<task>``).
+PRESET_TASKS = ("clusters", "annealing", "features")
 # Every default is the preset ``competition-<task>`` (the figures draw the same runs); an
 # option given on the command line overrides it.
 GRID = 10
@@ -47,7 +48,7 @@ def _range(kind):
 
 
 def _common(p, out: str) -> None:
-    p.add_argument("--task", choices=TASKS, default="clusters", help="default clusters")
+    p.add_argument("--task", choices=PRESET_TASKS, default="clusters", help="default clusters")
     p.add_argument("--seeds", type=positive_int, default=None, help="models a cell (5)")
     p.add_argument("--steps", type=positive_int, default=None, help="Adam steps (preset)")
     p.add_argument("--lr", type=positive_float, default=None, help="learning rate (0.01)")
@@ -142,16 +143,6 @@ def _base_overrides(args: argparse.Namespace) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
-def critical_temperature_of(spec) -> float | None:
-    """The derived critical temperature of an ``annealing`` spec's mixture (None for the
-    other tasks)."""
-    if spec.task != "annealing":
-        return None
-    from analytics import mixture_critical_temperature
-
-    return mixture_critical_temperature(spec.model_config(spec.cell_point(0)).data)
-
-
 def build_phase_spec(args: argparse.Namespace):
     """The preset ``competition-<task>`` with the options given (validated: a bad value or
     a control that does not apply fails before anything is written)."""
@@ -179,7 +170,9 @@ def build_phase_spec(args: argparse.Namespace):
     if args.temperature_range is not None:
         lo, hi = args.temperature_range
     elif args.task == "annealing":
-        tc = critical_temperature_of(spec)
+        from summaries.competition_summary import critical_temperature
+
+        tc = critical_temperature(spec)
         lo, hi = tc / ANNEALING_SPAN, tc * ANNEALING_SPAN
     else:
         lo, hi = TEMPERATURE_RANGE
@@ -307,24 +300,29 @@ def build_compare_spec(args: argparse.Namespace):
 
 # -- handlers -------------------------------------------------------------------------------
 def run_phase_diagram(args: argparse.Namespace) -> int:
-    from .arguments import check_output_folder, run_into_out
-    from .competition_report import write_phase_report
-    from .phase_report import shown
+    from figures.competition_panels import competition_diagram
+    from summaries.competition_summary import critical_temperature, summarise
 
-    check_output_folder(args.out, "competition phase-diagram")
-    spec = build_phase_spec(args)
-    results = run_into_out(args, spec)
-    summary = write_phase_report(results, spec, args.out, critical_temperature_of(spec))
-    counts: dict[str, int] = {}
-    for row in summary["phase"]:
-        for label in row:
-            counts[label] = counts.get(label, 0) + 1
+    from .arguments import train_into_out
+    from .reports import phase_counts, save_figures, shown, write_json
+
+    spec, results = train_into_out(args, "competition phase-diagram", build_phase_spec)
+    tc = critical_temperature(spec)
+    summary = summarise(results, tc)
+    s = summary["settings"]
+    title = (
+        f"{s['activation']} + {s['volume']} on {s['task']}, K = {s['n_hidden']}, "
+        f"{s['seeds']} seeds, {s['steps']} steps"
+    )
+    fig = competition_diagram(results, title=title, critical_temperature=tc)
+    summary["figures"] = save_figures(args.out, {"phase_diagram": fig})
+    write_json(args.out / "summary.json", summary)
     settings = summary["settings"]
     lines = [
         f"{settings['activation']} + {settings['volume']} on {settings['task']}: "
         f"{len(summary['temperature'])} temperatures x {len(summary['strength'])} strengths, "
         f"{settings['seeds']} seeds",
-        "phases (best of N): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+        "phases (best of N): " + phase_counts(summary["phase"]),
     ]
     if summary["critical_temperature"] is not None:
         agree = summary["agreement_outside_band"]
@@ -338,13 +336,22 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from .arguments import check_output_folder, run_into_out
-    from .competition_report import write_compare_report
+    from figures.competition_panels import comparison_figure
+    from summaries.competition_summary import compare_summary
 
-    check_output_folder(args.out, "competition compare")
-    spec = build_compare_spec(args)
-    results = run_into_out(args, spec)
-    rows = write_compare_report(results, spec, args.out)
+    from .arguments import train_into_out
+    from .reports import save_figures, write_json
+
+    spec, results = train_into_out(args, "competition compare", build_compare_spec)
+    compared = compare_summary(results)
+    rows = compared["rows"]
+    config = spec.model_config(spec.cell_point(0))
+    title = (
+        f"{spec.task}, K = {config.arch.n_hidden}, τ = {config.arch.temperature:g}, "
+        f"{spec.seeds} seeds, {spec.train.steps} steps"
+    )
+    figures = save_figures(args.out, {"compare": comparison_figure(rows, title=title)})
+    write_json(args.out / "compare.json", {"rows": rows, "figures": figures, **compared})
     if args.json:
         print(json.dumps({"rows": rows}, indent=2))
         return 0

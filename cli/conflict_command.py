@@ -15,11 +15,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from toymodels.limits import CONFLICT, VIEW_RATIO
+
 from .arguments import (
     add_sweep_options,
     at_least,
-    bounded_float,
-    conflict,
+    declared,
     grid_points,
     positive_float,
     positive_int,
@@ -32,16 +33,7 @@ AXES = {"width": "n_hidden", "strength": "view_ratio"}
 GRID = 12
 RATIO_RANGE = (0.25, 4.0)
 RECORDED_STATES = 400
-# View strength ratios ρ allowed, the task's VIEW_RATIO_LIMITS (written out: the task
-# module imports torch, which --help must not wait for): the weaker view's share of the
-# input power is ρ² (or 1/ρ²), and beyond 1e-3 .. 1e3 it is below float32's resolution
-# (1e-7), so the views' competition the diagram is about cannot happen.
-VIEW_RATIO_LIMITS = (1e-3, 1e3)
-_RATIO = bounded_float(*VIEW_RATIO_LIMITS, "view ratio ", "the weaker view must stay visible")
-# The linear theory describes learning from a small start: its initial strength
-# a₀ = init_std²·max(width, items − 1)/2 must be below 1, which no cell's strongest mode
-# falls below (its singular value is in [1, √2]: the targets' power is fixed).
-MAX_INITIAL_STRENGTH = 1.0
+_RATIO = declared(VIEW_RATIO, "view_ratio")
 
 
 def register(sub) -> None:
@@ -70,7 +62,7 @@ def register(sub) -> None:
     p.add_argument("--items", type=at_least(2, "items "), default=None, help="items per view (6)")
     p.add_argument(
         "--conflict-range",
-        type=conflict,
+        type=declared(CONFLICT, "conflict"),
         nargs=2,
         default=None,
         metavar=("LO", "HI"),
@@ -94,7 +86,7 @@ def register(sub) -> None:
         "--ratio",
         type=_RATIO,
         default=None,
-        help="view 2's strength relative to view 1's on the width axis, 0.001 to 1000 "
+        help=f"view 2's strength relative to view 1's on the width axis, {VIEW_RATIO.allowed} "
         "(default 0.7)",
     )
     p.add_argument(
@@ -103,7 +95,7 @@ def register(sub) -> None:
         nargs=2,
         default=None,
         metavar=("LO", "HI"),
-        help="strength axis, log-spaced, within 0.001 to 1000 (default 0.25 4)",
+        help=f"strength axis, log-spaced, each {VIEW_RATIO.allowed} (default 0.25 4)",
     )
     p.add_argument("--epochs", type=positive_int, default=None, help="default 6000")
     p.add_argument("--lr", type=positive_float, default=None, help="default 0.002")
@@ -196,10 +188,9 @@ def build_spec(args: argparse.Namespace):
 def check_spec(spec, where: str = "") -> None:
     """What the report, the figure and the linear theory need of a conflict sweep (also
     the sweeps of ``toymodels figures``, whose axes ``--set`` may change), checked before
-    it is trained: a conflict axis and a second axis of at least 2 values each, view
-    ratios within ``VIEW_RATIO_LIMITS`` and the theory's small start."""
-    import math
-
+    it is trained: a conflict axis and a second axis of at least 2 values each, and the
+    theory's small start (the view ratios' bounds are the task field's own)."""
+    from analytics.conflict_theory import check_small_start
     from toymodels.errors import ConfigError
 
     where = f"{where}: " if where else ""
@@ -209,45 +200,42 @@ def check_spec(spec, where: str = "") -> None:
         if axis is None or len(set(axis.values)) < 2:
             raise ConfigError(f"{where}axes.{name} needs at least 2 values for a phase diagram")
     data = spec.to_dict()
-    ratios = spec.axis("view_ratio").values if second == "view_ratio" else ()
-    for ratio in (*ratios, data["model"]["view_ratio"]):
-        if not VIEW_RATIO_LIMITS[0] <= ratio <= VIEW_RATIO_LIMITS[1]:
-            raise ConfigError(
-                f"{where}view ratio {ratio:g} is outside [{VIEW_RATIO_LIMITS[0]:g}, "
-                f"{VIEW_RATIO_LIMITS[1]:g}] (the weaker view must stay visible in float32)"
-            )
     widths = spec.axis("n_hidden").values if second == "n_hidden" else (data["n_hidden"],)
-    init = data["model"]["init_std"]
-    with_width = max(max(widths), data["n_items"] - 1)
-    a0 = init * init * with_width / 2  # a float product overflows to inf, never raises
-    if not a0 < MAX_INITIAL_STRENGTH:
-        raise ConfigError(
-            f"{where}init {init:g} with width up to {max(widths)} and {data['n_items']} items "
-            f"(--init, --width/--width-range, --items) gives the linear theory the initial "
-            f"strength init^2 * max(width, items-1) / 2 = {a0:.3g}; the theory needs a small "
-            f"start, below {MAX_INITIAL_STRENGTH:g}: use init < "
-            f"{math.sqrt(2 * MAX_INITIAL_STRENGTH / with_width):.3g}, or fewer items or units"
-        )
+    try:
+        check_small_start(
+            data["model"]["init_std"], max(widths), data["n_items"],
+            "--init, --width/--width-range, --items",
+        )  # fmt: skip
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
-    from .arguments import check_output_folder, run_into_out
-    from .conflict_report import write_report
-    from .phase_report import shown
+    from figures.conflict_panels import conflict_diagram
+    from summaries.conflict_summary import summarise, theory_for
 
-    check_output_folder(args.out, "conflict phase-diagram")
-    spec = build_spec(args)
-    results = run_into_out(args, spec)
-    summary = write_report(results, spec, args.out)
-    counts = {}
-    for row in summary["phase"]:
-        for label in row:
-            counts[label] = counts.get(label, 0) + 1
+    from .arguments import train_into_out
+    from .reports import phase_counts, save_figures, shown, write_json
+
+    spec, results = train_into_out(args, "conflict phase-diagram", build_spec)
+    theory = theory_for(results)
+    summary = summarise(results, theory)
+    settings = summary["settings"]
+    model = "linear" if spec.family == "two_view_linear" else "ReLU"
+    fixed = (
+        f"view ratio {settings['view_ratio']:g}"
+        if settings["axis"] == "width"
+        else f"width {settings['width']}"
+    )
+    title = f"{model} shared layer, {fixed}, {spec.seeds} seeds, {spec.train.steps} epochs"
+    fig = conflict_diagram(results, theory, title=title)
+    summary["figures"] = save_figures(args.out, {"phase_diagram": fig})
+    write_json(args.out / "summary.json", summary)
     axis = summary["settings"]["axis"]
     lines = [
         f"{spec.family}: {len(summary['conflict'])} conflicts x {len(summary['axis'])} "
         f"{axis} values, {spec.seeds} seeds",
-        "trained phases (best of N): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+        "trained phases (best of N): " + phase_counts(summary["phase"]),
         f"agreement with the linear theory: {shown(summary['agreement'])} of cells "
         f"(per seed {shown(summary['agreement_per_seed'])})",
         "dominance spread over seeds at conflict 0: at most "

@@ -13,7 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .arguments import add_sweep_options, contexts, positive_float, positive_int
+from toymodels.limits import N_CONTEXTS
+
+from .arguments import add_sweep_options, declared, positive_float, positive_int
 
 MODELS = ("contextual_relu", "contextual_linear", "gdln")
 STRUCTURES = ("same", "different")
@@ -35,7 +37,12 @@ def register(sub) -> None:
     p.add_argument(
         "--model", choices=MODELS, default="contextual_relu", help="default contextual_relu"
     )
-    p.add_argument("--contexts", type=contexts, default=3, help="contexts K, 3 to 5 (default 3)")
+    p.add_argument(
+        "--contexts",
+        type=declared(N_CONTEXTS, "contexts"),
+        default=3,
+        help="contexts K, 3 to 5 (default 3)",
+    )
     p.add_argument("--structure", choices=STRUCTURES, default="different", help="default different")
     p.add_argument(
         "--hidden",
@@ -117,16 +124,40 @@ def check_theory(spec) -> None:
     predict(config.data, spec.train.lr, config.arch.init_std, config.arch.n_hidden)
 
 
-def run(args: argparse.Namespace) -> int:
-    from .arguments import check_output_folder, run_into_out
-    from .multitask_report import write_report
-    from .phase_report import shown
-
-    check_output_folder(args.out, "multitask train")
+def checked_spec(args: argparse.Namespace):
+    """:func:`build_spec`, refused when the closed form cannot describe it."""
     spec = build_spec(args)
     check_theory(spec)
-    results = run_into_out(args, spec)
-    summary = write_report(results, spec, args.out)
+    return spec
+
+
+def run(args: argparse.Namespace) -> int:
+    from figures.multitask_panels import (
+        census_bars,
+        loss_curves,
+        mds_snapshots,
+        mode_trajectories,
+        pathway_strengths,
+    )
+    from summaries.multitask_summary import prediction_for, summarise
+
+    from .arguments import train_into_out
+    from .reports import save_figures, shown, write_json
+
+    spec, results = train_into_out(args, "multitask train", checked_spec)
+    prediction = prediction_for(results)
+    summary = summarise(results, prediction)
+    figures = {
+        "loss": loss_curves({spec.family: results}, prediction),
+        "modes": mode_trajectories(results, prediction),
+    }
+    if spec.family == "gdln":
+        figures["pathways"] = pathway_strengths(results)
+    else:
+        figures["census"] = census_bars(results)
+        figures["mds"] = mds_snapshots(results)
+    summary["figures"] = save_figures(args.out, figures)
+    write_json(args.out / "summary.json", summary)
     lines = [
         f"{spec.family} on {summary['settings']['contexts']} contexts "
         f"({summary['settings']['structure']}): final loss "

@@ -12,7 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .arguments import add_sweep_options, density, grid_points, positive_float, positive_int
+from toymodels.fields import DENSITY
+
+from .arguments import add_sweep_options, declared, grid_points, positive_float, positive_int
 
 # Two training protocols.  "fast" minimises the same expected loss with its exact
 # closed form (deterministic full-gradient Adam), which reaches the trained phases in a
@@ -70,7 +72,7 @@ def register(sub) -> None:
     p.add_argument("--lr", type=positive_float, default=None, help="learning rate")
     p.add_argument(
         "--density-range",
-        type=density,
+        type=declared(DENSITY, "density"),
         nargs=2,
         default=(0.01, 1.0),
         metavar=("LO", "HI"),
@@ -167,13 +169,18 @@ def check_phase_axes(spec, where: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .arguments import check_output_folder, run_into_out
-    from .phase_report import shown, write_report
+    from figures import phase_diagram
+    from summaries.superposition_summary import grid_theory, summarise
 
-    check_output_folder(args.out, "phase-diagram")
-    spec = build_spec(args)
-    results = run_into_out(args, spec)
-    summary = write_report(results, args.features, args.out, optimum=not args.no_optimum)
+    from .arguments import train_into_out
+    from .reports import save_figures, shown, write_json
+
+    spec, results = train_into_out(args, "phase-diagram", build_spec)
+    theory = grid_theory(results, optimum=not args.no_optimum)
+    summary = summarise(results, theory=theory)
+    fig = phase_diagram(results, theory.theory, theory.optimum, theory.boundaries)
+    save_figures(args.out, {"phase_diagram": fig})
+    write_json(args.out / "summary.json", summary, indent=1)
     lines = [
         f"n={summary['features']} into m={summary['hidden']}: "
         f"{len(summary['density'])}x{len(summary['importance'])} grid, "

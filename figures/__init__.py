@@ -1,57 +1,42 @@
-"""Publication figures: the phase diagram, candidate losses, WᵀW across sparsity, the
-intro arrows, feature dimensionality, and an HTML gallery.
+"""Figures: every plot of the four systems, drawn in the house style from data that
+``summaries`` computes (figures only draw; they never derive theory or read a sweep).
 
-Plot functions take plain data (xarray results, numpy arrays, curve lists) and return a
-matplotlib Figure drawn in the house style (:func:`house_style`); saving is the caller's
-job (:func:`save` writes PNG and PDF).  matplotlib is imported only when a figure is drawn.
+- superposition: :func:`phase_diagram` (trained phases beside the candidate theory and the
+  exact optimum), :func:`candidate_losses`, :func:`wtw_sparsity`, :func:`intro_2d`,
+  :func:`dimensionality`;
+- multi-task mixed selectivity (``figures.multitask_panels``): loss curves, mode
+  trajectories, the census of strong units, MDS snapshots, pathway strengths;
+- task conflict: ``figures.conflict_panels.conflict_diagram``;
+- competition inside a hidden layer (``figures.competition_panels``): the τ × λ phase
+  diagram and the comparison across activations.
+
+:data:`FIGURES` names every figure ``toymodels figures`` makes and how it is built from
+its sweeps' results; :func:`write_gallery` shows them on one HTML page.  Plot functions
+take plain data and return a matplotlib Figure; saving is the caller's job (:func:`save`
+writes PNG and PDF).  matplotlib is imported only when a figure is drawn.
 """
 
-from .candidate_losses import LossCurves, candidate_losses
+from .candidate_losses import candidate_losses
 from .catalog import FIGURES
-from .dimensionality import dimensionality, dimensionality_data
+from .dimensionality import dimensionality
 from .gallery import write_gallery
 from .intro_2d import intro_2d
-from .model_data import TrainedModel, trained_models
 from .output import save
-from .phase_data import (
-    Boundary,
-    FeatureMap,
-    PhaseMap,
-    as_boundaries,
-    empirical_maps,
-    phase_map,
-    theory_phase_map,
-)
 from .phase_diagram import display_name, phase_diagram
 from .style import DOUBLE_COLUMN, SINGLE_COLUMN, house_style
-from .theory_panels import candidate_theory, exact_optimum, loss_curves
 from .wtw import wtw_sparsity
 
 __all__ = [
     "DOUBLE_COLUMN",
     "FIGURES",
     "SINGLE_COLUMN",
-    "Boundary",
-    "FeatureMap",
-    "LossCurves",
-    "PhaseMap",
-    "TrainedModel",
-    "as_boundaries",
     "candidate_losses",
-    "candidate_theory",
     "dimensionality",
-    "dimensionality_data",
     "display_name",
-    "empirical_maps",
-    "exact_optimum",
     "house_style",
     "intro_2d",
-    "loss_curves",
     "phase_diagram",
-    "phase_map",
     "save",
-    "theory_phase_map",
-    "trained_models",
     "wtw_sparsity",
     "write_gallery",
 ]

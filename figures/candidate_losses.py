@@ -13,9 +13,10 @@ the low-density crossings readable.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
+
+from summaries.superposition_theory import LossCurves
 
 from ._layout import CROSSING_GID, log_axis, ragged_grid
 from .colour import category_colours
@@ -27,24 +28,6 @@ _DASHES = ["-", "--", "-.", ":"]
 OPTIMAL_GID = "optimal"
 EXACT_GID = "exact_optimum"
 PANEL_HEIGHT = 1.6
-
-
-@dataclass(frozen=True)
-class LossCurves:
-    """Candidates' expected losses ``losses [candidate, density]`` at one importance."""
-
-    n_features: int
-    n_hidden: int
-    importance: float
-    density: np.ndarray  # [D]
-    names: tuple[str, ...]
-    phases: tuple[str, ...]
-    losses: np.ndarray  # [C, D]
-    # (density, from_name, to_name) where the lowest candidate changes
-    transitions: Sequence[tuple[float, str, str]] = field(default_factory=tuple)
-    # the exact minimum over free W and b, ``exact_optimum [K]`` at ``optimum_density [K]``
-    optimum_density: np.ndarray | None = None
-    exact_optimum: np.ndarray | None = None
 
 
 def candidate_losses(curves: Sequence[LossCurves], *, fig=None):

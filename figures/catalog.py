@@ -35,9 +35,10 @@ class FigureEntry:
 
 def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
     def build(results: Mapping, scale: str = "default"):
-        from .phase_data import grid_results
+        from summaries.phase_maps import grid_results
+        from summaries.superposition_theory import candidate_theory, exact_optimum
+
         from .phase_diagram import phase_diagram
-        from .theory_panels import candidate_theory, exact_optimum
 
         ds = grid_results(results[preset])
         density, importance = ds["density"].values, ds["importance"].values
@@ -60,8 +61,9 @@ def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
 
 
 def _candidate_losses(results: Mapping, scale: str = "default"):
+    from summaries.superposition_theory import loss_curves
+
     from .candidate_losses import candidate_losses
-    from .theory_panels import loss_curves
 
     return candidate_losses(
         [
@@ -73,7 +75,8 @@ def _candidate_losses(results: Mapping, scale: str = "default"):
 
 
 def _wtw(results: Mapping, scale: str = "default"):
-    from .model_data import trained_models
+    from summaries.trained_models import trained_models
+
     from .wtw import wtw_sparsity
 
     models = trained_models(results["wtw-sparsity"])
@@ -84,22 +87,26 @@ def _wtw(results: Mapping, scale: str = "default"):
 
 
 def _intro(results: Mapping, scale: str = "default"):
+    from summaries.trained_models import trained_models
+
     from .intro_2d import intro_2d
-    from .model_data import trained_models
 
     return intro_2d(trained_models(results["intro-2d"]))
 
 
 def _dimensionality(results: Mapping, scale: str = "default"):
-    from .dimensionality import dimensionality, dimensionality_data
-    from .model_data import trained_models
+    from summaries.trained_models import dimensionality_data, trained_models
+
+    from .dimensionality import dimensionality
 
     (ds,) = results.values()  # dimensionality or dimensionality-paper
     return dimensionality(dimensionality_data(trained_models(ds)))
 
 
 def _multitask_loss(results: Mapping, scale: str = "default"):
-    from .multitask import loss_curves, prediction_for
+    from summaries.multitask_summary import prediction_for
+
+    from .multitask_panels import loss_curves
 
     labels = {
         "multitask-relu": "ReLU network",
@@ -112,36 +119,41 @@ def _multitask_loss(results: Mapping, scale: str = "default"):
 
 
 def _multitask_modes(results: Mapping, scale: str = "default"):
-    from .multitask import mode_trajectories, prediction_for
+    from summaries.multitask_summary import prediction_for
+
+    from .multitask_panels import mode_trajectories
 
     ds = results["multitask-linear"]
     return mode_trajectories(ds, prediction_for(ds))
 
 
 def _multitask_census(results: Mapping, scale: str = "default"):
-    from .multitask import census_bars
+    from .multitask_panels import census_bars
 
     return census_bars(results["multitask-relu"])
 
 
 def _multitask_mds(results: Mapping, scale: str = "default"):
-    from .multitask import mds_snapshots
+    from .multitask_panels import mds_snapshots
 
     return mds_snapshots(results["multitask-relu"])
 
 
 def _multitask_pathways(results: Mapping, scale: str = "default"):
-    from .multitask import pathway_strengths
+    from .multitask_panels import pathway_strengths
 
     return pathway_strengths(results["multitask-gdln"])
 
 
 def _conflict(preset: str) -> Callable[[Mapping, str], object]:
     def build(results: Mapping, scale: str = "default"):
+        from summaries.conflict_summary import theory_for
+
         from .conflict_panels import conflict_diagram
 
         model = "linear" if "-linear-" in preset else "ReLU"
-        return conflict_diagram(results[preset], title=f"{model} shared layer")
+        ds = results[preset]
+        return conflict_diagram(ds, theory_for(ds), title=f"{model} shared layer")
 
     return build
 
@@ -173,18 +185,22 @@ def _conflict_entries() -> list[FigureEntry]:
 
 def _competition(preset: str) -> Callable[[Mapping, str], object]:
     def build(results: Mapping, scale: str = "default"):
-        from .competition_panels import competition_diagram, critical_temperature_of, run_title
+        from summaries.competition_summary import critical_temperature
+        from summaries.run_settings import spec_of
+
+        from .competition_panels import competition_diagram, run_title
 
         ds = results[preset]
         # τ_c only where the theory applies (the annealing task); None draws no line.
-        return competition_diagram(ds, run_title(ds), critical_temperature_of(ds))
+        return competition_diagram(ds, run_title(ds), critical_temperature(spec_of(ds)))
 
     return build
 
 
 def _competition_compare(preset: str) -> Callable[[Mapping, str], object]:
     def build(results: Mapping, scale: str = "default"):
-        from .competition_data import compare_rows
+        from summaries.competition_summary import compare_rows
+
         from .competition_panels import comparison_figure, run_title
 
         ds = results[preset]

@@ -2,7 +2,7 @@
 temperature τ × volume strength λ, and the comparison across activations.
 
 :func:`competition_diagram` draws, over λ (x, linear) and τ (y, log scale), seven panels
-and a colour key, from :func:`figures.competition_data.diagram_arrays`:
+and a colour key, from :func:`summaries.competition_summary.diagram_arrays`:
 
 1. the best-of-N phase (the lowest-loss seed's; rule in
    ``toymodels.phases.layer_competition``).  Hue is the phase (Okabe–Ito orange =
@@ -19,8 +19,8 @@ and a colour key, from :func:`figures.competition_data.diagram_arrays`:
 8. the key of panel 1: each phase's colour against the distinct share.
 
 For the ``annealing`` task the theory's critical temperature τ_c = 2 λ_max(Σ_x)
-(``analytics.annealing_theory``, :func:`critical_temperature_of`) is drawn over every
-panel, with a ±10 % band.
+(``analytics.annealing_theory``, ``summaries.competition_summary.critical_temperature``) is drawn
+over every panel, with a ±10 % band.
 
 :func:`comparison_figure` draws one small panel per quantity (loss, max |cos|, effective
 rank, usage entropy, dead fraction, distinct units) with one horizontal bar per
@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from summaries.competition_summary import BAND, DIAGRAM_AXES, diagram_arrays
+from summaries.run_settings import run_setting
+
 from ._layout import linear_edges, log_axis, log_edges
-from .competition_data import DIAGRAM_AXES, diagram_arrays
-from .model_data import run_setting
 from .style import DOUBLE_COLUMN, OKABE_ITO, SEQUENTIAL_CMAP, house_style, new_figure
 
 if TYPE_CHECKING:
@@ -54,9 +55,6 @@ COLOUR_NAMES = {"redundant": "orange", "specialised": "blue", "collapsed": "purp
 # Mixing towards white at distinct share 0; at most 0.7 so the palest cell still shows
 # its hue (and differs from the white background).
 PALEST = 0.7
-# Relative half-width of the band drawn around τ_c: the trained split is expected near,
-# not at, the theory's instability (finite training, and the grid is coarse).
-BAND = 0.10
 CRITICAL_GID = "critical_temperature"
 BAND_GID = "critical_band"
 # The λ axis's meaning depends on the volume control (short: four panels share a row).
@@ -85,25 +83,6 @@ TASK_TEXT = {
     "annealing": "{n_clusters} clusters (free energy)",
     "features": "{n_features} sparse features",
 }
-
-
-def critical_temperature_of(ds: xr.Dataset) -> float | None:
-    """The theory's τ_c = 2 λ_max(Σ_x) for a run of the ``annealing`` task (None for other
-    tasks), from the run's mixture: its centres (``separation · e_c`` unless given),
-    spread and weights."""
-    from analytics import mixture_critical_temperature
-    from toymodels import ModelConfig
-
-    task = ds.attrs.get("task")
-    if task != "annealing":
-        return None
-    fields = ("n_features", "n_clusters", "spread", "separation", "centers", "weights")
-    swept = [f for f in fields if f in ds.dims and ds.sizes[f] > 1]
-    if swept:
-        raise ValueError(f"τ_c depends on the swept axis {swept[0]}; pick one of its values")
-    values = {f: ds[f].values[0].item() if f in ds.dims else run_setting(ds, f) for f in fields}
-    family = ds.attrs.get("family", "competition")
-    return float(mixture_critical_temperature(ModelConfig.build(family, task, **values).data))
 
 
 def run_title(ds: xr.Dataset) -> str:
@@ -308,7 +287,7 @@ def competition_diagram(ds: xr.Dataset, title: str = "", critical_temperature: f
 
 def comparison_figure(rows: list[dict], title: str = "", n_units: int | None = None):
     """Small multiples across activations (``rows`` from
-    :func:`figures.competition_data.compare_rows`, drawn top to bottom in their order):
+    :func:`summaries.competition_summary.compare_rows`, drawn top to bottom in their order):
     one panel per quantity, one bar per activation coloured by its best-of-N phase.
     ``n_units`` (K) marks log K, the largest usage entropy, and K distinct units."""
     from matplotlib.patches import Patch

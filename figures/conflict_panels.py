@@ -1,6 +1,6 @@
 """Task conflict: the phase diagram from "learn everything" to "winner-take-all" between the
 two pathways of the two-view network (``conflict`` task), beside the linear theory of
-``analytics.conflict_theory``.
+``analytics.conflict_theory`` (``summaries.conflict_summary``).
 
 :func:`conflict_diagram` draws, over conflict κ (x) and the second axis (y: the shared
 layer's width, or view 2's strength relative to view 1's, log scale), six panels: the
@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from summaries.conflict_summary import boundary_line, second_axis
+
 from ._layout import BOUNDARY_GID, linear_edges, log_axis, log_edges
-from .model_data import run_setting
 from .style import DOUBLE_COLUMN, NOT_REPRESENTED_GREY, OKABE_ITO, house_style, new_figure
 
 if TYPE_CHECKING:
@@ -34,63 +35,14 @@ PHASE_NAMES = {
     "not_learned": "not learned",
 }
 AXES = {"n_hidden": "shared-layer width H", "view_ratio": "view strength ratio ρ = g₂/g₁"}
-# κ points of the theory line (the boundary is smooth in κ).
-LINE_POINTS = 201
 # The spread of dominance over seeds is drawn on a scale of at least this (a reader compares
 # it with the 0.01 of "every seed alike").
 SPREAD_SCALE = 0.1
-# Points of the theory line along a continuous (view-ratio) axis.
-RATIO_POINTS = 61
 
 
-def second_axis(ds: xr.Dataset) -> str:
-    """The diagram's y axis: ``n_hidden`` or ``view_ratio``."""
-    found = [d for d in AXES if d in ds.dims]
-    if len(found) != 1 or "conflict" not in ds.dims:
-        raise ValueError("a conflict diagram needs the axes conflict and n_hidden or view_ratio")
-    return found[0]
-
-
-def theory_for(ds: xr.Dataset, conflicts=None, values=None) -> dict[str, np.ndarray]:
-    """The closed-form prediction for the run's settings, ``[conflict, axis]`` arrays, on
-    the run's grid (or on the given ``conflicts`` and axis ``values``)."""
-    from analytics.conflict_theory import predict_grid
-
-    axis = second_axis(ds)
-    conflicts = ds["conflict"].values if conflicts is None else conflicts
-    values = ds[axis].values if values is None else values
-    grid = {
-        "view_ratio": float(run_setting(ds, "view_ratio")),
-        "width": int(run_setting(ds, "n_hidden")),
-    }
-    grid["view_ratio" if axis == "view_ratio" else "width"] = values
-    out = predict_grid(
-        int(run_setting(ds, "n_items")),
-        conflicts,
-        grid["view_ratio"],
-        grid["width"],
-        lr=float(run_setting(ds, "lr", "train")),
-        init_std=float(run_setting(ds, "init_std")),
-        epochs=int(run_setting(ds, "steps", "train")),
-    )
-    squeeze = 2 if axis == "view_ratio" else 1  # drop the fixed one of (ratio, width)
-    return {k: np.take(v, 0, axis=squeeze) for k, v in out.items()}
-
-
-def _boundary_line(ds: xr.Dataset, axis: str):
-    """κ grid, axis grid and the theory's balance on them, for the boundary contour."""
-    values = ds[axis].values
-    if axis == "n_hidden":
-        fine = np.arange(int(values.min()), int(values.max()) + 1)
-    else:
-        fine = np.geomspace(float(values.min()), float(values.max()), RATIO_POINTS)
-    kappa = np.linspace(float(ds["conflict"].min()), float(ds["conflict"].max()), LINE_POINTS)
-    return kappa, fine, theory_for(ds, kappa, fine)["balance"]
-
-
-def conflict_diagram(ds: xr.Dataset, title: str | None = None, theory: dict | None = None):
-    """The six-panel diagram of one conflict sweep (see module docstring); ``theory`` is
-    :func:`theory_for` of ``ds`` when the caller has it already."""
+def conflict_diagram(ds: xr.Dataset, theory: dict, title: str | None = None):
+    """The six-panel diagram of one conflict sweep (see module docstring) beside
+    ``theory``, ``summaries.conflict_summary.theory_for`` of ``ds``."""
     from matplotlib.colors import ListedColormap
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -99,7 +51,6 @@ def conflict_diagram(ds: xr.Dataset, title: str | None = None, theory: dict | No
 
     axis = second_axis(ds)
     log = axis == "view_ratio"
-    theory = theory_for(ds) if theory is None else theory
     labels = list(task_conflict.LABELS)
     cmap = ListedColormap([PHASE_COLOURS[k] for k in labels])
 
@@ -116,7 +67,7 @@ def conflict_diagram(ds: xr.Dataset, title: str | None = None, theory: dict | No
     # Spreads below SPREAD_SCALE stay near white: seed-to-seed noise of 1e-8 is not drawn
     # as structure.
     top = max(SPREAD_SCALE, float(np.nanmax(spread, initial=0.0)))
-    kappa, fine, balance = _boundary_line(ds, axis)
+    kappa, fine, balance = boundary_line(ds)
     x_edges = linear_edges(ds["conflict"].values)
     y_edges = (log_edges if log else linear_edges)(ds[axis].values)
     panels = [

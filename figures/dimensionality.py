@@ -11,13 +11,13 @@ dimension), 3/4 (tetrahedron), 2/3 (triangle), 1/2 (digon, an antipodal pair),
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from summaries.trained_models import DimensionalityData
+
 from ._layout import REFERENCE_GID
-from .model_data import TrainedModel
 from .style import LABELS, OKABE_ITO, SINGLE_COLUMN, house_style, new_figure
 
 # The uniform polytopes' dimensionalities (paper, "Feature Dimensionality").
@@ -31,32 +31,6 @@ STICKY_FRACTIONS = {
 }
 POINTS_GID = "feature_dimensionality"
 HEIGHT = 3.9
-
-
-@dataclass(frozen=True)
-class DimensionalityData:
-    """``density [P]``, per-feature ``dimensionality [P, F]`` and ``dims_per_feature [P]``
-    (``m/‖W‖_F²``) of one model per density."""
-
-    density: np.ndarray
-    dimensionality: np.ndarray
-    dims_per_feature: np.ndarray
-    n_features: int
-    n_hidden: int
-
-
-def dimensionality_data(models: list[TrainedModel]) -> DimensionalityData:
-    """From one trained model per density (any order)."""
-    models = sorted(models, key=lambda m: -m.density)
-    m, n = models[0].W.shape
-    frob = np.array([float((mod.W**2).sum()) for mod in models])
-    return DimensionalityData(
-        density=np.array([mod.density for mod in models]),
-        dimensionality=np.stack([mod.dimensionality for mod in models]),
-        dims_per_feature=np.where(frob > 0, m / np.where(frob > 0, frob, 1.0), np.nan),
-        n_features=n,
-        n_hidden=m,
-    )
 
 
 def dimensionality(data: DimensionalityData, *, fig=None):

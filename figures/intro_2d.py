@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from summaries.trained_models import FAMILY_NAMES, TrainedModel
+
 from ._layout import ragged_grid
-from .model_data import FAMILY_NAMES, TrainedModel
 from .style import DOUBLE_COLUMN, SEQUENTIAL_CMAP, house_style, new_figure
 
 ARROW_GID = "feature_arrow"

@@ -13,17 +13,18 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from ._layout import draw_boundaries, log_axis, log_edges
-from .colour import category_colours, feature_rgb
-from .phase_data import (
+from summaries.phase_maps import (
     Boundary,
     FeatureMap,
     PhaseMap,
     as_boundaries,
     empirical_maps,
     phase_map,
-    theory_phase_map,
 )
+from summaries.superposition_theory import theory_phase_map
+
+from ._layout import draw_boundaries, log_axis, log_edges
+from .colour import category_colours, feature_rgb
 from .style import DOUBLE_COLUMN, LABELS, PHASE_COLOURS, PHASE_NAMES, house_style, new_figure
 
 # Figure height (inches): the panel row plus the legend row beneath it.

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from summaries.trained_models import FAMILY_NAMES, TrainedModel
+
 from .colour import INTERFERENCE_FULL, interference_cmap, interference_rgb
-from .model_data import FAMILY_NAMES, TrainedModel
 from .style import DIVERGING_CMAP, DOUBLE_COLUMN, LABELS, house_style, new_figure
 
 HEATMAP_GID = "wtw"

@@ -5,7 +5,7 @@ Names are imported on first use, so ``import sweeps`` (and ``toymodels --help``)
 fast; torch and xarray load only when a sweep is built or read.
 """
 
-import importlib
+from toymodels.lazy_exports import lazy_exports
 
 __all__ = ["SweepSpec", "load", "load_preset", "load_spec", "presets", "run", "status"]
 
@@ -20,11 +20,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str):
-    if name in _HOME:
-        return getattr(importlib.import_module(_HOME[name]), name)
-    raise AttributeError(f"module 'sweeps' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, __all__)

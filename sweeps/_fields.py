@@ -1,10 +1,9 @@
-"""The vocabulary of sweep specs, read from what the family, the task and the regulariser
-declare (``toymodels.fields``) and from ``TrainConfig``: which fields exist, where each is
-written, which can be axes, their types, and the checks of a single value."""
+"""The vocabulary of sweep specs, read from what the family, the task, the regulariser and
+``TrainConfig`` declare (``toymodels.fields``): which fields exist, where each is written,
+which can be axes, their types, and the checks of a single value."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -12,14 +11,11 @@ from typing import Any
 
 from toymodels.errors import (
     ConfigError,
-    check_int,
-    check_nonnegative,
-    check_positive,
     did_you_mean,
     unknown_name,
 )
 from toymodels.fields import FieldSpec
-from toymodels.train_config import OPTIMIZERS, SCHEDULES, TrainConfig
+from toymodels.train_config import TrainConfig
 
 # Models per chunk (at most).  A chunk is the unit of work, of checkpointing and of
 # progress: ~250 n=2 models keep the vectorised step as cheap per model as larger
@@ -31,16 +27,9 @@ DEFAULT_CHUNK_SIZE = 256
 # Top-level keys every spec has (the family's and task's sizes join them).
 SPEC_KEYS = ("name", "description", "family", "task", "seeds", "root_seed", "chunk_size")
 TABLES = ("model", "train", "axes")
-TRAIN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
-# A coordinate must be a scalar, so tuple-valued settings are fixed per sweep.
-TRAIN_NOT_AXES = ("betas",)
+TRAIN_SPECS = TrainConfig.field_specs()
+TRAIN_FIELDS = tuple(TRAIN_SPECS)
 RULES = ("logspace", "linspace")
-
-
-def _train_kind(name: str) -> type:
-    if name == "record_every":
-        return int
-    return type(getattr(TrainConfig(), name))
 
 
 @dataclass(frozen=True)
@@ -70,13 +59,14 @@ class Vocabulary:
     def axes(self) -> tuple[str, ...]:
         """Fields that can be grid axes."""
         model = tuple(n for n, f in self.fields.items() if f.axis)
-        train = tuple(f for f in TRAIN_FIELDS if f not in TRAIN_NOT_AXES)
+        train = tuple(n for n, f in TRAIN_SPECS.items() if f.axis)
         return ("family", "task", *model, *train)
 
     @property
     def not_axes(self) -> tuple[str, ...]:
-        model = tuple(n for n, f in self.fields.items() if not f.axis)
-        return (*model, *TRAIN_NOT_AXES)
+        # A coordinate must be a scalar, so list-valued fields are fixed per sweep.
+        fields = {**self.fields, **TRAIN_SPECS}
+        return tuple(n for n, f in fields.items() if not f.axis)
 
     def kind(self, name: str) -> type:
         """The scalar type of a field: int, float or str."""
@@ -84,32 +74,20 @@ class Vocabulary:
             return str
         if name in self.fields:
             return self.fields[name].kind
-        return _train_kind(name)
+        return TRAIN_SPECS[name].kind
 
     def check_value(self, name: str, value: Any) -> Any:
         """The checks of one field that do not depend on any other field."""
-        from toymodels.estimators import ESTIMATORS
         from toymodels.families import FAMILIES
         from toymodels.tasks import TASKS
 
         if name in self.fields:
             return self.fields[name].check.apply(name, value)
-        choices = {
-            "family": FAMILIES,
-            "task": TASKS,
-            "optimizer": OPTIMIZERS,
-            "schedule": SCHEDULES,
-            "estimator": ESTIMATORS,
-        }
-        if name in choices:
-            if value not in choices[name]:
-                raise unknown_name(name, value, choices[name])
-        elif self.kind(name) is int:
-            check_int(name, value, minimum=1)
-        elif name == "weight_decay":
-            check_nonnegative(name, value)
-        else:  # lr, init_scale, eps and any future positive setting
-            check_positive(name, value)
+        if name in TRAIN_SPECS:
+            return TRAIN_SPECS[name].check.apply(name, value)
+        registry = {"family": FAMILIES, "task": TASKS}[name]
+        if value not in registry:
+            raise unknown_name(name, value, registry)
         return value
 
 

@@ -28,7 +28,7 @@ from .spec import SweepSpec
 # progress(done, total): work done so far in model-steps (models x training steps),
 # called when the run starts (done = work of resumed chunks), as work finishes, and at
 # the end.  Model-steps weigh chunks by their cost when steps is an axis.
-Progress = Callable[[int, int], None]
+SweepProgress = Callable[[int, int], None]
 
 
 def run(
@@ -38,7 +38,7 @@ def run(
     jobs: int = 1,
     backend: str = "loky",
     scheduler: str | None = None,
-    progress: bool | Progress | None = None,
+    progress: bool | SweepProgress | None = None,
     yes: bool = False,
 ):
     """Train every model of ``spec`` into ``out_dir`` (resuming what is there) and return

@@ -1,4 +1,4 @@
-"""Adversarial command-line input (issue 13).
+"""Adversarial command-line input.
 
 Every ``toymodels`` command is given bad input.  For each case the expected behaviour is:
 exit code 2; exactly one line on stderr, naming the bad value (its text appears in the

@@ -128,8 +128,10 @@ def test_conflict_figures_from_tiny_runs(tmp_path):
 
 def test_figure_panels_and_theory_line(width_run):
     from figures.conflict_panels import conflict_diagram
+    from summaries.conflict_summary import theory_for
 
-    fig = conflict_diagram(sweeps.load(width_run / "run"))
+    ds = sweeps.load(width_run / "run")
+    fig = conflict_diagram(ds, theory_for(ds))
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == [
         "trained phase (best of N)",
@@ -143,8 +145,15 @@ def test_figure_panels_and_theory_line(width_run):
     assert len(drawn) == 6
 
 
-def test_the_command_bounds_view_ratios_as_the_task_does():
-    from cli import conflict_command as command
-    from toymodels.tasks import conflict as task
+def test_the_command_bounds_view_ratios_with_the_task_fields_check():
+    import argparse
 
-    assert command.VIEW_RATIO_LIMITS == task.VIEW_RATIO_LIMITS
+    from cli import conflict_command as command
+    from toymodels.tasks.conflict import ConflictConfig
+
+    check = ConflictConfig.field_specs()["view_ratio"].check
+    for value in check.bad:
+        if isinstance(value, float):
+            with pytest.raises(argparse.ArgumentTypeError, match="outside|not finite"):
+                command._RATIO(str(value))
+    assert command._RATIO("1000") == 1000.0 and command._RATIO("0.001") == 0.001

@@ -66,7 +66,7 @@ def test_every_seed_diverged_gives_one_warning_line_and_exit_1(tmp_path, capsys)
 
 def test_the_phase_report_leaves_diverged_cells_out_of_the_agreement(tmp_path):
     from analytics import theory_map
-    from cli.phase_report import summarise
+    from summaries.superposition_summary import summarise
 
     spec = _spec(**{"axes.init_scale": [1.0, 1e300]})
     with pytest.warns(DivergedCells):
@@ -74,7 +74,7 @@ def test_the_phase_report_leaves_diverged_cells_out_of_the_agreement(tmp_path):
     for scale, cells in ((1e300, 2), (1.0, 0)):
         part = ds.sel(init_scale=scale)
         theory = theory_map(2, part.density.values, part.importance.values)
-        summary = summarise(part, 2, theory)
+        summary = summarise(part, optimum=False)
         assert summary["diverged_cells"] == cells and summary["diverged_models"] == 2 * cells
         if cells:  # nothing to compare: no score rather than 0 or a score over garbage
             assert summary["agreement"] is None and summary["agreement_paper_rule"] is None
@@ -98,7 +98,7 @@ def test_some_diverged_seeds_warn_without_failing(tmp_path):
 
 
 def test_a_missing_score_is_said_in_words():
-    from cli.phase_report import shown
+    from cli.reports import shown
 
     assert shown(None) == "none (every cell diverged)"
     assert shown(0.98765) == "0.988" and shown(0.0123, ".2g") == "0.012"

@@ -73,7 +73,7 @@ def test_progress_reports_every_model_step():
 
 
 def test_weight_decay_shrinks_rare_features():
-    # Pitfall 2 of REFERENCE.md: AdamW's decay pulls rare features' norms down.
+    # A known pitfall of replications: AdamW's default decay pulls rare features' norms down.
     config = [ModelConfig.superposition(density=0.01, importance=1.0)]
     base = TrainConfig(steps=800, lr=1e-2, estimator="exact")
     adam = train(config, base, _seeds(2, 1))

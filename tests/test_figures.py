@@ -28,19 +28,16 @@ from figures._layout import (  # noqa: E402
     log_edges,
     overlapping_texts,  # noqa: E402
 )
-from figures.candidate_losses import OPTIMAL_GID, LossCurves, candidate_losses  # noqa: E402
+from figures.candidate_losses import OPTIMAL_GID, candidate_losses  # noqa: E402
 from figures.colour import feature_rgb  # noqa: E402
-from figures.dimensionality import (  # noqa: E402
-    POINTS_GID,
-    STICKY_FRACTIONS,
-    dimensionality,
-    dimensionality_data,
-)
+from figures.dimensionality import POINTS_GID, STICKY_FRACTIONS, dimensionality  # noqa: E402
 from figures.gallery import GalleryEntry, write_gallery  # noqa: E402
 from figures.intro_2d import ARROW_GID, intro_2d  # noqa: E402
-from figures.model_data import trained_models  # noqa: E402
 from figures.style import LABELS, NOT_REPRESENTED_GREY, PHASE_COLOURS  # noqa: E402
 from figures.wtw import BARS_GID, HEATMAP_GID, wtw_sparsity  # noqa: E402
+from summaries import phase_maps  # noqa: E402
+from summaries.superposition_theory import LossCurves  # noqa: E402
+from summaries.trained_models import dimensionality_data, trained_models  # noqa: E402
 from toymodels import feature_metrics  # noqa: E402
 from toymodels.errors import ConfigError  # noqa: E402
 
@@ -106,7 +103,7 @@ def _theory_like(grid=30):
 def _boundaries():
     r = np.geomspace(0.1, 2.0, 20)
     return [
-        figures.Boundary(("[1,0]", "[1,-1]"), np.full_like(r, 0.1), r),
+        phase_maps.Boundary(("[1,0]", "[1,-1]"), np.full_like(r, 0.1), r),
         {
             "between": ("[1,0]", "[0,1]"),
             "density": np.geomspace(0.01, 1, 9),
@@ -199,11 +196,11 @@ def test_paper_rule_drops_the_worst_and_best_of_n_takes_the_lowest_loss():
     W = np.array([ANTIPODAL, ANTIPODAL, DROPPED])[None, None, :, None, :]
     loss = np.array([[[0.2, 0.1, 0.9]]])
     ds = _results(W, loss, {"density": np.array([0.05]), "importance": np.array([1.0])})
-    paper, best = figures.empirical_maps(ds)
+    paper, best = phase_maps.empirical_maps(ds)
     assert paper.norm[0, 0] == pytest.approx(1.0) and paper.interference[0, 0] == pytest.approx(1.0)
     loss2 = np.array([[[0.2, 0.3, 0.1]]])  # now the absent one is best and the middle dropped
     ds2 = _results(W, loss2, {"density": np.array([0.05]), "importance": np.array([1.0])})
-    paper2, best2 = figures.empirical_maps(ds2)
+    paper2, best2 = phase_maps.empirical_maps(ds2)
     assert best2.norm[0, 0] == pytest.approx(0.0) and best.norm[0, 0] == pytest.approx(1.0)
     assert paper2.norm[0, 0] == pytest.approx(0.5)
 
@@ -233,7 +230,7 @@ def test_phase_diagram_refuses_a_second_grid_axis_and_unknown_labels():
         figures.phase_diagram(ds)
     figures.phase_diagram(ds.isel(lr=[0]))  # a single value is fine
     with pytest.raises(ConfigError, match="nonsense"):
-        figures.phase_map([0.1], [1.0], np.array([["nonsense"]]))
+        phase_maps.phase_map([0.1], [1.0], np.array([["nonsense"]]))
 
 
 # -- candidate losses -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The multi-task figures (figures.multitask) on tiny trained runs of each contextual family
+"""The multi-task figures (figures.multitask_panels) on tiny trained runs of each contextual family
 and on synthetic distance matrices: what is drawn, and that it is the data."""
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import sweeps  # noqa: E402
 from analytics.mode_dynamics import predict  # noqa: E402
-from figures import multitask as mt  # noqa: E402
+from figures import multitask_panels as mt  # noqa: E402
 from figures._layout import overlapping_texts  # noqa: E402
+from summaries.multitask_summary import prediction_for  # noqa: E402
 from toymodels.families.contextual_networks import DEFAULT_INIT_STD  # noqa: E402
 from toymodels.families.gdln import pathway_names  # noqa: E402
 from toymodels.tasks.contextual import ContextualConfig  # noqa: E402
@@ -92,7 +93,7 @@ def test_classical_mds_keeps_the_top_two_axes_of_higher_dimensional_points():
 
 # -- the closed form of a run ------------------------------------------------------------
 def test_prediction_for_reads_the_runs_spec(relu):
-    found = mt.prediction_for(relu)
+    found = prediction_for(relu)
     expected = predict(ContextualConfig(), LR, DEFAULT_INIT_STD, HIDDEN)
     assert found.tau == pytest.approx(expected.tau) == pytest.approx(1 / (24 * LR))
     assert found.a0 == pytest.approx(DEFAULT_INIT_STD**2 * HIDDEN / 2)
@@ -101,18 +102,18 @@ def test_prediction_for_reads_the_runs_spec(relu):
 
 def test_prediction_for_falls_back_to_the_defaults():
     ds = xr.Dataset(attrs={"spec": json.dumps({"family": "gdln", "n_contexts": 4})})
-    found = mt.prediction_for(ds)
+    found = prediction_for(ds)
     assert found.tau == pytest.approx(1 / (32 * 1e-3))  # 8 objects x 4 contexts, lr 1e-3
     assert found.a0 == pytest.approx(DEFAULT_INIT_STD**2 * 100 / 2)  # gdln: 100 units
     expected = predict(ContextualConfig(n_contexts=4), 1e-3, DEFAULT_INIT_STD, 100)
     np.testing.assert_allclose(found.s, expected.s)
     # A cell picked out of a sweep over lr carries it as a coordinate.
-    assert mt.prediction_for(ds.assign_coords(lr=0.5)).tau == pytest.approx(1 / (32 * 0.5))
+    assert prediction_for(ds.assign_coords(lr=0.5)).tau == pytest.approx(1 / (32 * 0.5))
 
 
 # -- figures -----------------------------------------------------------------------------
 def test_loss_curves_draw_each_runs_mean_and_range_and_the_closed_form(relu, gdln):
-    fig = mt.loss_curves({"ReLU": relu, "GDLN": gdln})
+    fig = mt.loss_curves({"ReLU": relu, "GDLN": gdln}, prediction_for(relu))
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
@@ -133,7 +134,7 @@ def test_loss_curves_draw_each_runs_mean_and_range_and_the_closed_form(relu, gdl
 
 
 def test_mode_trajectories_pair_each_mode_with_its_closed_form(linear):
-    prediction = mt.prediction_for(linear)
+    prediction = prediction_for(linear)
     fig = mt.mode_trajectories(linear, prediction)
     modes = linear.sizes["mode"]
     theory = _gid(fig, mt.THEORY_GID)

@@ -4,7 +4,9 @@ Every import is read from the source (module level and inside functions alike, s
 cycle hidden in a function is still a cycle), resolved to the project module it names,
 and checked against the layering of the design card:
 
-    the command line -> sweeps / figures -> analytics -> toymodels
+    the command line -> summaries / sweeps / figures -> analytics -> toymodels
+
+(on the middle floor, figures draw what summaries compute, and summaries read sweeps),
 
 with sympy only in ``analytics`` and matplotlib only in ``figures``.
 """
@@ -18,14 +20,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("toymodels", "analytics", "sweeps", "figures", "cli")
-# What each library package may import from the project (besides itself).
+PACKAGES = ("toymodels", "analytics", "sweeps", "summaries", "figures", "cli")
+# What each package may import from the project (besides itself).  The command line is
+# the top floor; summaries turn a sweep's results into numbers beside the theory; figures
+# only draw what summaries give them, so they import neither the theory nor the sweeps.
 ALLOWED = {
     "toymodels": set(),
     "analytics": {"toymodels"},
     "sweeps": {"toymodels", "analytics"},
-    "figures": {"toymodels", "analytics"},
-    "cli": {"toymodels", "analytics", "sweeps", "figures"},
+    "summaries": {"toymodels", "analytics", "sweeps"},
+    "figures": {"toymodels", "summaries"},
+    "cli": {"toymodels", "analytics", "sweeps", "summaries", "figures"},
 }
 # Third-party libraries confined to one package.
 CONFINED = {"sympy": "analytics", "matplotlib": "figures"}

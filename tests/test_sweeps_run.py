@@ -40,7 +40,8 @@ density = { logspace = [0.05, 1.0], num = 3 }
 importance = { logspace = [0.3, 3.0], num = 3 }
 """
 DIMS = ("density", "importance", "seed", "hidden", "feature", "phase")
-# The spec of the family-contract issue, as its acceptance checks use it.
+# A hidden layer of 4 ReLU units reconstructing 6 sparse features at 3 densities, with its
+# trajectory recorded.
 HIDDEN_DEMO = """
 name = "hidden-demo"
 family = "hidden"

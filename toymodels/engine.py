@@ -45,7 +45,8 @@ _EVAL_SLICE_BYTES = 32 * 2**20
 # How often (in steps) progress is reported.
 _PROGRESS_EVERY = 100
 
-Progress = Callable[[int], None]
+# progress(model_steps): model-steps (models x steps) trained since the last call.
+StepProgress = Callable[[int], None]
 
 
 @dataclass
@@ -81,7 +82,7 @@ def train(
     seeds: Sequence[np.random.SeedSequence],
     *,
     threads: int = 1,
-    progress: Progress | None = None,
+    progress: StepProgress | None = None,
 ) -> TrainResult:
     """Train one model per ``(config, seed)`` pair; all configs must share a batch key
     (everything but per-model fields)."""
@@ -145,7 +146,9 @@ class _Penalty:
         return self.regulariser.penalty(self.weights).double().numpy()
 
 
-def _train_group(configs, seeds, train_cfg: TrainConfig, progress: Progress | None) -> TrainResult:
+def _train_group(
+    configs, seeds, train_cfg: TrainConfig, progress: StepProgress | None
+) -> TrainResult:
     from .optim import make_optimizer
 
     model = build_model(configs, seeds, train_cfg)

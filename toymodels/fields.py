@@ -59,7 +59,34 @@ def within(lo: float, hi: float, why: str) -> Check:
             raise ConfigError(f"{name}={value:g} is outside [{lo:g}, {hi:g}] ({why})")
         return value
 
-    return Check(float, apply, f"a number in [{lo:g}, {hi:g}]", (lo / 10, hi * 10, math.nan))
+    below = lo / 10 if lo > 0 else lo * 10 - 1  # a value under the range, whatever its sign
+    return Check(float, apply, f"a number in [{lo:g}, {hi:g}]", (below, hi * 10, math.nan))
+
+
+def integer_within(lo: int, hi: int) -> Check:
+    """An integer in ``[lo, hi]``."""
+
+    def apply(name: str, value):
+        k = check_int(name, value)
+        if not lo <= k <= hi:
+            raise ConfigError(f"{name}={k} must be an integer from {lo} to {hi}")
+        return k
+
+    return Check(int, apply, f"an integer from {lo} to {hi}", (lo - 1, hi + 1, lo + 0.5, "x"))
+
+
+def optional_integer(minimum: int, absent: str) -> Check:
+    """An integer >= ``minimum``, or None; ``absent`` says what leaving it out means."""
+
+    def apply(name: str, value):
+        if value is None:
+            return None
+        k = check_int(name, value)
+        if k < minimum:
+            raise ConfigError(f"{name}={k} must be an integer >= {minimum} ({absent})")
+        return k
+
+    return Check(int, apply, f"an integer >= {minimum}", (minimum - 1, 2.5, "x"))
 
 
 NONNEGATIVE = Check(float, check_nonnegative, "a number >= 0", (-0.5, math.inf, "x"))

@@ -1,30 +1,37 @@
-"""How models are trained: ``TrainConfig``, a frozen dataclass validated on construction.
+"""How models are trained: ``TrainConfig``, a frozen dataclass whose fields are declared
+with their checks (``toymodels.fields``), like a family's or a task's.
 
 What a model *is* lives in ``toymodels.model_config``; how a run is executed (threads,
 jobs, chunking, output folder) lives in ``sweeps`` and never changes the numbers.  Vary
-configs with :func:`dataclasses.replace`; every constructor validates.
+configs with :func:`dataclasses.replace`; every constructor validates.  Sweep specs
+(``[train]``, ``--set train.X``, axes) read the same declarations.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .errors import (
-    ConfigError,
-    check_int,
-    check_nonnegative,
-    check_positive,
-    check_real,
-    unknown_name,
-)
+from .errors import ConfigError, check_real
 from .estimators import ESTIMATORS
+from .fields import NONNEGATIVE, POSITIVE, Check, Config, choice, integer, optional_integer, param
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
 
 
+def _betas(name: str, value) -> tuple[float, float]:
+    betas = tuple(check_real(name, b) for b in value) if isinstance(value, list | tuple) else ()
+    if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        raise ConfigError(f"{name}={value!r} must be two numbers in [0, 1)")
+    return betas
+
+
+# Adam's two decay rates; a pair, so never a grid axis.
+BETAS = Check(tuple, _betas, "two numbers in [0, 1)", ((0.9,), (0.9, 1.0), "x"))
+
+
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Config):
     """How models are trained.  Defaults are the paper's: Adam, lr 1e-3, batch 1024,
     10,000 steps, constant learning rate, fresh samples every step.
 
@@ -37,51 +44,35 @@ class TrainConfig:
     metrics every k steps (and at step 0 and the last step); None records nothing.
     """
 
-    steps: int = 10_000
-    batch_size: int = 1024
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    estimator: str = "sampled"
-    eval_batch: int = 16_384
-    init_scale: float = 1.0
-    betas: tuple[float, float] = field(default=(0.9, 0.999))
-    eps: float = 1e-8
-    record_every: int | None = None
+    owner = "training"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "steps", check_int("steps", self.steps, minimum=1))
-        object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, minimum=1))
-        object.__setattr__(self, "eval_batch", check_int("eval_batch", self.eval_batch, minimum=1))
-        object.__setattr__(self, "lr", check_positive("lr", self.lr))
-        object.__setattr__(
-            self, "weight_decay", check_nonnegative("weight_decay", self.weight_decay)
-        )
-        object.__setattr__(self, "init_scale", check_positive("init_scale", self.init_scale))
-        object.__setattr__(self, "eps", check_positive("eps", self.eps))
-        if self.optimizer not in OPTIMIZERS:
-            raise unknown_name("optimizer", self.optimizer, OPTIMIZERS)
-        if self.schedule not in SCHEDULES:
-            raise unknown_name("schedule", self.schedule, SCHEDULES)
+    steps: int = param(10_000, integer(1), help="optimiser steps (epochs on a finite data set)")
+    batch_size: int = param(1024, integer(1), help="examples per step")
+    lr: float = param(1e-3, POSITIVE, help="learning rate")
+    optimizer: str = param("adam", choice("optimizer", lambda: OPTIMIZERS), help="adam, adamw, sgd")
+    weight_decay: float = param(0.0, NONNEGATIVE, help="decoupled weight decay (adamw only)")
+    schedule: str = param(
+        "constant", choice("schedule", lambda: SCHEDULES), help="constant, linear, cosine"
+    )
+    estimator: str = param(
+        "sampled", choice("estimator", lambda: ESTIMATORS), help="how a step estimates the loss"
+    )
+    eval_batch: int = param(16_384, integer(1), help="fresh examples of the final loss")
+    init_scale: float = param(1.0, POSITIVE, help="multiplies the initial weights")
+    betas: tuple[float, float] = param((0.9, 0.999), BETAS, help="Adam's decay rates")
+    eps: float = param(1e-8, POSITIVE, help="Adam's epsilon")
+    record_every: int | None = param(
+        None,
+        optional_integer(1, "leave it out to record nothing"),
+        help="record loss and metrics every k steps",
+    )
+
+    def validate(self) -> None:
         if self.optimizer != "adamw" and self.weight_decay != 0.0:
             raise ConfigError(
                 f"weight_decay={self.weight_decay:g} needs optimizer=adamw; "
                 f"{self.optimizer} takes no decay (use a regulariser for an L2 penalty)"
             )
-        betas = tuple(check_real("betas", b) for b in self.betas)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ConfigError(f"betas={self.betas!r} must be two numbers in [0, 1)")
-        object.__setattr__(self, "betas", betas)
-        if self.estimator not in ESTIMATORS:
-            raise unknown_name("estimator", self.estimator, ESTIMATORS)
-        if self.record_every is not None:
-            every = check_int("record_every", self.record_every)
-            if every < 1:
-                raise ConfigError(
-                    f"record_every={every} must be an integer >= 1 (leave it out to record nothing)"
-                )
-            object.__setattr__(self, "record_every", every)
 
     def record_steps(self) -> tuple[int, ...]:
         """Steps whose state is recorded: 0, k, 2k, … and the last step (none when off)."""

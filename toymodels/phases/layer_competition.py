@@ -2,7 +2,7 @@
 duplicate one another (redundant), share the work (specialised), or one of them took
 the layer (collapsed).
 
-Signatures (REFERENCE-competition): collapse has the usage ``p̄`` concentrated on one
+Signatures: collapse has the usage ``p̄`` concentrated on one
 unit or most units dead; redundancy has units alive but alike; specialisation has every
 alive unit doing something of its own.  Every threshold the family's metrics and this
 rule use is named here, with the reason beside it.

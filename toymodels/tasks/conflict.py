@@ -46,8 +46,8 @@ from functools import cache, cached_property
 import numpy as np
 import torch
 
-from ..errors import ConfigError, check_real
-from ..fields import Check, Config, integer, param, within
+from ..fields import Config, integer, param
+from ..limits import CONFLICT, VIEW_RATIO
 from ..outputs import Output
 from .base import Batch
 from .correlation_modes import Modes, modes
@@ -56,32 +56,17 @@ from .fixed_data import FixedDataSet
 TASK_NAMES = ("A", "B")
 
 
-def _unit_interval(name: str, value) -> float:
-    value = check_real(name, value)
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name}={value:g} must be in [0, 1]")
-    return value
-
-
-UNIT_INTERVAL = Check(float, _unit_interval, "a number in [0, 1]", (-0.1, 1.5, math.nan, "x"))
-
-
-# Beyond a thousand to one, the weaker view's share of the input is below float32's
-# resolution (and ρ² overflows long before ρ does).
-VIEW_RATIO_LIMITS = (1e-3, 1e3)
-
-
 @dataclass(frozen=True)
 class ConflictConfig(Config):
     owner = "task conflict"
 
     n_items: int = param(6, integer(2), top=True, help="items P in each view (P-1 modes a task)")
     conflict: float = param(
-        1.0, UNIT_INTERVAL, per_model=True, help="kappa: 0 one shared task, 1 two conflicting"
+        1.0, CONFLICT, per_model=True, help="kappa: 0 one shared task, 1 two conflicting"
     )
     view_ratio: float = param(
         1.0,
-        within(*VIEW_RATIO_LIMITS, "the weaker view must stay visible in float32"),
+        VIEW_RATIO,
         per_model=True,
         help="rho: view 2's strength relative to view 1's",
     )

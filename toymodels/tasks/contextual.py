@@ -32,8 +32,8 @@ from functools import cache, cached_property
 import numpy as np
 import torch
 
-from ..errors import ConfigError, check_int
-from ..fields import Check, Config, choice, param
+from ..fields import Config, choice, param
+from ..limits import N_CONTEXTS
 from ..outputs import Output
 from .base import Batch
 from .correlation_modes import RANK_TOLERANCE, Modes, modes
@@ -41,23 +41,8 @@ from .fixed_data import FixedDataSet
 
 OBJECTS = 8
 FEATURES = 15  # rows of a structure: 1 + 2 + 4 + 8
-CONTEXTS = (3, 5)  # smallest and largest number of contexts
 STRUCTURES = ("same", "different")
 INPUTS = ("one_hot", "whitened")
-
-N_CONTEXTS = Check(
-    int,
-    lambda name, v: _contexts(name, v),
-    f"an integer from {CONTEXTS[0]} to {CONTEXTS[1]}",
-    (2, 6, 3.5, "three"),
-)
-
-
-def _contexts(name: str, value) -> int:
-    k = check_int(name, value)
-    if not CONTEXTS[0] <= k <= CONTEXTS[1]:
-        raise ConfigError(f"{name}={k} must be an integer from {CONTEXTS[0]} to {CONTEXTS[1]}")
-    return k
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ import numpy as np
 
 from toymodels.errors import ConfigError
 from toymodels.phases import extra_feature
-from toymodels.phases.base import selection
+
+from .seed_selection import selection_loss
 
 GRID_AXES = ("density", "importance")
 
@@ -84,34 +85,6 @@ def phase_map(
     )
 
 
-def candidate_phases() -> dict[str, str]:
-    """The extra feature's phase in each of ``analytics``' candidate solutions, by name."""
-    import analytics
-
-    return {c.name: c.phase for n in (2, 3) for c in analytics.candidates(n)}
-
-
-def theory_phase_map(theory, title: str = "candidate theory") -> PhaseMap:
-    """A :class:`PhaseMap` of the winning candidate from an ``analytics.theory_map`` result
-    (``density``, ``importance``, ``names``, ``winner [D, R]``)."""
-    names = tuple(theory.names)
-    winner = np.asarray(theory.winner)
-    labels = np.asarray(theory.phase) if hasattr(theory, "phase") else None
-    phases = []
-    for c, name in enumerate(names):
-        won = labels[winner == c] if labels is not None else []
-        # A candidate that never wins on this grid still needs its colour in the legend.
-        phases.append(str(won[0]) if len(won) else candidate_phases().get(name, name))
-    return PhaseMap(
-        np.asarray(theory.density, float),
-        np.asarray(theory.importance, float),
-        winner,
-        names,
-        tuple(phases),
-        title,
-    )
-
-
 def as_boundaries(curves: Iterable) -> list[Boundary]:
     """Boundaries from anything with ``between``, ``density`` and ``importance`` (attributes
     or mapping keys), e.g. the curves of ``analytics.boundary_curves``."""
@@ -130,17 +103,6 @@ def as_boundaries(curves: Iterable) -> list[Boundary]:
             raise ValueError(f"boundary density {density.shape} and importance {importance.shape}")
         out.append(Boundary(tuple(get(curve, "between")), density, importance))
     return out
-
-
-def selection_loss(ds) -> np.ndarray:
-    """The loss replicates are ranked by: exact where finite, else the fresh-sample loss
-    (the results schema's ``selection_loss``); a diverged model ranks last."""
-    loss = ds["loss"].values.astype(float)
-    if "loss_exact" in ds:
-        exact = ds["loss_exact"].values.astype(float)
-        loss = np.where(np.isfinite(exact), exact, loss)
-    diverged = ds["diverged"].transpose(*ds["loss"].dims).values if "diverged" in ds else None
-    return selection(loss, diverged)
 
 
 def grid_results(ds):

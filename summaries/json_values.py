@@ -1,4 +1,4 @@
-"""Arrays as JSON for the commands' summaries."""
+"""Arrays as strict JSON for the summaries: nested lists, a non-finite value as null."""
 
 from __future__ import annotations
 

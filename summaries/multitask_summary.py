@@ -1,18 +1,36 @@
-"""What ``multitask train`` writes next to its run: the closed form for the same task and
-learning rate, the trained quantities it is compared with, ``summary.json`` and figures."""
+"""The summary of a run on the contextual task (``toymodels multitask train``): the closed
+form for the same task, learning rate, initial scale and width (:func:`prediction_for`),
+and the trained quantities it is compared with (:func:`summarise`)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
-
-from toymodels.files import atomic_write
 
 from .crossing import first_crossing
-from .json_arrays import listed
+from .json_values import listed
+from .run_settings import run_setting, spec_of
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from analytics.mode_dynamics import ModePrediction
+
+
+def prediction_for(ds: xr.Dataset) -> ModePrediction:
+    """The closed form for the run's task, learning rate, initial scale and width (a cell
+    picked out of a sweep carries its values as coordinates)."""
+    from analytics.mode_dynamics import predict
+    from toymodels.tasks.contextual import ContextualConfig
+
+    config = ContextualConfig(
+        n_contexts=int(run_setting(ds, "n_contexts")),
+        structure=run_setting(ds, "structure"),
+        inputs=run_setting(ds, "inputs"),
+    )
+    lr, init_std = float(run_setting(ds, "lr", "train")), float(run_setting(ds, "init_std"))
+    return predict(config, lr, init_std, int(run_setting(ds, "n_hidden")))
 
 
 def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.ndarray:
@@ -30,10 +48,16 @@ def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.nd
     return out
 
 
-def summarise(results: xr.Dataset, spec, config, prediction) -> dict:
-    """The summary of one run of ``spec`` (every model has ``config``, the seeds aside)."""
+def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> dict:
+    """The summary of one run (every model has the same config, the seeds aside): settings,
+    final losses, the census of strong units (contextual networks) or each pathway's top
+    singular value (GDLN), the trained mode strengths and the closed form beside them;
+    ``prediction`` is :func:`prediction_for` of ``results`` when the caller has it."""
     from toymodels.families.gdln import pathway_names
 
+    spec = spec_of(results)
+    config = spec.model_config(spec.cell_point(0))
+    prediction = prediction_for(results) if prediction is None else prediction
     train = spec.train
     summary: dict = {
         "settings": {
@@ -85,36 +109,4 @@ def summarise(results: xr.Dataset, spec, config, prediction) -> dict:
         "relative_difference": listed(relative),
         "trained_half_time": [[None if np.isnan(v) else float(v) for v in row] for row in half],
     }
-    return summary
-
-
-def write_report(results: xr.Dataset, spec, out: Path) -> dict:
-    """Write ``summary.json`` and the figures into ``out``; returns the summary."""
-    from analytics.mode_dynamics import predict
-    from figures import save
-    from figures.multitask import (
-        census_bars,
-        loss_curves,
-        mds_snapshots,
-        mode_trajectories,
-        pathway_strengths,
-    )
-
-    config = spec.model_config(spec.cell_point(0))
-    prediction = predict(config.data, spec.train.lr, config.arch.init_std, config.arch.n_hidden)
-    summary = summarise(results, spec, config, prediction)
-    figures = {
-        "loss": loss_curves({spec.family: results}, prediction),
-        "modes": mode_trajectories(results, prediction),
-    }
-    if spec.family == "gdln":
-        figures["pathways"] = pathway_strengths(results)
-    else:
-        figures["census"] = census_bars(results)
-        figures["mds"] = mds_snapshots(results)
-    written = []
-    for name, fig in figures.items():
-        written += [str(p) for p in save(fig, out / name)]
-    summary["figures"] = written
-    atomic_write(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)))
     return summary

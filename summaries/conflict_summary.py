@@ -1,22 +1,78 @@
-"""What ``conflict phase-diagram`` writes next to its run: the linear theory on the same
-grid, the trained phases, dominance and learning times beside it, ``summary.json`` and the
-figure."""
+"""The summary of a task-conflict phase diagram (a conflict κ × width or view-ratio sweep
+of a two-view network): the linear theory on the same grid (:func:`theory_for`), and the
+trained phases, dominance and learning times beside it (:func:`summarise`), arrays
+indexed ``[conflict][axis]``."""
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
-from toymodels.files import atomic_write
 from toymodels.phases import task_conflict
 
+from .agreement import agreement
 from .crossing import first_crossing
-from .json_arrays import listed
-from .phase_report import agreement
+from .json_values import listed
+from .run_settings import run_setting, spec_of
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+# The second axis of a conflict diagram: the shared layer's width or view 2's strength.
+SECOND_AXES = ("n_hidden", "view_ratio")
+# κ points of the theory's boundary line (the boundary is smooth in κ).
+LINE_POINTS = 201
+# Points of the boundary line along a continuous (view-ratio) axis.
+RATIO_POINTS = 61
+
+
+def second_axis(ds: xr.Dataset) -> str:
+    """The diagram's y axis: ``n_hidden`` or ``view_ratio``."""
+    found = [d for d in SECOND_AXES if d in ds.dims]
+    if len(found) != 1 or "conflict" not in ds.dims:
+        raise ValueError("a conflict diagram needs the axes conflict and n_hidden or view_ratio")
+    return found[0]
+
+
+def theory_for(ds: xr.Dataset, conflicts=None, values=None) -> dict[str, np.ndarray]:
+    """The closed-form prediction for the run's settings, ``[conflict, axis]`` arrays, on
+    the run's grid (or on the given ``conflicts`` and axis ``values``)."""
+    from analytics.conflict_theory import predict_grid
+
+    axis = second_axis(ds)
+    conflicts = ds["conflict"].values if conflicts is None else conflicts
+    values = ds[axis].values if values is None else values
+    grid = {
+        "view_ratio": float(run_setting(ds, "view_ratio")),
+        "width": int(run_setting(ds, "n_hidden")),
+    }
+    grid["view_ratio" if axis == "view_ratio" else "width"] = values
+    out = predict_grid(
+        int(run_setting(ds, "n_items")),
+        conflicts,
+        grid["view_ratio"],
+        grid["width"],
+        lr=float(run_setting(ds, "lr", "train")),
+        init_std=float(run_setting(ds, "init_std")),
+        epochs=int(run_setting(ds, "steps", "train")),
+    )
+    squeeze = 2 if axis == "view_ratio" else 1  # drop the fixed one of (ratio, width)
+    return {k: np.take(v, 0, axis=squeeze) for k, v in out.items()}
+
+
+def boundary_line(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The theory's balance on a fine grid, for its boundary contour: the κ values, the
+    second axis's values (every width, or log-spaced ratios) and ``balance [κ, value]``."""
+    axis = second_axis(ds)
+    values = ds[axis].values
+    if axis == "n_hidden":
+        fine = np.arange(int(values.min()), int(values.max()) + 1)
+    else:
+        fine = np.geomspace(float(values.min()), float(values.max()), RATIO_POINTS)
+    kappa = np.linspace(float(ds["conflict"].min()), float(ds["conflict"].max()), LINE_POINTS)
+    return kappa, fine, theory_for(ds, kappa, fine)["balance"]
 
 
 def learn_times(trajectory: xr.DataArray) -> np.ndarray:
@@ -33,11 +89,11 @@ def learn_times(trajectory: xr.DataArray) -> np.ndarray:
     return out.reshape(values.shape[:-1])
 
 
-def summarise(results: xr.Dataset, spec, theory: dict) -> dict:
+def summarise(results: xr.Dataset, theory: dict | None = None) -> dict:
     """The summary of one conflict sweep (arrays ``[conflict][axis]``) beside ``theory``
-    (``figures.conflict_panels.theory_for`` of the results)."""
-    from figures.conflict_panels import second_axis
-
+    (:func:`theory_for` of the results, computed when not given)."""
+    spec = spec_of(results)
+    theory = theory_for(results) if theory is None else theory
     axis = second_axis(results)
     order = ("conflict", axis)
     phase = results["phase_best"].transpose(*order).values.astype(str)
@@ -107,24 +163,3 @@ def _nan_stat(stat, values: np.ndarray, axis: int) -> np.ndarray:
 def _largest(values: np.ndarray) -> float | None:
     finite = values[np.isfinite(values)]
     return float(finite.max()) if finite.size else None
-
-
-def write_report(results: xr.Dataset, spec, out: Path) -> dict:
-    """Write ``summary.json`` and the figure into ``out``; returns the summary."""
-    from figures import save
-    from figures.conflict_panels import conflict_diagram, theory_for
-
-    theory = theory_for(results)
-    summary = summarise(results, spec, theory)
-    settings = summary["settings"]
-    model = "linear" if spec.family == "two_view_linear" else "ReLU"
-    fixed = (
-        f"view ratio {settings['view_ratio']:g}"
-        if settings["axis"] == "width"
-        else f"width {settings['width']}"
-    )
-    title = f"{model} shared layer, {fixed}, {spec.seeds} seeds, {spec.train.steps} epochs"
-    fig = conflict_diagram(results, title=title, theory=theory)
-    summary["figures"] = [str(p) for p in save(fig, out / "phase_diagram")]
-    atomic_write(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)))
-    return summary

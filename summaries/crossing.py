@@ -1,5 +1,5 @@
 """When a recorded trajectory first reaches a level: the learning and half-times the
-``multitask`` and ``conflict`` reports give."""
+multitask and conflict summaries give."""
 
 from __future__ import annotations
 

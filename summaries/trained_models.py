@@ -1,15 +1,15 @@
-"""Trained models picked out of a sweep's results, as plain arrays for the model figures
-(WᵀW heat maps, the intro arrows, feature dimensionality)."""
+"""Trained superposition models picked out of a sweep's results, as plain arrays: what the
+model figures draw (WᵀW heat maps, the intro arrows, feature dimensionality)."""
 
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from .phase_data import selection_loss
+from .run_settings import stored_spec
+from .seed_selection import selection_loss
 
 # Sweep axes the model figures know how to lay out (others must have a single value).
 MODEL_AXES = ("family", "density")
@@ -35,30 +35,6 @@ class TrainedModel:
         return f"{FAMILY_NAMES.get(self.family, self.family)}, 1−S = {self.density:.3g}"
 
 
-def _spec(ds) -> dict:
-    try:
-        return json.loads(ds.attrs.get("spec", "{}"))
-    except (TypeError, ValueError):
-        return {}
-
-
-def run_setting(ds, name: str, table: str = "model"):
-    """A run's value of ``name``: its coordinate (a cell picked out of a sweep over it),
-    else its spec (top level, then ``table``), else the default."""
-    import toymodels
-
-    if name in ds.coords and ds[name].ndim == 0:
-        return ds[name].item()
-    spec = _spec(ds)
-    for where in (spec, spec.get(table, {})):
-        if name in where:
-            return where[name]
-    if table == "train":
-        return getattr(toymodels.TrainConfig(), name)
-    family = spec.get("family", ds.attrs.get("family"))
-    return toymodels.field_specs(family, spec.get("task", ds.attrs.get("task")))[name].default
-
-
 def _importance(spec: dict, n: int) -> np.ndarray:
     """Per-feature importances ``I_i = decay**i`` (the last times ``r``), as in
     ``ModelConfig.superposition``."""
@@ -78,7 +54,7 @@ def trained_models(ds, best: bool = True) -> list[TrainedModel]:
     if "density" in axes:
         ds = ds.sortby("density", ascending=False)
     sel = selection_loss(ds)  # [*axes, seed]
-    spec = _spec(ds)
+    spec = stored_spec(ds)
     out = []
     for idx in itertools.product(*(range(ds.sizes[a]) for a in axes)):
         cell = ds.isel(dict(zip(axes, idx, strict=True)))
@@ -105,3 +81,29 @@ def trained_models(ds, best: bool = True) -> list[TrainedModel]:
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class DimensionalityData:
+    """``density [P]``, per-feature ``dimensionality [P, F]`` and ``dims_per_feature [P]``
+    (``m/‖W‖_F²``) of one model per density."""
+
+    density: np.ndarray
+    dimensionality: np.ndarray
+    dims_per_feature: np.ndarray
+    n_features: int
+    n_hidden: int
+
+
+def dimensionality_data(models: list[TrainedModel]) -> DimensionalityData:
+    """From one trained model per density (any order)."""
+    models = sorted(models, key=lambda m: -m.density)
+    m, n = models[0].W.shape
+    frob = np.array([float((mod.W**2).sum()) for mod in models])
+    return DimensionalityData(
+        density=np.array([mod.density for mod in models]),
+        dimensionality=np.stack([mod.dimensionality for mod in models]),
+        dims_per_feature=np.where(frob > 0, m / np.where(frob > 0, frob, 1.0), np.nan),
+        n_features=n,
+        n_hidden=m,
+    )

@@ -1,20 +1,67 @@
-"""The closed-form inputs of the theory panels and of the candidate-loss figure, from
-``analytics`` (the only place sympy lives), as the plain data the plot functions take."""
+"""The superposition theory on a grid: the winning candidate and its boundaries, the exact
+optimum, and the candidates' losses against density, from ``analytics`` (the only place
+sympy lives), as the plain data the figures draw."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .candidate_losses import LossCurves
-from .phase_data import Boundary, PhaseMap, as_boundaries, phase_map, theory_phase_map
+from .phase_maps import Boundary, PhaseMap, as_boundaries, phase_map
 
-# The published theory panel is a 200 × 200 log grid (REFERENCE.md).
+# The paper's published theory panel is a 200 × 200 log grid.
 THEORY_GRID = 200
 # Densities per candidate-loss curve (log-spaced): smooth curves, crossings from analytics.
 LOSS_POINTS = 400
 HIDDEN = {2: 1, 3: 2}
+
+
+@dataclass(frozen=True)
+class LossCurves:
+    """Candidates' expected losses ``losses [candidate, density]`` at one importance."""
+
+    n_features: int
+    n_hidden: int
+    importance: float
+    density: np.ndarray  # [D]
+    names: tuple[str, ...]
+    phases: tuple[str, ...]
+    losses: np.ndarray  # [C, D]
+    # (density, from_name, to_name) where the lowest candidate changes
+    transitions: Sequence[tuple[float, str, str]] = field(default_factory=tuple)
+    # the exact minimum over free W and b, ``exact_optimum [K]`` at ``optimum_density [K]``
+    optimum_density: np.ndarray | None = None
+    exact_optimum: np.ndarray | None = None
+
+
+def candidate_phases() -> dict[str, str]:
+    """The extra feature's phase in each of ``analytics``' candidate solutions, by name."""
+    import analytics
+
+    return {c.name: c.phase for n in (2, 3) for c in analytics.candidates(n)}
+
+
+def theory_phase_map(theory, title: str = "candidate theory") -> PhaseMap:
+    """A :class:`PhaseMap` of the winning candidate from an ``analytics.theory_map`` result
+    (``density``, ``importance``, ``names``, ``winner [D, R]``)."""
+    names = tuple(theory.names)
+    winner = np.asarray(theory.winner)
+    labels = np.asarray(theory.phase) if hasattr(theory, "phase") else None
+    phases = []
+    for c, name in enumerate(names):
+        won = labels[winner == c] if labels is not None else []
+        # A candidate that never wins on this grid still needs its colour in the legend.
+        phases.append(str(won[0]) if len(won) else candidate_phases().get(name, name))
+    return PhaseMap(
+        np.asarray(theory.density, float),
+        np.asarray(theory.importance, float),
+        winner,
+        names,
+        tuple(phases),
+        title,
+    )
 
 
 def candidate_theory(
@@ -37,14 +84,11 @@ def candidate_theory(
 
 
 def exact_optimum(n_features: int, density: Sequence[float], importance: Sequence[float]):
-    """The exact optimum's phase per cell (``analytics.optimum_map``), or None while
-    ``analytics`` does not offer it."""
+    """The exact optimum's phase per cell (``analytics.optimum_map``: free ``W`` and ``b``
+    minimised)."""
     import analytics
 
-    optimum_map = getattr(analytics, "optimum_map", None)
-    if optimum_map is None:
-        return None
-    result = optimum_map(n_features, np.asarray(density), np.asarray(importance))
+    result = analytics.optimum_map(n_features, np.asarray(density), np.asarray(importance))
     return phase_map(result.density, result.importance, result.phase, "exact optimum")
 
 

@@ -1,6 +1,7 @@
 """Multi-task mixed selectivity: two-layer networks and gated deep linear networks (GDLN)
 on the contextual task (8 objects in K contexts, sample ``p`` = object ``p % 8`` in
-context ``p // 8``), beside the closed-form learning dynamics of ``analytics.mode_dynamics``.
+context ``p // 8``), beside the closed-form learning dynamics of ``analytics.mode_dynamics``
+(``summaries.multitask_summary.prediction_for``).
 
 - :func:`loss_curves`: ½·Σ squared error against epochs per run (mean over seeds, band
   from the lowest to the highest seed), log scale, with the closed form dashed;
@@ -21,15 +22,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from summaries.run_settings import run_setting, stored_spec
+
 from ._layout import log_axis
 from .intro_2d import feature_colours
-from .model_data import _spec, run_setting
 from .style import DOUBLE_COLUMN, OKABE_ITO, SINGLE_COLUMN, house_style, new_figure
 
 if TYPE_CHECKING:
     import xarray as xr
 
-    from analytics.mode_dynamics import ModePrediction
+    from summaries.multitask_summary import ModePrediction
 
 MEAN_GID, SEED_GID, BAND_GID, THEORY_GID = "mean", "seed", "seed_range", "closed_form"
 BARS_GID, POINTS_GID, MDS_GID = "census_bars", "census_seeds", "mds"
@@ -46,20 +48,6 @@ SNAPSHOTS = 4
 THEORY_POINTS = 400
 
 
-def prediction_for(ds: xr.Dataset) -> ModePrediction:
-    """The closed form for the run's task, learning rate, initial scale and width."""
-    from analytics.mode_dynamics import predict
-    from toymodels.tasks.contextual import ContextualConfig
-
-    config = ContextualConfig(
-        n_contexts=int(run_setting(ds, "n_contexts")),
-        structure=run_setting(ds, "structure"),
-        inputs=run_setting(ds, "inputs"),
-    )
-    lr, init_std = float(run_setting(ds, "lr", "train")), float(run_setting(ds, "init_std"))
-    return predict(config, lr, init_std, int(run_setting(ds, "n_hidden")))
-
-
 def _epochs(ds) -> np.ndarray:
     return np.asarray(ds["step"].values, float)
 
@@ -72,13 +60,11 @@ def _seed_lines(ax, x, values: np.ndarray, colour, mean: bool = True, **style) -
         ax.plot(x, values.mean(0), color=colour, lw=1.3, gid=MEAN_GID, **style)
 
 
-def loss_curves(runs: Mapping[str, xr.Dataset], prediction: ModePrediction | None = None):
-    """Loss against epochs for each labelled run, with the closed form (by default the
-    first run's, see :func:`prediction_for`)."""
+def loss_curves(runs: Mapping[str, xr.Dataset], prediction: ModePrediction):
+    """Loss against epochs for each labelled run, with the closed form ``prediction``
+    (``summaries.multitask_summary.prediction_for`` of a run)."""
     if not runs:
         raise ValueError("loss_curves needs at least one run")
-    if prediction is None:
-        prediction = prediction_for(next(iter(runs.values())))
     with house_style():
         fig = new_figure(SINGLE_COLUMN + 0.6, 2.4)
         ax = fig.subplots()
@@ -160,7 +146,7 @@ def census_bars(ds: xr.Dataset):
         ax.scatter(*seeds, s=9, color="black", zorder=3, gid=POINTS_GID, clip_on=False)
         ax.set_xticks(where, [names[v] for v in CENSUS])
         ax.set_ylabel("strong units")
-        family = _spec(ds).get("family", ds.attrs.get("family", ""))
+        family = stored_spec(ds).get("family", ds.attrs.get("family", ""))
         units = int(run_setting(ds, "n_hidden"))
         ax.set_title(f"{FAMILY_NAMES.get(family, family)}, {units} units (points: seeds)")
         ax.set_ylim(0, counts.max() * 1.1 + 1)
