@@ -50,8 +50,8 @@ def test_identical_units_are_one_distinct_unit_and_redundant():
     assert m["n_distinct"] == 1
     np.testing.assert_allclose(m["usage"], 1 / K, atol=1e-6)  # they share every example
     assert m["dead_fraction"] == 0 and m["effective_units"] == pytest.approx(K, rel=1e-5)
-    values = rule.RULE.reduce({k: v[None] for k, v in m.items()})
-    assert rule.LABELS[rule.RULE.classify(values)[0]] == "redundant"
+    values = rule.LAYER_COMPETITION_RULE.reduce({k: v[None] for k, v in m.items()})
+    assert rule.LABELS[rule.LAYER_COMPETITION_RULE.classify(values)[0]] == "redundant"
 
 
 def test_orthogonal_units_are_all_distinct_and_specialised():
@@ -66,8 +66,8 @@ def test_orthogonal_units_are_all_distinct_and_specialised():
     # each unit fires on half the examples, alike: usage near 1/K, entropy near log K
     np.testing.assert_allclose(m["usage"], 1 / K, atol=0.02)
     assert m["usage_entropy"] == pytest.approx(math.log(K), abs=0.01)
-    values = rule.RULE.reduce({k: v[None] for k, v in m.items()})
-    assert rule.LABELS[rule.RULE.classify(values)[0]] == "specialised"
+    values = rule.LAYER_COMPETITION_RULE.reduce({k: v[None] for k, v in m.items()})
+    assert rule.LABELS[rule.LAYER_COMPETITION_RULE.classify(values)[0]] == "specialised"
 
 
 def test_one_winner_takes_the_layer_and_collapses_it():
@@ -79,8 +79,8 @@ def test_one_winner_takes_the_layer_and_collapses_it():
     assert m["sample_entropy"] == pytest.approx(0.0, abs=1e-4)
     assert m["dead_fraction"] == pytest.approx((K - 1) / K)
     assert m["n_distinct"] == 1  # dead units are not counted
-    values = rule.RULE.reduce({k: v[None] for k, v in m.items()})
-    assert rule.LABELS[rule.RULE.classify(values)[0]] == "collapsed"
+    values = rule.LAYER_COMPETITION_RULE.reduce({k: v[None] for k, v in m.items()})
+    assert rule.LABELS[rule.LAYER_COMPETITION_RULE.classify(values)[0]] == "collapsed"
 
 
 def test_a_chain_of_alike_units_is_one_group():
@@ -185,6 +185,7 @@ def test_trained_annealing_layers_split_below_the_critical_temperature_only():
     distinct = result.metrics["n_distinct"].reshape(len(ratios), 2)
     np.testing.assert_array_equal(distinct, [[2, 2]] * 3 + [[1, 1]] * 3)
     # the same through the phase rule
-    codes = rule.RULE.classify(rule.RULE.reduce(result.metrics)).reshape(len(ratios), 2)
+    found = rule.LAYER_COMPETITION_RULE.reduce(result.metrics)
+    codes = rule.LAYER_COMPETITION_RULE.classify(found).reshape(len(ratios), 2)
     labels = np.array(rule.LABELS)[codes]
     assert (labels[:3] == "specialised").all() and (labels[3:] == "redundant").all()

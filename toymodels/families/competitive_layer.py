@@ -123,7 +123,7 @@ class CompetitiveLayer(ToyModel):
         "n_distinct": Output((), "float32", "groups of alike alive units"),
     }
     metrics_use_data = True
-    phase_rule = rule.RULE
+    phase_rule = rule.LAYER_COMPETITION_RULE
     definitions = {
         "dead": f"usage p̄_k < {rule.DEAD_SHARE}/K",
         "alike": f"|cos| > {rule.SAME_DIRECTION} (hyperplanes), distance < "

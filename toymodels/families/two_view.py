@@ -54,7 +54,7 @@ class TwoViewNetwork(TwoLayerNetwork):
             (), "float32", "view 1's share ||W1[view 1]||^2 / ||W1||^2 of the input weight"
         )
     }
-    phase_rule = task_conflict.RULE
+    phase_rule = task_conflict.TASK_CONFLICT_RULE
     definitions = {
         "balance": "min / max of the two tasks' explained fractions",
         "learn_everything": f"balance >= {task_conflict.BALANCED}",

@@ -5,9 +5,12 @@ from . import extra_feature, layer_competition, task_conflict
 from .base import PhaseRule, aggregate
 
 PHASE_RULES: dict[str, PhaseRule] = {
-    extra_feature.RULE.name: extra_feature.RULE,
-    task_conflict.RULE.name: task_conflict.RULE,
-    layer_competition.RULE.name: layer_competition.RULE,
+    rule.name: rule
+    for rule in (
+        extra_feature.EXTRA_FEATURE_RULE,
+        task_conflict.TASK_CONFLICT_RULE,
+        layer_competition.LAYER_COMPETITION_RULE,
+    )
 }
 
 __all__ = [

@@ -83,4 +83,4 @@ class LayerCompetitionRule(PhaseRule):
         )
 
 
-RULE = LayerCompetitionRule()
+LAYER_COMPETITION_RULE = LayerCompetitionRule()
