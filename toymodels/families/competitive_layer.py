@@ -53,8 +53,6 @@ from .base import ToyModel
 
 # Running usage of a unit (for revival) follows the batches with this weight on the newest.
 USAGE_EMA = 0.1
-# Activations whose units come in blocks of ``group_size``.
-GROUPED = ("grouped_softmax", "lwta")
 # Bytes of one [chunk, unit, example] float32 tensor in the hand-derived gradient: a step
 # makes a dozen passes over such tensors, cheaper while they stay in cache.  Measured at
 # K = 16, batch 256 on 2 cores: 256 KiB chunks ran 1.6x slower per model (per-call
@@ -142,19 +140,15 @@ class CompetitiveLayer(ToyModel):
     @classmethod
     def validate(cls, config) -> None:
         arch, task = config.arch, config.task
-        act, k = ACTIVATIONS[arch.activation], arch.n_hidden
+        act = ACTIVATIONS[arch.activation]
         if task == "annealing" and arch.activation != "softmax":
             raise ConfigError(
                 f'activation "{arch.activation}" does not apply to the annealing task: its '
                 "responsibilities are the softmax of distance logits; use softmax"
             )
-        if arch.activation in GROUPED and k % arch.group_size:
-            raise ConfigError(
-                f"group_size={arch.group_size} does not divide n_hidden={k}; "
-                f"{arch.activation} needs blocks of equal size"
-            )
-        if arch.activation == "kwta" and arch.k_active > k:
-            raise ConfigError(f"k_active={arch.k_active} > n_hidden={k}; kwta keeps k <= K units")
+        reason = act.refusal(arch)
+        if reason:
+            raise ConfigError(reason)
         control = VOLUMES[arch.volume]
         reason = control.refusal(act, task)
         if reason:

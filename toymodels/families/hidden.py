@@ -26,9 +26,11 @@ from ..seeds import STREAM_INIT, generator
 from ..tasks import TASKS, Batch
 from .base import ToyModel
 
-# The activations with no settings of their own; the competitive ones (temperature, groups,
-# k) belong to the ``competition`` family.
-PLAIN = ("relu", "linear")
+# The activations that read no setting of their own (no temperature, no blocks, no k):
+# the competitive ones belong to the ``competition`` family, whose config has them.
+PLAIN = tuple(
+    name for name, cls in ACTIVATIONS.items() if not cls.uses_temperature and not cls.settings
+)
 
 
 @dataclass(frozen=True)
