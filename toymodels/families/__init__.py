@@ -6,6 +6,7 @@ from .contextual_networks import ContextualLinear, ContextualReLU
 from .gdln import GatedLinearNetwork
 from .hidden import HiddenLayer
 from .linear_output import LinearOutput
+from .prototype_layer import PrototypeLayer
 from .relu_output import ReLUOutput
 from .superposition import feature_metrics
 from .two_view import TwoViewLinear, TwoViewReLU
@@ -22,6 +23,7 @@ FAMILIES: dict[str, type[ToyModel]] = {
         TwoViewLinear,
         TwoViewReLU,
         CompetitiveLayer,
+        PrototypeLayer,
     )
 }
 
