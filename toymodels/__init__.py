@@ -4,7 +4,7 @@ Names are imported on first use, so importing a light module such as
 ``toymodels.errors`` (as every CLI command does) does not load torch.
 """
 
-import importlib
+from .lazy_imports import lazy_attributes
 
 __all__ = [
     "ACTIVATIONS",
@@ -43,11 +43,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str):
-    if name in _HOME:
-        return getattr(importlib.import_module(_HOME[name]), name)
-    raise AttributeError(f"module 'toymodels' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _HOME)

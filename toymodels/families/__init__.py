@@ -1,5 +1,6 @@
 """Model families by name (the names sweep files and the CLI use)."""
 
+from ..registry import by_name
 from .base import ToyModel
 from .competitive_layer import CompetitiveLayer
 from .contextual_networks import ContextualLinear, ContextualReLU
@@ -11,20 +12,17 @@ from .relu_output import ReLUOutput
 from .superposition import feature_metrics
 from .two_view import TwoViewLinear, TwoViewReLU
 
-FAMILIES: dict[str, type[ToyModel]] = {
-    cls.name: cls
-    for cls in (
-        ReLUOutput,
-        LinearOutput,
-        HiddenLayer,
-        ContextualReLU,
-        ContextualLinear,
-        GatedLinearNetwork,
-        TwoViewLinear,
-        TwoViewReLU,
-        CompetitiveLayer,
-        PrototypeLayer,
-    )
-}
+FAMILIES: dict[str, type[ToyModel]] = by_name(
+    ReLUOutput,
+    LinearOutput,
+    HiddenLayer,
+    ContextualReLU,
+    ContextualLinear,
+    GatedLinearNetwork,
+    TwoViewLinear,
+    TwoViewReLU,
+    CompetitiveLayer,
+    PrototypeLayer,
+)
 
 __all__ = ["FAMILIES", "HiddenLayer", "LinearOutput", "ReLUOutput", "ToyModel", "feature_metrics"]
