@@ -36,10 +36,11 @@ def test_forward_is_the_definition():
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, dtype=p.dtype, generator=gen))
     x = torch.rand(2, 5, 7, dtype=torch.float64, generator=gen)
-    out = model(x)
+    out, hidden = model(x), model.hidden(x)
     for k in range(2):
         for b in range(7):
             h = torch.relu(model.W1[k] @ x[k, :, b] + model.b1[k])
+            torch.testing.assert_close(hidden[k, :, b], h)
             torch.testing.assert_close(out[k, :, b], model.W2[k] @ h + model.b2[k])
 
 
