@@ -126,7 +126,7 @@ def empirical_maps(ds, rules: Sequence[str] = ("paper", "best")) -> list[Feature
     """The extra (last) feature per cell of a sweep's results, one map per aggregation rule.
 
     - ``paper``: drop each cell's highest-loss model and average the rest's norm and
-      interference (the paper's rule; ``extra_feature.aggregate``);
+      interference (the paper's rule; ``extra_feature.aggregate_extra_feature``);
     - ``best``: the lowest-loss model's norm and interference (best-of-N).
     """
     ds = grid_results(ds)
@@ -138,7 +138,7 @@ def empirical_maps(ds, rules: Sequence[str] = ("paper", "best")) -> list[Feature
     maps = []
     for rule in rules:
         if rule == "paper":
-            agg = extra_feature.aggregate(sel, norm, interference)
+            agg = extra_feature.aggregate_extra_feature(sel, norm, interference)
             kept = f"mean of best {k - 1} of {k}" if k > 1 else "1 seed"
             maps.append(
                 FeatureMap(

@@ -1,6 +1,6 @@
 """The competition family: its layer metrics on constructed layers whose answer is known,
-the phase rule, the bad configurations it refuses, and trained annealing layers against
-the derived critical temperature."""
+the phase rule, the bad configurations it refuses, its hand-derived gradient under every
+volume control, and its chunking."""
 
 import math
 
@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from analytics import critical_temperature
-from toymodels import ModelConfig, TrainConfig, model_seed, train
+import toymodels.families.competitive_layer as competitive_layer
+from toymodels import ACTIVATIONS, FAMILIES, ModelConfig, TrainConfig, model_seed, train
 from toymodels.engine import build_model
 from toymodels.errors import ConfigError
+from toymodels.families.base import ToyModel
 from toymodels.phases import layer_competition as rule
 from toymodels.tasks import Batch
+from toymodels.volumes import VOLUMES
 
 K = 4
 
@@ -50,8 +52,8 @@ def test_identical_units_are_one_distinct_unit_and_redundant():
     assert m["n_distinct"] == 1
     np.testing.assert_allclose(m["usage"], 1 / K, atol=1e-6)  # they share every example
     assert m["dead_fraction"] == 0 and m["effective_units"] == pytest.approx(K, rel=1e-5)
-    values = rule.RULE.reduce({k: v[None] for k, v in m.items()})
-    assert rule.LABELS[rule.RULE.classify(values)[0]] == "redundant"
+    values = rule.LAYER_COMPETITION_RULE.reduce({k: v[None] for k, v in m.items()})
+    assert rule.LABELS[rule.LAYER_COMPETITION_RULE.classify(values)[0]] == "redundant"
 
 
 def test_orthogonal_units_are_all_distinct_and_specialised():
@@ -66,8 +68,8 @@ def test_orthogonal_units_are_all_distinct_and_specialised():
     # each unit fires on half the examples, alike: usage near 1/K, entropy near log K
     np.testing.assert_allclose(m["usage"], 1 / K, atol=0.02)
     assert m["usage_entropy"] == pytest.approx(math.log(K), abs=0.01)
-    values = rule.RULE.reduce({k: v[None] for k, v in m.items()})
-    assert rule.LABELS[rule.RULE.classify(values)[0]] == "specialised"
+    values = rule.LAYER_COMPETITION_RULE.reduce({k: v[None] for k, v in m.items()})
+    assert rule.LABELS[rule.LAYER_COMPETITION_RULE.classify(values)[0]] == "specialised"
 
 
 def test_one_winner_takes_the_layer_and_collapses_it():
@@ -79,8 +81,8 @@ def test_one_winner_takes_the_layer_and_collapses_it():
     assert m["sample_entropy"] == pytest.approx(0.0, abs=1e-4)
     assert m["dead_fraction"] == pytest.approx((K - 1) / K)
     assert m["n_distinct"] == 1  # dead units are not counted
-    values = rule.RULE.reduce({k: v[None] for k, v in m.items()})
-    assert rule.LABELS[rule.RULE.classify(values)[0]] == "collapsed"
+    values = rule.LAYER_COMPETITION_RULE.reduce({k: v[None] for k, v in m.items()})
+    assert rule.LABELS[rule.LAYER_COMPETITION_RULE.classify(values)[0]] == "collapsed"
 
 
 def test_a_chain_of_alike_units_is_one_group():
@@ -93,16 +95,6 @@ def test_a_chain_of_alike_units_is_one_group():
     alive = torch.tensor([[True, True, True, True, False]])
     assert n_distinct(same, alive).item() == 2
     assert n_distinct(torch.zeros_like(same), alive).item() == 4
-
-
-def test_prototypes_at_one_place_are_one_distinct_unit():
-    layer = _layer("annealing", n_hidden=K, temperature=1.0)
-    probe = _probe()
-    centre = probe.x.mean(-1)[0]
-    _set(layer, centre.expand(K, 2) + 1e-3 * torch.arange(K).view(-1, 1))
-    assert _metrics(layer, probe)["n_distinct"] == 1
-    _set(layer, centre + torch.tensor([[2.0, 0], [-2.0, 0], [0, 2.0], [0, -2.0]]))
-    assert _metrics(layer, probe)["n_distinct"] == K
 
 
 @pytest.mark.parametrize(
@@ -143,11 +135,9 @@ def test_bad_configurations_are_refused_in_one_line(fields, message):
     assert "\n" not in str(err.value)
 
 
-def test_the_annealing_layer_needs_the_softmax():
-    with pytest.raises(ConfigError, match="annealing task"):
-        ModelConfig.build("competition", "annealing", activation="solu")
-    with pytest.raises(ConfigError, match="prototype points"):
-        ModelConfig.build("competition", "annealing", volume="orthogonality")
+def test_prototypes_are_a_family_of_their_own():
+    with pytest.raises(ConfigError, match="does not learn task"):
+        ModelConfig.build("competition", "annealing")
 
 
 def test_the_stored_loss_is_the_task_loss_and_the_objective_adds_the_penalty():
@@ -165,26 +155,85 @@ def test_the_stored_loss_is_the_task_loss_and_the_objective_adds_the_penalty():
     )
 
 
-def test_trained_annealing_layers_split_below_the_critical_temperature_only():
-    """Outside ±10% of τ_c the trained prototypes sit together above it and apart below.
-    A small version of ``competition phase-diagram --task annealing`` (whose summary
-    reports the agreement over the whole diagram)."""
-    centres = [[1.0, 0.0], [0.0, 1.0]]
-    tc = critical_temperature(centres, 0.3).value
-    ratios = (0.5, 0.7, 0.85, 1.2, 1.5, 2.0)
-    configs, seeds = [], []
-    for i, ratio in enumerate(ratios):
-        for s in range(2):
-            configs.append(
-                ModelConfig.build(
-                    "competition", "annealing", n_hidden=2, temperature=ratio * tc, spread=0.3
-                )
-            )
-            seeds.append(model_seed(0, i, s))
-    result = train(configs, TrainConfig(steps=1500, batch_size=256, lr=0.01), seeds, threads=2)
-    distinct = result.metrics["n_distinct"].reshape(len(ratios), 2)
-    np.testing.assert_array_equal(distinct, [[2, 2]] * 3 + [[1, 1]] * 3)
-    # the same through the phase rule
-    codes = rule.RULE.classify(rule.RULE.reduce(result.metrics)).reshape(len(ratios), 2)
-    labels = np.array(rule.LABELS)[codes]
-    assert (labels[:3] == "specialised").all() and (labels[3:] == "redundant").all()
+# -- the hand-derived gradient ----------------------------------------------------------------
+def _hand_configs(task, activation, volume):
+    strengths = (0.0,) * 3 if volume == "none" else (0.0, 0.1, 0.4)
+    return [
+        ModelConfig.build(
+            "competition", task, n_hidden=K, activation=activation, volume=volume,
+            volume_strength=s, temperature=t,
+        )
+        for s, t in zip(strengths, (0.5, 1.0, 2.0), strict=True)
+    ]  # fmt: skip
+
+
+HAND_CASES = [
+    (task, activation, volume)
+    for task in ("clusters", "features")
+    for activation in ACTIVATIONS
+    for volume in VOLUMES
+    if VOLUMES[volume].refusal(ACTIVATIONS[activation], task) is None
+    and FAMILIES["competition"].uses_hand_gradient(_hand_configs(task, activation, volume)[0])
+]
+
+
+def test_the_controls_that_act_on_the_data_take_autograd():
+    for name, control in VOLUMES.items():
+        config = ModelConfig.build("competition", "clusters", volume=name)
+        hand = FAMILIES["competition"].uses_hand_gradient(config)
+        assert hand == (not (control.needs_usage or control.masks)), name
+    assert {v for _, _, v in HAND_CASES} == {
+        "none", "weightnorm", "anneal", "logdet", "orthogonality"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("task", "activation", "volume"), HAND_CASES, ids=["-".join(c) for c in HAND_CASES]
+)
+def test_hand_gradient_equals_autograd_under_every_volume_control(task, activation, volume):
+    """Every activation under every control the hand-derived path takes (the unit rows and
+    the penalty are differentiated inside it), at temperatures an anneal has moved."""
+    configs = _hand_configs(task, activation, volume)
+    model = FAMILIES["competition"](
+        configs, [model_seed(3, i, 0) for i in range(3)], dtype=torch.float64
+    )
+    model.begin_step(10, 100)
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn(p.shape, dtype=p.dtype, generator=gen))
+    shape = (3, *model.task.sample_shape(model.task.configs[0], 96))
+    batch = model.task.draw(torch.randint(-(2**31), 2**31, shape, dtype=torch.int32, generator=gen))
+    hand = model.batch_loss_and_grad(batch, 1.0 / 96)
+    hand_grads = [p.grad.clone() for p in model.parameters()]
+    auto = ToyModel.batch_loss_and_grad(model, batch, 1.0 / 96)
+    torch.testing.assert_close(hand, auto, rtol=1e-10, atol=1e-12)
+    for h, p in zip(hand_grads, model.parameters(), strict=True):
+        torch.testing.assert_close(h, p.grad, rtol=1e-10, atol=1e-12)
+
+
+# -- chunks of models ---------------------------------------------------------------------------
+@pytest.mark.parametrize(("task", "activation"), [("clusters", "softmax"), ("features", "relu")])
+def test_chunks_of_models_change_no_number(task, activation, monkeypatch):
+    """The hand-derived path steps cache-sized chunks of models; one model per chunk gives
+    the numbers of one chunk of all of them, bit for bit (a ``scale_free`` activation and
+    one that is not)."""
+    temperatures = (0.3, 0.7, 1.0, 2.0, 5.0)
+    configs = [
+        ModelConfig.build("competition", task, n_hidden=K, activation=activation, temperature=t)
+        for t in temperatures
+    ]
+    seeds = [model_seed(6, i, 0) for i in range(len(configs))]
+    cfg = TrainConfig(steps=60, batch_size=64, lr=1e-2, record_every=30)
+    whole = train(configs, cfg, seeds)
+    monkeypatch.setattr(competitive_layer, "LAYER_CHUNK_BYTES", 1)  # one model per chunk
+    layer = build_model(configs, seeds, cfg)
+    assert len(layer._chunks(cfg.batch_size)) == len(configs)
+    cut = train(configs, cfg, seeds)
+    for name in whole.params:
+        np.testing.assert_array_equal(whole.params[name], cut.params[name])
+    np.testing.assert_array_equal(whole.loss, cut.loss)
+    for name in whole.metrics:
+        np.testing.assert_array_equal(whole.metrics[name], cut.metrics[name])
+    for name in whole.trajectory:
+        np.testing.assert_array_equal(whole.trajectory[name], cut.trajectory[name])

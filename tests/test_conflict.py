@@ -154,7 +154,7 @@ def test_phase_rule_on_known_fractions():
     explained = np.array([[0.9, 0.8], [1.0, 0.3], [0.2, 0.2], [0.01, 0.0], [np.nan, 0.5]])
     values = task_conflict.balance_and_learned(explained)
     np.testing.assert_allclose(values["balance"][:4], [8 / 9, 0.3, 1.0, 0.0])
-    labels = [task_conflict.LABELS[c] for c in task_conflict.RULE.classify(values)]
+    labels = [task_conflict.LABELS[c] for c in task_conflict.TASK_CONFLICT_RULE.classify(values)]
     assert labels == [
         "learn_everything", "winner_take_all", "learn_everything", "not_learned", "not_learned"
     ]  # fmt: skip
@@ -258,7 +258,7 @@ def test_trained_linear_networks_match_the_theory(trained_linear, cell):
     )  # noqa: E501
     np.testing.assert_allclose(result.metrics["dominance"], p.dominance, atol=0.01)
     values = task_conflict.balance_and_learned(result.metrics["explained"])
-    phases = [task_conflict.LABELS[c] for c in task_conflict.RULE.classify(values)]
+    phases = [task_conflict.LABELS[c] for c in task_conflict.TASK_CONFLICT_RULE.classify(values)]
     assert phases == [p.phase] * 4
 
 

@@ -103,7 +103,7 @@ def test_trained_models_land_in_the_clear_cut_phase():
     cfg = TrainConfig(steps=3000, lr=1e-2, schedule="cosine", estimator="exact")
     res = train(configs, cfg, seeds, threads=2)
     shape = (len(CLEAR_CUT), seeds_per_point)
-    out = rule.aggregate(
+    out = rule.aggregate_extra_feature(
         res.loss_exact.reshape(shape),
         res.metrics["norm"][:, -1].reshape(shape),
         res.metrics["interference"][:, -1].reshape(shape),

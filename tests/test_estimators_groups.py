@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import toymodels.engine as engine
-import toymodels.estimators._chunks as chunks
 import toymodels.estimators.base as base
 import toymodels.estimators.exact as exact
 from toymodels import ModelConfig, TrainConfig, model_seed
@@ -34,7 +33,7 @@ def test_groups_chunks_and_evaluation_slices_change_nothing(estimator, monkeypat
     whole = _train(cfg)
     monkeypatch.setattr(base, "GROUP_BYTES", 1)  # one model per group
     monkeypatch.setattr(exact, "EXACT_GROUP_MODELS", 1)
-    monkeypatch.setattr(chunks, "CHUNK_BYTES", 1)  # one model per chunk
+    monkeypatch.setattr(base, "SAMPLE_CHUNK_BYTES", 1)  # one model per chunk
     monkeypatch.setattr(engine, "_EVAL_SLICE_BYTES", 1)  # evaluate one model at a time
     seen = []
     cut = _train(cfg, threads=2, progress=seen.append)

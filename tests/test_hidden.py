@@ -1,6 +1,7 @@
 """The hidden-layer family: its forward pass and activations against their definitions,
-unit metrics on layers whose answer is known, and trained layers against theory (a linear
-layer reaches the weighted-PCA optimum; a ReLU layer the Bayes classifier)."""
+unit metrics on layers whose answer is known (the same definitions as the competition
+family's), and trained layers against theory (a linear layer reaches the weighted-PCA
+optimum; a ReLU layer the Bayes classifier)."""
 
 import os
 
@@ -35,10 +36,11 @@ def test_forward_is_the_definition():
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, dtype=p.dtype, generator=gen))
     x = torch.rand(2, 5, 7, dtype=torch.float64, generator=gen)
-    out = model(x)
+    out, hidden = model(x), model.hidden(x)
     for k in range(2):
         for b in range(7):
             h = torch.relu(model.W1[k] @ x[k, :, b] + model.b1[k])
+            torch.testing.assert_close(hidden[k, :, b], h)
             torch.testing.assert_close(out[k, :, b], model.W2[k] @ h + model.b2[k])
 
 
@@ -77,9 +79,37 @@ def test_unit_metrics_on_layers_whose_answer_is_known():
     assert unit_metrics.effective_rank(orthogonal).item() == pytest.approx(expected, rel=1e-6)
     assert unit_metrics.effective_rank(one_winner).item() == pytest.approx(1.0)
     assert unit_metrics.effective_rank(torch.zeros(1, 3, 3)).item() == 0.0
-    activity = torch.tensor([[[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [2.0, 3.0, 4.0], [0.0, 0.0, 0.0]]])
-    assert unit_metrics.dead_fraction(activity).item() == 0.5
     np.testing.assert_allclose(unit_metrics.unit_norm(orthogonal)[0], [1, 2, 3, 4])
+
+
+def test_usage_and_dead_units():
+    # responsibilities of 4 units on 3 examples; the third example has none (no unit fired)
+    r = torch.tensor([[[0.0, 0.0, 0.0], [0.25, 0.0, 0.0], [0.75, 1.0, 0.0], [0.0, 0.0, 0.0]]])
+    np.testing.assert_allclose(unit_metrics.usage(r)[0], [0.0, 0.125, 0.875, 0.0])
+    assert unit_metrics.dead_fraction(unit_metrics.usage(r)).item() == 0.5
+    # dead: usage below DEAD_SHARE / K, here 0.0025
+    usage = torch.tensor([[0.0, 0.002, 0.003, 0.995]])
+    assert unit_metrics.alive(usage).tolist() == [[False, False, True, True]]
+    assert unit_metrics.dead_fraction(usage).item() == 0.5
+
+
+def test_a_metric_means_the_same_in_the_hidden_and_competition_families():
+    """A hidden layer and a competition layer of the same ReLU units measure alike: the
+    two families share one definition of every unit metric."""
+    fields = dict(n_features=5, n_hidden=3, activation="relu")
+    seeds = [model_seed(SEED, 0, 0)]
+    layers = [
+        FAMILIES[f]([ModelConfig.build(f, "features", **fields)], seeds, dtype=torch.float64)
+        for f in ("hidden", "competition")
+    ]
+    assert set(FAMILIES["hidden"].metrics) == set(FAMILIES["competition"].metrics)
+    for name in ("W1", "b1", "W2", "b2"):
+        torch.testing.assert_close(getattr(layers[0], name), getattr(layers[1], name))
+    words = torch.randint(-(2**31), 2**31, (1, 5, 512), dtype=torch.int32)
+    probe = layers[0].task.draw(words)
+    measured = [layer.compute_metrics(probe) for layer in layers]
+    for name in measured[0]:
+        torch.testing.assert_close(measured[0][name], measured[1][name], rtol=0, atol=0)
 
 
 def test_dead_units_are_counted_on_the_probe():

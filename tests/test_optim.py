@@ -2,12 +2,21 @@
 reference implementation."""
 
 import dataclasses
+import math
 
 import pytest
 import torch
 
 from toymodels import TrainConfig
 from toymodels.optim import make_optimizer
+
+# The learning-rate multipliers at a fraction f of training, written out independently
+# of ``toymodels.optim``: constant, linear decay to 0, and half a cosine down to 0.
+REFERENCE_SCHEDULES = {
+    "constant": lambda f: 1.0,
+    "linear": lambda f: 1.0 - f,
+    "cosine": lambda f: (1.0 + math.cos(math.pi * f)) / 2.0,
+}
 
 
 @pytest.mark.parametrize(
@@ -35,10 +44,8 @@ def test_matches_torch_optim(cfg):
         kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
         extra = {"weight_decay": cfg.weight_decay} if cfg.optimizer == "adamw" else {}
         ref_opt = kind([ref], lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, **extra)
-    from toymodels.optim import schedule_factor
-
     ref_sched = torch.optim.lr_scheduler.LambdaLR(
-        ref_opt, lambda s: schedule_factor(cfg.schedule, s, cfg.steps)
+        ref_opt, lambda s: REFERENCE_SCHEDULES[cfg.schedule](s / cfg.steps)
     )
     for g in grads:
         ours.grad, ref.grad = g.clone(), g.clone()
@@ -55,5 +62,7 @@ def test_schedules_reach_zero_at_the_end():
 
     assert schedule_factor("constant", 99, 100) == 1.0
     assert schedule_factor("linear", 50, 100) == pytest.approx(0.5)
+    assert schedule_factor("linear", 100, 100) == 0.0
+    assert schedule_factor("cosine", 25, 100) == pytest.approx((2 + math.sqrt(2)) / 4)
     assert schedule_factor("cosine", 50, 100) == pytest.approx(0.5)
     assert schedule_factor("cosine", 100, 100) == pytest.approx(0.0)

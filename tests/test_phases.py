@@ -2,14 +2,13 @@ import numpy as np
 
 from toymodels.families import FAMILIES
 from toymodels.phases import PHASE_RULES
-from toymodels.phases.base import DIVERGED
-from toymodels.phases.base import aggregate as base_aggregate
+from toymodels.phases.base import DIVERGED, aggregate
 from toymodels.phases.extra_feature import (
+    EXTRA_FEATURE_RULE,
     INTERFERENCE_SUPERPOSED,
     LABELS,
     NORM_REPRESENTED,
-    RULE,
-    aggregate,
+    aggregate_extra_feature,
     classify,
 )
 
@@ -47,7 +46,7 @@ def test_paper_rule_drops_the_worst_and_best_of_n_takes_the_best():
     loss = np.array([[0.10, 0.12, 0.50]])
     norm = np.array([[1.0, 1.0, 1.0]])
     interference = np.array([[0.0, 0.2, 3.0]])
-    out = aggregate(loss, norm, interference)
+    out = aggregate_extra_feature(loss, norm, interference)
     assert LABELS[out["paper"][0]] == "dedicated"
     np.testing.assert_allclose(out["paper_interference"], [0.1])
     assert LABELS[out["best"][0]] == "dedicated"
@@ -60,7 +59,7 @@ def test_best_of_n_can_disagree_with_the_paper_rule():
     loss = np.array([0.05, 0.2, 0.21, 0.22, 0.23, 0.24])
     norm = np.ones(6)
     interference = np.array([1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-    out = aggregate(loss, norm, interference)
+    out = aggregate_extra_feature(loss, norm, interference)
     assert LABELS[out["best"]] == "superposition"
     assert LABELS[out["paper"]] == "dedicated"
 
@@ -69,13 +68,13 @@ def test_nan_loss_is_discarded_first_and_never_best():
     loss = np.array([np.nan, 0.3, 0.2])
     norm = np.array([0.0, 1.0, 1.0])
     interference = np.array([0.0, 1.0, 1.0])
-    out = aggregate(loss, norm, interference)
+    out = aggregate_extra_feature(loss, norm, interference)
     assert LABELS[out["best"]] == "superposition"
     assert LABELS[out["paper"]] == "superposition"
 
 
 def test_single_replicate_keeps_its_model():
-    out = aggregate(np.array([[0.3]]), np.array([[0.1]]), np.array([[0.0]]))
+    out = aggregate_extra_feature(np.array([[0.3]]), np.array([[0.1]]), np.array([[0.0]]))
     assert LABELS[out["paper"][0]] == "not_represented"
     assert out["fraction"].shape == (1, 4)  # the three phases and diverged
 
@@ -87,7 +86,7 @@ def test_diverged_models_are_labelled_and_left_out():
     norm = np.array([[np.nan, 0.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
     interference = np.array([[np.nan, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
     marked = np.array([[True, False, False, False], [False] * 4])
-    out = base_aggregate(RULE, loss, {"norm": norm, "interference": interference}, marked)
+    out = aggregate(EXTRA_FEATURE_RULE, loss, {"norm": norm, "interference": interference}, marked)
     labels = out["labels"]
     assert labels[-1] == DIVERGED
     assert [labels[c] for c in out["model"][0]] == [

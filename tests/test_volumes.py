@@ -141,16 +141,14 @@ def test_dropout_drops_units_at_rate_lambda_per_model_stream():
     np.testing.assert_array_equal(torch.isinf(alone.mask_logits(z[2:3])), torch.isinf(masked[2:3]))
 
 
-def _layer(task="clusters", volume="revival", strength=0.5, **fields):
+def _layer(family="competition", volume="revival", strength=0.5, **fields):
     fields = {"n_hidden": 4, **fields}
-    configs = [
-        ModelConfig.build("competition", task, volume=volume, volume_strength=strength, **fields)
-    ]
+    configs = [ModelConfig.build(family, volume=volume, volume_strength=strength, **fields)]
     return build_model(configs, [model_seed(0, 0, 0)], TrainConfig(steps=10, batch_size=64))
 
 
 def test_revival_moves_a_dead_prototype_onto_the_least_claimed_example():
-    layer = _layer("annealing", n_hidden=2, temperature=0.2)
+    layer = _layer("prototypes", n_hidden=2, temperature=0.2)
     x = torch.tensor([[[0.0, 1.0, 5.0], [0.0, 0.0, 0.0]]])
     with torch.no_grad():
         layer.W1.copy_(torch.tensor([[[0.5, 0.0], [40.0, 40.0]]]))

@@ -18,6 +18,7 @@ import statistics
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -154,8 +155,6 @@ def engine(
 ) -> Timing:
     """Time :func:`toymodels.train` (progress is reported every 100 steps, so ``steps``
     must be at least 200 for a steady-state window)."""
-    if steps < 200:
-        raise ValueError(f"steps={steps}: the engine needs at least 200 steps to time")
     configs = bench_configs(features, hidden, models, density)
     cfg = TrainConfig(steps=steps, batch_size=batch, estimator=estimator, eval_batch=batch)
     rate, rates, peak, rss = _time_train(configs, cfg, threads, repeats)
@@ -168,6 +167,8 @@ def engine(
 def _time_train(configs, cfg: TrainConfig, threads: int, repeats: int):
     """Steady-state instance-steps per second of :func:`toymodels.train` (median over
     ``repeats`` runs), every run, the resident high-water mark and the memory before."""
+    if cfg.steps < 200:
+        raise ValueError(f"steps={cfg.steps}: the engine needs at least 200 steps to time")
     seeds = [model_seed(0, i, 0) for i in range(len(configs))]
     rss = reset_peak_memory()
     rates = []
@@ -217,6 +218,25 @@ def _time_loop(run, models: int, threads: int | None, repeats: int):
     return statistics.median(rates), rates, used, peak_memory(rss), rss
 
 
+def _step_times(step: Callable[[], None], steps: int) -> list[float]:
+    """The time of each of ``steps`` calls of ``step``, after ``STRAIGHTFORWARD_WARMUP``
+    calls that are not timed."""
+    times = []
+    for i in range(STRAIGHTFORWARD_WARMUP + steps):
+        start = time.perf_counter()
+        step()
+        if i >= STRAIGHTFORWARD_WARMUP:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def _descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimiser step on ``loss``, gradients computed by autograd."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
 def _straightforward_steps(n, m, models, batch, steps, density, seed) -> list[float]:
     """The published notebook's loop (with Adam), returning the time of each timed step."""
     gen = torch.Generator().manual_seed(seed)
@@ -227,20 +247,15 @@ def _straightforward_steps(n, m, models, batch, steps, density, seed) -> list[fl
     configs = bench_configs(n, m, models, density)
     importance = torch.tensor([c.data.feature_importance for c in configs], dtype=torch.float32)
     opt = torch.optim.Adam([W, b], lr=1e-3)
-    times = []
-    for step in range(STRAIGHTFORWARD_WARMUP + steps):
-        start = time.perf_counter()
+
+    def step() -> None:
         values = torch.rand((batch, models, n), generator=gen)
         x = torch.where(torch.rand((batch, models, n), generator=gen) <= p, values, 0.0)
         h = torch.einsum("bif,ifh->bih", x, W)
         out = torch.relu(torch.einsum("bih,ifh->bif", h, W) + b)
-        loss = (importance * (x - out) ** 2).mean(0).sum()  # batch mean, summed over models
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step >= STRAIGHTFORWARD_WARMUP:
-            times.append(time.perf_counter() - start)
-    return times
+        _descend(opt, (importance * (x - out) ** 2).mean(0).sum())  # batch mean, model sum
+
+    return _step_times(step, steps)
 
 
 # -- the competition family -----------------------------------------------------------------
@@ -306,8 +321,6 @@ def competition_engine(
     """Time :func:`toymodels.train` on ``models`` competition models (K = ``units``) on
     the clusters task, Adam at ``COMPETITION_LR``.  As :func:`engine`, ``steps`` must be
     at least 200 for a steady-state window."""
-    if steps < 200:
-        raise ValueError(f"steps={steps}: the engine needs at least 200 steps to time")
     configs = competition_configs(units, models, activation, features, clusters)
     cfg = TrainConfig(steps=steps, batch_size=batch, lr=COMPETITION_LR, eval_batch=batch)
     rate, rates, peak, rss = _time_train(configs, cfg, threads, repeats)
@@ -362,35 +375,39 @@ def competition_straightforward(
     )  # fmt: skip
 
 
+def _competition_start(k, models, d, c, gen):
+    """The straightforward loops' parameters ``W1, b1, W2, b2`` (the engine's
+    initialisation: normal rows, std sqrt(2 / (fan_in + fan_out)), biases 0), their Adam,
+    the cluster centres ``[cluster, input]`` and the temperatures ``[model]``."""
+    W1 = torch.nn.Parameter(torch.randn(models, k, d, generator=gen) * math.sqrt(2 / (d + k)))
+    b1 = torch.nn.Parameter(torch.zeros(models, k))
+    W2 = torch.nn.Parameter(torch.randn(models, c, k, generator=gen) * math.sqrt(2 / (k + c)))
+    b2 = torch.nn.Parameter(torch.zeros(models, c))
+    opt = torch.optim.Adam([W1, b1, W2, b2], lr=COMPETITION_LR)
+    centers = torch.tensor(cluster_centers(d, c))
+    tau = torch.tensor(competition_temperatures(models), dtype=torch.float32)
+    return (W1, b1, W2, b2), opt, centers, tau
+
+
 def _notebook_steps(k, models, batch, steps, activation, d, c, seed) -> list[float]:
     """The loop as the superposition notebook writes it: batch first (``[example, model,
     ...]``), ``einsum`` forward, labels and points drawn with torch every step,
     cross-entropy (mean over the batch, summed over models), autograd, Adam.  Returns the
     time of each timed step."""
     gen = torch.Generator().manual_seed(seed)
-    W1 = torch.nn.Parameter(torch.randn(models, k, d, generator=gen) * math.sqrt(2 / (d + k)))
-    b1 = torch.nn.Parameter(torch.zeros(models, k))
-    W2 = torch.nn.Parameter(torch.randn(models, c, k, generator=gen) * math.sqrt(2 / (k + c)))
-    b2 = torch.nn.Parameter(torch.zeros(models, c))
-    centers = torch.tensor(cluster_centers(d, c))  # [cluster, input]
-    tau = torch.tensor(competition_temperatures(models), dtype=torch.float32).view(-1, 1)
-    opt = torch.optim.Adam([W1, b1, W2, b2], lr=COMPETITION_LR)
-    times = []
-    for step in range(STRAIGHTFORWARD_WARMUP + steps):
-        start = time.perf_counter()
+    (W1, b1, W2, b2), opt, centers, tau = _competition_start(k, models, d, c, gen)
+    tau = tau.view(-1, 1)
+
+    def step() -> None:
         labels = torch.randint(c, (batch, models), generator=gen)
         x = centers[labels] + COMPETITION_SPREAD * torch.randn(batch, models, d, generator=gen)
         z = torch.einsum("bmd,mkd->bmk", x, W1) + b1
         a = torch.softmax(z / tau, dim=-1) if activation == "softmax" else torch.relu(z)
         out = torch.einsum("bmk,mck->bmc", a, W2) + b2
         loss = F.cross_entropy(out.reshape(-1, c), labels.reshape(-1), reduction="none")
-        loss = loss.view(batch, models).mean(0).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step >= STRAIGHTFORWARD_WARMUP:
-            times.append(time.perf_counter() - start)
-    return times
+        _descend(opt, loss.view(batch, models).mean(0).sum())
+
+    return _step_times(step, steps)
 
 
 def _competition_steps(k, models, batch, steps, activation, d, c, seed) -> list[float]:
@@ -399,30 +416,19 @@ def _competition_steps(k, models, batch, steps, activation, d, c, seed) -> list[
     ``baddbmm`` forward, cross-entropy (mean over the batch, summed over models),
     autograd, Adam.  Returns the time of each timed step."""
     gen = torch.Generator().manual_seed(seed)
-    # the engine's initialisation: normal rows, std sqrt(2 / (fan_in + fan_out))
-    W1 = torch.nn.Parameter(torch.randn(models, k, d, generator=gen) * math.sqrt(2 / (d + k)))
-    b1 = torch.nn.Parameter(torch.zeros(models, k))
-    W2 = torch.nn.Parameter(torch.randn(models, c, k, generator=gen) * math.sqrt(2 / (k + c)))
-    b2 = torch.nn.Parameter(torch.zeros(models, c))
-    centers = torch.tensor(cluster_centers(d, c))  # [cluster, input]
-    tau = torch.tensor(competition_temperatures(models), dtype=torch.float32).view(-1, 1, 1)
+    (W1, b1, W2, b2), opt, centers, tau = _competition_start(k, models, d, c, gen)
+    tau = tau.view(-1, 1, 1)
     act = STRAIGHTFORWARD_ACTIVATIONS[activation]
-    opt = torch.optim.Adam([W1, b1, W2, b2], lr=COMPETITION_LR)
-    times = []
-    for step in range(STRAIGHTFORWARD_WARMUP + steps):
-        start = time.perf_counter()
+
+    def step() -> None:
         labels = torch.randint(c, (models, batch), generator=gen)
         noise = torch.randn(models, d, batch, generator=gen)
         x = centers[labels].transpose(1, 2) + COMPETITION_SPREAD * noise  # [model, input, example]
         z = torch.baddbmm(b1.unsqueeze(-1), W1, x)  # [model, unit, example]
         out = torch.baddbmm(b2.unsqueeze(-1), W2, act(z, tau))  # [model, cluster, example]
-        loss = F.cross_entropy(out, labels, reduction="none").mean(-1).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step >= STRAIGHTFORWARD_WARMUP:
-            times.append(time.perf_counter() - start)
-    return times
+        _descend(opt, F.cross_entropy(out, labels, reduction="none").mean(-1).sum())
+
+    return _step_times(step, steps)
 
 
 # The straightforward loops by layout (see :func:`competition_straightforward`).

@@ -1,14 +1,30 @@
-"""Geometry and usage of a hidden layer's units (rows of ``W [model, unit, input]``).
+"""What the metrics of a layer of K units mean: one definition of each, for every family
+with such a layer (``hidden``, ``competition``, ``prototypes``).
 
-- ``max_abs_cos``: the largest ``|cos|`` between two units' weight vectors (1: two units
-  learned the same hyperplane up to sign; a unit with zero weights has no direction and
-  counts as 0);
-- ``effective_rank``: ``exp H(σ / Σσ)`` of the singular values of ``W`` (Roy & Vetterli
-  2007, the σ variant, not σ²): K for K orthogonal units of equal norm, 1 for rank one;
-- ``dead_fraction``: the share of units whose activation is exactly 0 on every probe
-  example (a unit that never fires receives no gradient through a ReLU);
-- ``entropy`` of usage distributions, and ``n_distinct``: how many groups of alike units
-  a layer has.
+A unit is a *row*: for a hyperplane unit ``z_k = w_k·x + b_k`` the row ``[w_k, b_k]``
+(the bias is part of the cut a unit makes: two units with one ``w`` and different ``b``
+cut the input in different places); for a prototype (``z_k = −‖x − w_k‖²``) the point
+``w_k`` taken about the mean of the probe examples.  Its *responsibilities*
+``r [model, unit, example]`` are each example's distribution over units (the
+activation's, ``Activation.responsibilities``).  Over the probe examples:
+
+- ``unit_norm``: ``‖w_k‖`` of each unit's weights;
+- ``usage`` ``p̄_k``: unit k's share of the responsibilities (:func:`usage`);
+- ``max_abs_cos``: the largest ``|cos|`` between two rows (1: two units make the same
+  cut up to sign; a zero row has no direction and counts as 0);
+- ``effective_rank``: ``exp H(σ / Σσ)`` of the rows' singular values (Roy & Vetterli
+  2007, the σ variant, not σ²): K for K orthogonal rows of equal norm, 1 for rank one;
+- ``usage_entropy`` ``H(p̄)`` in nats and ``effective_units`` ``exp H(p̄)`` (K when every
+  unit is used alike);
+- ``sample_entropy``: the mean over examples of the entropy of one example's
+  responsibilities;
+- ``dead_fraction``: the share of dead units, whose usage is below ``DEAD_SHARE / K``
+  (a unit that never or almost never fires or wins receives almost no gradient);
+- ``n_distinct``: groups of alike alive units (hyperplanes with ``|cos| >
+  SAME_DIRECTION``, prototypes closer than ``SAME_PLACE`` times the data's RMS radius).
+
+The thresholds are named, with their reasons, in ``toymodels.phases.layer_competition``,
+whose phase rule reads these metrics.
 """
 
 from __future__ import annotations
@@ -16,6 +32,60 @@ from __future__ import annotations
 import torch
 
 from .linear_algebra import singular_values
+from .phases.layer_competition import DEAD_SHARE, SAME_DIRECTION, SAME_PLACE
+
+
+def hyperplane_metrics(W: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> dict:
+    """The metrics of hyperplane units ``W [model, unit, input]``, ``b [model, unit]``
+    with responsibilities ``r`` on the probe examples (see module docstring)."""
+    rows = torch.cat([W, b.unsqueeze(-1)], dim=-1)
+    cos = abs_cos(rows)
+    return _layer_metrics(W, rows, cos, cos > SAME_DIRECTION, r)
+
+
+def prototype_metrics(W: torch.Tensor, x: torch.Tensor, r: torch.Tensor) -> dict:
+    """The metrics of prototypes ``W [model, unit, input]`` with responsibilities ``r`` on
+    the probe examples ``x [model, input, example]`` (see module docstring)."""
+    centre = x.mean(-1, keepdim=True).transpose(1, 2)
+    rows = W - centre
+    spread = (x - centre.transpose(1, 2)).pow(2).sum(1).mean(-1).sqrt()
+    same = torch.cdist(rows, rows) < SAME_PLACE * spread.view(-1, 1, 1)
+    return _layer_metrics(W, rows, abs_cos(rows), same, r)
+
+
+def _layer_metrics(W, rows, cos, same, r) -> dict[str, torch.Tensor]:
+    p = usage(r)
+    h = entropy(p)
+    live = alive(p)
+    return {
+        "unit_norm": unit_norm(W),
+        "usage": p,
+        "max_abs_cos": max_off_diagonal(cos),
+        "effective_rank": effective_rank(rows),
+        "usage_entropy": h,
+        "effective_units": h.exp(),
+        "sample_entropy": entropy(r, dim=1).mean(-1),
+        "dead_fraction": dead_fraction(p),
+        "n_distinct": n_distinct(same, live),
+    }
+
+
+def usage(r: torch.Tensor) -> torch.Tensor:
+    """``p̄ [model, unit]``: each unit's share of the responsibilities ``r [model, unit,
+    example]`` over the examples.  For a normalised activation this is the mean of ``r``;
+    a ReLU example where no unit fires has no responsibility to share and does not count."""
+    total = r.sum((1, 2)).clamp_min(torch.finfo(r.dtype).tiny)
+    return r.sum(-1) / total.unsqueeze(-1)
+
+
+def alive(usage: torch.Tensor) -> torch.Tensor:
+    """``[model, unit]``: the units whose usage is at least ``DEAD_SHARE / K``."""
+    return usage >= DEAD_SHARE / usage.shape[1]
+
+
+def dead_fraction(usage: torch.Tensor) -> torch.Tensor:
+    """``[model]``: the share of units that are not :func:`alive`."""
+    return (~alive(usage)).to(usage.dtype).mean(-1)
 
 
 def unit_norm(W: torch.Tensor) -> torch.Tensor:
@@ -23,24 +93,18 @@ def unit_norm(W: torch.Tensor) -> torch.Tensor:
     return W.norm(dim=-1)
 
 
-def max_abs_cos(W: torch.Tensor) -> torch.Tensor:
+def max_abs_cos(rows: torch.Tensor) -> torch.Tensor:
     """``[model]``; 0 for a layer of one unit."""
-    return max_off_diagonal(abs_cos(W))
+    return max_off_diagonal(abs_cos(rows))
 
 
-def effective_rank(W: torch.Tensor) -> torch.Tensor:
-    """``[model]``; 0 for a layer whose weights are all zero."""
-    sigma = singular_values(W.double())
+def effective_rank(rows: torch.Tensor) -> torch.Tensor:
+    """``[model]``; 0 for a layer whose rows are all zero."""
+    sigma = singular_values(rows.double())
     total = sigma.sum(-1, keepdim=True)
     share = torch.where(total > 0, sigma / total.clamp_min(1e-300), 0.0)
     entropy = -(share * torch.log(share.clamp_min(1e-300))).sum(-1)
-    return torch.where(total[:, 0] > 0, entropy.exp(), 0.0).to(W.dtype)
-
-
-def dead_fraction(activity: torch.Tensor) -> torch.Tensor:
-    """``[model]`` from activations ``[model, unit, example]``."""
-    dead = (activity == 0).all(-1)
-    return dead.to(activity.dtype).mean(-1)
+    return torch.where(total[:, 0] > 0, entropy.exp(), 0.0).to(rows.dtype)
 
 
 def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:

@@ -1,12 +1,14 @@
 """Helpers shared by the activations: per-model and batch-wide settings read from the
-family configs, and the split of the unit axis into contiguous blocks.
+family configs, and the units' contiguous blocks (the split of the unit axis, and what
+the blocked activations declare).
 
-Settings are read with ``getattr`` and a default because a family's config need not
-declare them (the ``hidden`` family's config has none)."""
+Settings are read with ``getattr`` and a default because a config need not declare them
+(an activation built on its own, in a test or an analysis, has no family config)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 
@@ -45,3 +47,22 @@ def blocks(z: torch.Tensor, size: int, owner: str) -> torch.Tensor:
             f"{owner}: group_size = {size} must divide the number of units, got {units}"
         )
     return z.unflatten(1, (units // size, size))
+
+
+DEFAULT_GROUP_SIZE = 2
+
+
+class InBlocks:
+    """Mixed into an activation whose units compete within contiguous blocks of
+    ``group_size`` units: it reads ``group_size``, which must divide the layer."""
+
+    settings: ClassVar[dict[str, int]] = {"group_size": DEFAULT_GROUP_SIZE}
+
+    @classmethod
+    def refusal(cls, config) -> str | None:
+        if config.n_hidden % config.group_size:
+            return (
+                f"group_size={config.group_size} does not divide n_hidden={config.n_hidden}; "
+                f"{cls.name} needs blocks of equal size"
+            )
+        return None

@@ -1,5 +1,6 @@
 """The common part of the softmax-based activations: a per-model temperature ``τ``, read
-from each config's ``temperature`` (default 1), and responsibilities ``softmax(z/τ)``."""
+from each config's ``temperature`` (default 1), and responsibilities ``softmax(z/τ)``;
+and of those among them that depend on ``z/τ`` alone (``scale_free``)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,16 @@ class Tempered(Activation):
 
     def responsibilities(self, z: torch.Tensor) -> torch.Tensor:
         return softmax(z / self.tau(z), dim=1)
+
+
+class ScaleFree(Tempered):
+    """``a(z) = g(z/τ)``: a subclass gives ``g`` (:meth:`unit`) and its vector-Jacobian
+    product (:meth:`unit_backward`), from which the activation and its backward follow."""
+
+    scale_free = True
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return self.unit(z / self.tau(z))
+
+    def backward(self, z: torch.Tensor, a: torch.Tensor, grad_a: torch.Tensor) -> torch.Tensor:
+        return self.unit_backward(a, grad_a) / self.tau(z)

@@ -7,10 +7,12 @@ Jacobian ``∂a_i/∂z_j`` is declared too, for analysis and for the tests that 
 against autograd and against its definition; ``backward`` is the same derivative as a
 cheap vector–Jacobian product, for hand-derived gradients of a network.
 
-An activation also states what it is (``uses_temperature``, ``soft``, ``normalised``)
-and which distribution over units it assigns each example (``responsibilities``), so
-the volume controls of the competition study (usage entropy, dropout on
-responsibilities, temperature annealing) need not probe it.
+An activation also states what it is (``uses_temperature``, ``soft``, ``normalised``),
+which settings of a family's config it reads (``settings``), what a layer must satisfy
+to use it (:meth:`refusal`) and which distribution over units it assigns each example
+(``responsibilities``), so that the families and the volume controls of the competition
+study (usage entropy, dropout on responsibilities, temperature annealing) need not probe
+it or know it by name.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import torch
+
+from ._common import positive_int, shared_setting
 
 
 class Activation:
@@ -30,17 +34,29 @@ class Activation:
     #: its responsibilities are a differentiable softmax over units (a usage-entropy
     #: bonus applies)
     soft: ClassVar[bool] = False
-    #: its output is itself the responsibility distribution (dropout on
-    #: responsibilities applies)
+    #: its output is itself the layer's responsibility distribution, summing to 1 over
+    #: all units (dropout on responsibilities applies)
     normalised: ClassVar[bool] = False
     #: ``a(z) = g(z/τ)``: the output depends on ``z/τ`` alone, so a family may fold
     #: ``1/τ`` into the weights that make ``z`` and call :meth:`unit` and
     #: :meth:`unit_backward` (``g`` and its vector-Jacobian product), two passes over
     #: the layer fewer
     scale_free: ClassVar[bool] = False
+    #: integer settings it reads from the family's config (e.g. ``group_size``), with the
+    #: value used when a config has none; every model of a batch shares them (tensor
+    #: shapes depend on them), and each becomes an attribute of the same name
+    settings: ClassVar[dict[str, int]] = {}
 
     def __init__(self, configs: Sequence = ()):
         self.configs = tuple(configs)
+        for name, default in self.settings.items():
+            setattr(self, name, positive_int(name, shared_setting(self.configs, name, default)))
+
+    @classmethod
+    def refusal(cls, config) -> str | None:
+        """Why a layer of ``config.n_hidden`` units with ``config``'s settings cannot use
+        this activation (one line), or None when it can."""
+        return None
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         """``[model, unit, example]`` from ``z`` of the same shape."""

@@ -6,30 +6,17 @@ blocks so they sum to 1 over the layer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 
-from ._common import blocks, positive_int, shared_setting
-from ._tempered import Tempered, softmax
-
-DEFAULT_GROUP_SIZE = 2
+from ._common import InBlocks, blocks
+from ._tempered import ScaleFree, softmax
 
 
-class GroupedSoftmax(Tempered):
+class GroupedSoftmax(InBlocks, ScaleFree):
     name = "grouped_softmax"
     description = "softmax(z/τ) within contiguous groups of group_size units"
-    normalised = True
-    scale_free = True
-
-    def __init__(self, configs: Sequence = ()):
-        super().__init__(configs)
-        self.group_size = positive_int(
-            "group_size", shared_setting(self.configs, "group_size", DEFAULT_GROUP_SIZE)
-        )
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        return self.unit(z / self.tau(z))
+    # each block sums to 1, so the layer sums to K/U: not itself the responsibilities
+    normalised = False
 
     def unit(self, x: torch.Tensor) -> torch.Tensor:
         return softmax(blocks(x, self.group_size, self.name), dim=2).flatten(1, 2)
@@ -46,9 +33,6 @@ class GroupedSoftmax(Tempered):
         same = (block.unsqueeze(-1) == block).to(z.dtype)
         outer = a.unsqueeze(-1) * a.unsqueeze(-2) * same
         return (torch.diag_embed(a) - outer) / self.tau(z).unsqueeze(-1)
-
-    def backward(self, z: torch.Tensor, a: torch.Tensor, grad_a: torch.Tensor) -> torch.Tensor:
-        return self.unit_backward(a, grad_a) / self.tau(z)
 
     def responsibilities(self, z: torch.Tensor) -> torch.Tensor:
         return self(z) * (self.group_size / z.shape[1])

@@ -8,11 +8,8 @@ such promise)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 
-from ._common import positive_int, shared_setting
 from ._winners import WinnersTakeAll
 
 DEFAULT_K_ACTIVE = 2
@@ -21,12 +18,15 @@ DEFAULT_K_ACTIVE = 2
 class KWTA(WinnersTakeAll):
     name = "kwta"
     description = "z_k if z_k is among the k_active largest of the layer, else 0"
+    settings = {"k_active": DEFAULT_K_ACTIVE}
 
-    def __init__(self, configs: Sequence = ()):
-        super().__init__(configs)
-        self.k_active = positive_int(
-            "k_active", shared_setting(self.configs, "k_active", DEFAULT_K_ACTIVE)
-        )
+    @classmethod
+    def refusal(cls, config) -> str | None:
+        if config.k_active > config.n_hidden:
+            return (
+                f"k_active={config.k_active} > n_hidden={config.n_hidden}; kwta keeps k <= K units"
+            )
+        return None
 
     def winners(self, z: torch.Tensor) -> torch.Tensor:
         """Boolean ``[model, unit, example]``: ``k`` winners per example."""

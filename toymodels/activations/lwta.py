@@ -6,25 +6,15 @@ winners (Jacobian 1 on their diagonal).  Ties go to the lowest index, as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 
-from ._common import blocks, positive_int, shared_setting
+from ._common import InBlocks, blocks
 from ._winners import WinnersTakeAll
 
-DEFAULT_GROUP_SIZE = 2
 
-
-class LWTA(WinnersTakeAll):
+class LWTA(InBlocks, WinnersTakeAll):
     name = "lwta"
     description = "z_k if z_k is the largest in its block of group_size units, else 0"
-
-    def __init__(self, configs: Sequence = ()):
-        super().__init__(configs)
-        self.group_size = positive_int(
-            "group_size", shared_setting(self.configs, "group_size", DEFAULT_GROUP_SIZE)
-        )
 
     def winners(self, z: torch.Tensor) -> torch.Tensor:
         """Boolean ``[model, unit, example]``: one winner per block and example."""

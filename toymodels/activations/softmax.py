@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import torch
 
-from ._tempered import Tempered, softmax
+from ._tempered import ScaleFree, softmax
 
 
-class Softmax(Tempered):
+class Softmax(ScaleFree):
     name = "softmax"
     description = "softmax(z/τ) over units"
     normalised = True
-    scale_free = True
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        return self.unit(z / self.tau(z))
 
     def unit(self, x: torch.Tensor) -> torch.Tensor:
         return softmax(x, dim=1)
@@ -30,9 +26,6 @@ class Softmax(Tempered):
         a = self(z).transpose(1, 2)  # [model, example, unit]
         outer = a.unsqueeze(-1) * a.unsqueeze(-2)
         return (torch.diag_embed(a) - outer) / self.tau(z).unsqueeze(-1)
-
-    def backward(self, z: torch.Tensor, a: torch.Tensor, grad_a: torch.Tensor) -> torch.Tensor:
-        return self.unit_backward(a, grad_a) / self.tau(z)
 
     def responsibilities(self, z: torch.Tensor) -> torch.Tensor:
         return self(z)

@@ -12,10 +12,10 @@ import itertools
 
 import torch
 
+from ..model_chunks import prepare_grads
 from ..random_words import UniformBlocks
 from ..seeds import STREAM_DATA
-from ._chunks import make_chunks, prepare_grads
-from .base import Estimator
+from .base import Estimator, sample_chunks
 
 # 2^n patterns per step: beyond 10 features (1024 patterns) a step costs more than it saves.
 PATTERNS_MAX_FEATURES = 10
@@ -42,7 +42,7 @@ class Patterns(Estimator):
         scale = 2.0 * model.importance.unsqueeze(-1)
         self.batch = mask.shape[1]
         self.blocks = UniformBlocks(model.seeds, STREAM_DATA, (n, self.batch))
-        self.chunks = make_chunks(model, self.batch, (weight, scale))
+        self.chunks = sample_chunks(model, self.batch, (weight, scale))
 
     def step(self, need_loss: bool = False):
         model = self.model
@@ -50,7 +50,8 @@ class Patterns(Estimator):
         words = self.blocks.next()
         losses = []
         for ch in self.chunks:
-            weight, scale = ch.coefficients
-            x = ch.x.copy_(words[ch.rows]).mul_(self.alpha).add_(self.beta)
-            losses.append(model.loss_and_grad_rows(ch.rows, x, scale, weight, ch.work, need_loss))
+            weight, scale = ch.parts
+            features, work = ch.buffers
+            x = features.copy_(words[ch.rows]).mul_(self.alpha).add_(self.beta)
+            losses.append(model.loss_and_grad_rows(ch.rows, x, scale, weight, work, need_loss))
         return torch.cat(losses) if need_loss else None

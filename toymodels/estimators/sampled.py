@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import torch
 
+from ..model_chunks import prepare_grads
 from ..random_words import UniformBlocks, sparse_coefficients, sparse_from_bits
 from ..seeds import STREAM_BATCH, STREAM_DATA
-from ._chunks import make_chunks, prepare_grads
-from .base import Estimator
+from .base import Estimator, sample_chunks
 
 
 class Sampled(Estimator):
@@ -28,7 +28,7 @@ class Sampled(Estimator):
         if self.chunked:
             alpha, beta = sparse_coefficients(model.density)
             scale = 2.0 / batch * model.importance.unsqueeze(-1)  # d(mean loss)/d(residual²)
-            self.chunks = make_chunks(model, batch, (alpha, beta, scale))
+            self.chunks = sample_chunks(model, batch, (alpha, beta, scale))
 
     def step(self, need_loss: bool = False):
         model = self.model
@@ -39,7 +39,8 @@ class Sampled(Estimator):
         prepare_grads(model)
         losses = []
         for ch in self.chunks:
-            alpha, beta, scale = ch.coefficients
-            x = sparse_from_bits(words[ch.rows], alpha, beta, out=ch.x)
-            losses.append(model.loss_and_grad_rows(ch.rows, x, scale, None, ch.work, need_loss))
+            alpha, beta, scale = ch.parts
+            features, work = ch.buffers
+            x = sparse_from_bits(words[ch.rows], alpha, beta, out=features)
+            losses.append(model.loss_and_grad_rows(ch.rows, x, scale, None, work, need_loss))
         return torch.cat(losses) if need_loss else None

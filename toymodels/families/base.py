@@ -43,7 +43,8 @@ class ToyModel(torch.nn.Module):
     #: stored ``loss_exact``)
     closed_form: ClassVar[bool] = False
     #: ``batch_loss_and_grad`` (and ``expected_loss_and_grad`` with a closed form) are
-    #: derived by hand; the common tests compare them with autograd
+    #: derived by hand, for the configs :meth:`uses_hand_gradient` names; the common
+    #: tests compare them with autograd
     hand_gradient: ClassVar[bool] = False
     #: ``loss_and_grad_rows`` exists: the sampled estimator steps cache-sized chunks of
     #: models through it (superposition models on fresh samples)
@@ -118,6 +119,12 @@ class ToyModel(torch.nn.Module):
                 f'estimator "{estimator}" works on the data distribution, not a finite data '
                 "set (n_samples > 0); use estimator=full or sampled"
             )
+
+    @classmethod
+    def uses_hand_gradient(cls, config) -> bool:
+        """Whether ``batch_loss_and_grad`` takes the hand-derived path for this model
+        config (a ``hand_gradient`` family may leave some configs to autograd)."""
+        return cls.hand_gradient
 
     @classmethod
     def exact_loss_available(cls, config) -> bool:

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..fields import POSITIVE, Config, choice, integer, param
+from ..fields import integer, param
 from ..outputs import Output
 from ..tasks import Batch
-from .two_layer import INIT_HELP, INITS, TwoLayerNetwork
+from .two_layer import TwoLayerConfig, TwoLayerNetwork, init_std_field
 
 # A strong unit carries at least this fraction of the largest unit's strength: units
 # below it are the remains of the small initialisation (measured on the default task:
@@ -40,14 +40,11 @@ DEFAULT_INIT_STD = 0.005 / 700
 
 
 @dataclass(frozen=True)
-class ContextualNetConfig(Config):
+class ContextualNetConfig(TwoLayerConfig):
     owner = "family contextual"
 
     n_hidden: int = param(DEFAULT_HIDDEN, integer(1), top=True, help="hidden units")
-    init_std: float = param(
-        DEFAULT_INIT_STD, POSITIVE, per_model=True, help="scale of the small initial weights"
-    )
-    init: str = param("gaussian", choice("initialisation", lambda: INITS), help=INIT_HELP)
+    init_std: float = init_std_field(DEFAULT_INIT_STD)
 
 
 def census(strength: torch.Tensor, contexts: torch.Tensor, n_contexts: int):
@@ -111,11 +108,9 @@ class ContextualNetwork(TwoLayerNetwork):
         return out
 
 
-class ContextualReLU(ContextualNetwork):
+class ContextualReLU(ContextualNetwork, relu=True):
     name = "contextual_relu"
-    relu = True
 
 
-class ContextualLinear(ContextualNetwork):
+class ContextualLinear(ContextualNetwork, relu=False):
     name = "contextual_linear"
-    relu = False

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..fields import POSITIVE, Config, choice, integer, param
+from ..fields import Config, choice, integer, param
 from ..linear_algebra import singular_values
 from ..outputs import Output
 from ..seeds import STREAM_INIT, generator
@@ -36,6 +36,7 @@ from ..tasks import TASKS, Batch
 from ..tasks.contextual import OBJECTS
 from .base import ToyModel
 from .contextual_networks import DEFAULT_INIT_STD
+from .two_layer import init_std_field
 
 GATINGS = ("single", "pairs", "all_but_one", "subsets")
 TRAININGS = ("residual", "joint")
@@ -58,9 +59,7 @@ class GDLNConfig(Config):
         choice("training", lambda: TRAININGS),
         help="residual: gated pathways learn what the common one leaves; joint: one loss",
     )
-    init_std: float = param(
-        DEFAULT_INIT_STD, POSITIVE, per_model=True, help="scale of the small initial weights"
-    )
+    init_std: float = init_std_field(DEFAULT_INIT_STD)
 
 
 def gate_sets(n_contexts: int, gating: str) -> list[tuple[int, ...]]:

@@ -58,7 +58,7 @@ class SuperpositionModel(ToyModel):
             ("feature",), "float32", "D_i = ||W_i||^2 / sum over j of (unit(W_i) . W_j)^2"
         ),
     }
-    phase_rule = extra_feature.RULE
+    phase_rule = extra_feature.EXTRA_FEATURE_RULE
     #: the most features an estimator handles (beyond, a step costs more than it saves)
     max_features = {"patterns": PATTERNS_MAX_FEATURES}
     definitions = {"interference_definition": INTERFERENCE_DEFINITION}

@@ -10,18 +10,20 @@ modes ``U, V`` and a random orthonormal ``R``, so every mode starts at strength
 its aligned part dominates).  The gradient of the task's squared error is written by
 hand: these families are trained for thousands of full-batch epochs.
 
-A subclass declares its config (with the fields ``n_hidden``, ``init_std`` and ``init``),
-its tasks, its metrics and :meth:`compute_metrics`.
+A subclass declares its config (a :class:`TwoLayerConfig` with its own ``n_hidden`` and
+``init_std``), its tasks, its metrics and :meth:`compute_metrics`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..fields import POSITIVE, Config, choice, param
 from ..outputs import Output
 from ..seeds import STREAM_INIT, generator
 from ..tasks import TASKS, Batch
@@ -29,6 +31,19 @@ from .base import ToyModel
 
 INITS = ("gaussian", "balanced")
 INIT_HELP = "gaussian: i.i.d. N(0, init_std^2); balanced: every theory mode at init_std^2*H/2"
+
+
+def init_std_field(default: float):
+    """The ``init_std`` field (per model), with a family's default."""
+    return param(default, POSITIVE, per_model=True, help="scale of the small initial weights")
+
+
+@dataclass(frozen=True)
+class TwoLayerConfig(Config):
+    """How a two-layer network starts; a family's config adds ``n_hidden`` and
+    ``init_std`` (:func:`init_std_field`) with its own defaults."""
+
+    init: str = param("gaussian", choice("initialisation", lambda: INITS), help=INIT_HELP)
 
 
 def initial_strength(init_std: float, n_hidden: int) -> float:
@@ -48,8 +63,14 @@ class TwoLayerNetwork(ToyModel):
         "W2": Output(("unit", "output"), "float32", "row k is unit k's output weights"),
     }
     weights = ("W1", "W2")
-    #: whether the hidden layer is rectified
+    #: whether the hidden layer is rectified; a family says which when it subclasses,
+    #: ``class X(Network, relu=True)``
     relu: ClassVar[bool]
+
+    def __init_subclass__(cls, relu: bool | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if relu is not None:
+            cls.relu = relu
 
     def initialise(self, init_scale: float) -> None:
         configs, dtype = self.configs, self.dtype

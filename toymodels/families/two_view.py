@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..fields import POSITIVE, Config, choice, integer, param
+from ..fields import integer, param
 from ..outputs import Output
 from ..phases import task_conflict
 from ..tasks import Batch
-from .two_layer import INIT_HELP, INITS, TwoLayerNetwork
+from .two_layer import TwoLayerConfig, TwoLayerNetwork, init_std_field
 
 # Room for exactly one task with the default 6 items (5 modes a task).
 DEFAULT_HIDDEN = 5
@@ -34,14 +34,11 @@ DEFAULT_INIT_STD = 0.01
 
 
 @dataclass(frozen=True)
-class TwoViewConfig(Config):
+class TwoViewConfig(TwoLayerConfig):
     owner = "family two_view"
 
     n_hidden: int = param(DEFAULT_HIDDEN, integer(1), top=True, help="shared layer width")
-    init_std: float = param(
-        DEFAULT_INIT_STD, POSITIVE, per_model=True, help="scale of the small initial weights"
-    )
-    init: str = param("gaussian", choice("initialisation", lambda: INITS), help=INIT_HELP)
+    init_std: float = init_std_field(DEFAULT_INIT_STD)
 
 
 class TwoViewNetwork(TwoLayerNetwork):
@@ -54,7 +51,7 @@ class TwoViewNetwork(TwoLayerNetwork):
             (), "float32", "view 1's share ||W1[view 1]||^2 / ||W1||^2 of the input weight"
         )
     }
-    phase_rule = task_conflict.RULE
+    phase_rule = task_conflict.TASK_CONFLICT_RULE
     definitions = {
         "balance": "min / max of the two tasks' explained fractions",
         "learn_everything": f"balance >= {task_conflict.BALANCED}",
@@ -69,11 +66,9 @@ class TwoViewNetwork(TwoLayerNetwork):
         return {"weight_share": power[:, :half].sum(-1) / power.sum(-1)}
 
 
-class TwoViewLinear(TwoViewNetwork):
+class TwoViewLinear(TwoViewNetwork, relu=False):
     name = "two_view_linear"
-    relu = False
 
 
-class TwoViewReLU(TwoViewNetwork):
+class TwoViewReLU(TwoViewNetwork, relu=True):
     name = "two_view_relu"
-    relu = True

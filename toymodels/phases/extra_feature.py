@@ -11,8 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .base import PhaseRule
-from .base import aggregate as _aggregate
+from .base import PhaseRule, aggregate
 
 LABELS = ("not_represented", "dedicated", "superposition")
 
@@ -52,10 +51,10 @@ class ExtraFeature(PhaseRule):
         return classify(values["norm"], values["interference"])
 
 
-RULE = ExtraFeature()
+EXTRA_FEATURE_RULE = ExtraFeature()
 
 
-def aggregate(loss: np.ndarray, norm: np.ndarray, interference: np.ndarray) -> dict:
+def aggregate_extra_feature(loss: np.ndarray, norm: np.ndarray, interference: np.ndarray) -> dict:
     """:func:`toymodels.phases.base.aggregate` for this rule, from the extra feature's norm
     and interference ``[..., seed]``."""
-    return _aggregate(RULE, loss, {"norm": norm, "interference": interference})
+    return aggregate(EXTRA_FEATURE_RULE, loss, {"norm": norm, "interference": interference})

@@ -1,11 +1,11 @@
-"""Phase of a hidden layer whose units compete (the ``competition`` family): its units
-duplicate one another (redundant), share the work (specialised), or one of them took
-the layer (collapsed).
+"""Phase of a layer whose units compete (the ``competition`` and ``prototypes``
+families): its units duplicate one another (redundant), share the work (specialised), or
+one of them took the layer (collapsed).
 
 Signatures: collapse has the usage ``p̄`` concentrated on one
 unit or most units dead; redundancy has units alive but alike; specialisation has every
-alive unit doing something of its own.  Every threshold the family's metrics and this
-rule use is named here, with the reason beside it.
+alive unit doing something of its own.  Every threshold the unit metrics
+(``toymodels.unit_metrics``) and this rule use is named here, with the reason beside it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ DEAD_SHARE = 0.01
 # Two hyperplane units are the same when their weight rows have |cos| > 0.95 (within
 # ~18°): the threshold the redundancy literature uses for "the same cut".
 SAME_DIRECTION = 0.95
-# Two prototypes (the annealing task's units) are at the same place when closer than 10%
+# Two prototypes (the ``prototypes`` family's units) are at the same place when closer than 10%
 # of the data's RMS radius about its mean: after a split they are a cluster gap apart.
 SAME_PLACE = 0.1
 # Collapsed: fewer than 1.5 effective units (exp H(p̄)): one unit carries most of the
@@ -35,6 +35,13 @@ COLLAPSED_DEAD = 0.5
 # Redundant: at most half of the alive units are distinct (every distinct unit has a
 # copy on average); a layer of two identical units is redundant, two different ones not.
 REDUNDANT_SHARE = 0.5
+
+# The phases in words, stored with the results of a family that uses this rule.
+DEFINITIONS = {
+    "collapsed": f"exp H(p̄) < {COLLAPSED_UNITS} or dead fraction > {COLLAPSED_DEAD}",
+    "redundant": f"distinct / alive units <= {REDUNDANT_SHARE}",
+    "specialised": "neither",
+}
 
 THRESHOLDS = {
     "dead_share": DEAD_SHARE,
@@ -83,4 +90,4 @@ class LayerCompetitionRule(PhaseRule):
         )
 
 
-RULE = LayerCompetitionRule()
+LAYER_COMPETITION_RULE = LayerCompetitionRule()

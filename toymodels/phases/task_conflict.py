@@ -57,4 +57,4 @@ class TaskConflictRule(PhaseRule):
         return classify(values["balance"], values["learned"])
 
 
-RULE = TaskConflictRule()
+TASK_CONFLICT_RULE = TaskConflictRule()

@@ -2,8 +2,8 @@
 
 - ``features``: sparse features to reconstruct (the superposition models' task);
 - ``clusters``: a labelled Gaussian mixture to classify;
-- ``annealing``: prototypes on the same mixture, the free energy of soft k-means as the loss
-  (the deterministic-annealing setting);
+- ``annealing``: prototypes (the ``prototypes`` family) on the same mixture, the free
+  energy of soft k-means as the loss (the deterministic-annealing setting);
 - ``contextual``: 8 objects in K contexts, context-independent and context-specific
   features to output (the multi-task data set of the mixed-selectivity experiments);
 - ``conflict``: items seen in two views, two tasks, and the conflict κ between them (the

@@ -8,8 +8,8 @@ points it is responsible for: soft k-means, the implicit-EM layer with nothing b
 own competition.  Lowering τ splits the prototypes at critical temperatures that depend
 on the data covariance (deterministic annealing; ``analytics.annealing_theory``).
 
-The model computes the free energy of each example (its one output); this task's loss
-is their weighted sum.
+The model (the ``prototypes`` family) computes the free energy of each example (its one
+output); this task's loss is their weighted sum.
 """
 
 from __future__ import annotations

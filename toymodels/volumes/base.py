@@ -15,7 +15,8 @@ neutral defaults, and each control overrides the one or two it needs:
 
 Every control has a per-model strength λ (``volume_strength``); ``λ = 0`` is the
 uncontrolled layer for every control.  :meth:`refusal` says why a control cannot act on
-an activation or task, for the one-line errors.
+an activation or task, for the one-line errors, from what the control needs the
+activation to declare (``activation_needs``) and what the task declares.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import torch
+
+from ..tasks import TASKS
 
 
 class VolumeControl:
@@ -40,6 +43,10 @@ class VolumeControl:
     needs_usage: ClassVar[bool] = False
     #: the control changes the logits in training (:meth:`mask_logits`)
     masks: ClassVar[bool] = False
+    #: what it needs an activation to declare: the activation's flag (``uses_temperature``,
+    #: ``soft``, ``normalised``) -> why, for the error when it does not (``{activation}``:
+    #: its name)
+    activation_needs: ClassVar[dict[str, str]] = {}
 
     def __init__(self, configs: Sequence, seeds: Sequence, dtype: torch.dtype = torch.float32):
         self.seeds = tuple(seeds)
@@ -48,8 +55,12 @@ class VolumeControl:
 
     @classmethod
     def refusal(cls, activation, task: str) -> str | None:
-        """Why this control cannot act on ``activation`` (its class) learning ``task``, or
-        None when it can."""
+        """Why this control cannot act on ``activation`` (its class) in a layer learning
+        the task named ``task``, or None when it can; a control reads what the two
+        declare."""
+        for flag, why in cls.activation_needs.items():
+            if not getattr(activation, flag):
+                return why.format(activation=activation.name)
         return None
 
     def unit_weights(self, W: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
@@ -81,14 +92,15 @@ class VolumeControl:
 
 
 class OnDirections(VolumeControl):
-    """A control on the units' weight rows as directions (hyperplanes); the annealing
-    layer's prototypes are points, whose geometry these controls would distort."""
+    """A control on the units' weight rows as directions (hyperplanes).  The units of a
+    layer whose output is the free energy (its task declares ``free_energy``) are
+    prototype points, whose geometry these controls would distort."""
 
     @classmethod
     def refusal(cls, activation, task):
-        if task == "annealing":
-            return "the annealing layer's units are prototype points, not directions"
-        return None
+        if TASKS[task].free_energy:
+            return f"the {task} layer's units are prototype points, not directions"
+        return super().refusal(activation, task)
 
 
 class NoControl(VolumeControl):

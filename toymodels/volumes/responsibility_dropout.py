@@ -22,12 +22,10 @@ class ResponsibilityDropout(VolumeControl):
     max_strength = 0.9
     masks = True
     typical_strength = 0.8
-
-    @classmethod
-    def refusal(cls, activation, task):
-        if task != "annealing" and activation.name != "softmax":
-            return "dropout renormalises responsibilities: it needs the softmax activation"
-        return None
+    activation_needs = {
+        "normalised": "dropout renormalises responsibilities: it needs an activation whose "
+        "output is the layer's responsibility distribution (softmax)"
+    }
 
     def __init__(self, configs, seeds, dtype=torch.float32):
         super().__init__(configs, seeds, dtype)

@@ -20,12 +20,7 @@ class TemperatureAnnealing(VolumeControl):
     name = "anneal"
     description = "τ(t) falls geometrically from τ·e^λ to τ over the first 80% of steps"
     typical_strength = 4.0
-
-    @classmethod
-    def refusal(cls, activation, task):
-        if not activation.uses_temperature:
-            return f"{activation.name} has no temperature to anneal"
-        return None
+    activation_needs = {"uses_temperature": "{activation} has no temperature to anneal"}
 
     def temperature_factor(self, step, steps):
         left = max(0.0, 1.0 - step / (ANNEAL_SHARE * steps))

@@ -17,12 +17,7 @@ class UsageEntropy(VolumeControl):
     description = "−λ H(p̄): bonus on the entropy of the units' mean responsibilities"
     needs_usage = True
     typical_strength = 0.5
-
-    @classmethod
-    def refusal(cls, activation, task):
-        if task != "annealing" and not activation.soft:
-            return f"{activation.name} has no differentiable responsibilities to spread"
-        return None
+    activation_needs = {"soft": "{activation} has no differentiable responsibilities to spread"}
 
     def penalty(self, W, gain, usage):
         return -self.lam(usage)[:, 0] * entropy(usage)

@@ -1,0 +1,127 @@
+"""What a layer of competing units has, whatever its units are (the ``competition``
+family's hyperplanes, the ``prototypes`` family's points): a per-model temperature τ, a
+volume control (``toymodels.volumes``, strength λ per model) that may keep the layer
+from collapsing onto one unit, and the running usage of each unit that revival reads.
+
+τ and λ are per-model fields, so a τ × λ phase diagram trains as one batch.  The
+training objective is the task loss plus the volume control's penalty; the stored loss
+is the task loss alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import unit_metrics
+from ..activations import ACTIVATIONS
+from ..errors import ConfigError
+from ..fields import NONNEGATIVE, POSITIVE, Config, choice, integer, param
+from ..tasks import Batch
+from ..volumes import VOLUMES
+
+# Running usage of a unit (for revival) follows the batches with this weight on the newest.
+USAGE_EMA = 0.1
+
+
+@dataclass(frozen=True)
+class CompetingUnitsConfig(Config):
+    """The fields every layer of competing units has (a family adds its own)."""
+
+    n_hidden: int = param(8, integer(1), top=True, help="hidden units K")
+    activation: str = param(
+        "softmax", choice("activation", lambda: ACTIVATIONS), help="the layer's activation"
+    )
+    temperature: float = param(
+        1.0, POSITIVE, per_model=True, help="τ of softmax-type activations (final τ if annealed)"
+    )
+    volume: str = param(
+        "none", choice("volume control", lambda: VOLUMES), help="what counters collapse"
+    )
+    volume_strength: float = param(
+        0.0, NONNEGATIVE, per_model=True, help="λ, the volume control's strength"
+    )
+
+
+class CompetingUnits:
+    """Mixed into a family (before its ``ToyModel`` base) whose layer has
+    ``unit_weights()``, ``logits(x, W)``, ``responsibilities(z)``, ``output(z)`` (the
+    model's output from the logits), ``gain`` (the unit gains, or None) and
+    ``revive(dead)``; :meth:`start_competition` is called from its ``initialise``."""
+
+    @classmethod
+    def check_volume(cls, config) -> None:
+        """Raise ``ConfigError`` when the volume control cannot act on the layer's
+        activation and task, or its strength is above what the control allows."""
+        arch, task = config.arch, config.task
+        control = VOLUMES[arch.volume]
+        reason = control.refusal(ACTIVATIONS[arch.activation], task)
+        if reason:
+            raise ConfigError(
+                f'volume control "{arch.volume}" does not apply to {arch.activation} on '
+                f"{task}: {reason}"
+            )
+        top = control.max_strength
+        if top is not None and arch.volume_strength > top:
+            raise ConfigError(
+                f"volume_strength={arch.volume_strength:g} is above {top:g}, the most "
+                f'volume control "{arch.volume}" allows'
+                + ("; set a volume control to use a strength" if top == 0 else "")
+            )
+
+    def start_competition(self, units: int) -> None:
+        """The volume control, the temperatures (τ as configured, and as scheduled) and
+        an equal running usage of the ``units`` units."""
+        arch = [c.arch for c in self.configs]
+        self.volume = VOLUMES[arch[0].volume](arch, self.seeds, self.dtype)
+        self.base_temperature = torch.tensor([a.temperature for a in arch], dtype=torch.float64)
+        self.temperature = self.base_temperature.to(self.dtype)
+        self.usage_ema = torch.full((len(arch), units), 1.0 / units, dtype=self.dtype)
+        self.step, self.steps = 0, 1
+        # the last batch's inputs and logits, where revival finds the least-claimed examples
+        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def objective(self, batch: Batch, row_weight) -> torch.Tensor:
+        """Training objective per model: the task loss on the (possibly masked) layer plus
+        the volume control's penalty."""
+        W = self.unit_weights()
+        z = self.logits(batch.x, W)
+        loss = self.task.loss(self.output(self.volume.mask_logits(z)), batch, row_weight)
+        usage = None
+        if self.volume.needs_usage:
+            usage = unit_metrics.usage(self.responsibilities(z))
+            self.usage_ema.lerp_(usage.detach(), USAGE_EMA)
+            self._last = (batch.x.detach(), z.detach())
+        extra = self.volume.penalty(W, self.gain, usage)
+        return loss if extra is None else loss + extra
+
+    def begin_step(self, step: int, steps: int) -> None:
+        self.step, self.steps = step, steps
+        factor = self.volume.temperature_factor(step, steps)
+        tau = self.base_temperature if factor is None else self.base_temperature * factor
+        self.set_temperature(tau)
+
+    def end_step(self) -> None:
+        self.volume.after_step(self)
+
+    def set_temperature(self, tau: torch.Tensor) -> bool:
+        """Use temperatures ``tau [model]``; whether they differ from the ones in use."""
+        if torch.equal(tau.to(self.dtype), self.temperature):
+            return False
+        self.temperature = tau.to(self.dtype)
+        return True
+
+    @torch.no_grad()
+    def least_claimed(self, dead: torch.Tensor):
+        """Where each model's ``dead [model, unit]`` units go: the examples of the last
+        batch that its alive units claim least (lowest largest logit), one example each.
+        Returns the examples ``[model, unit, input]``, every example's claim ``[model,
+        example]`` and each unit's example ``[model, unit]``."""
+        x, z = self._last
+        claim = z.masked_fill(dead.unsqueeze(-1), float("-inf")).amax(1)
+        order = claim.argsort(-1)
+        rank = (dead.cumsum(-1) - 1).clamp(0, order.shape[-1] - 1)
+        pick = torch.gather(order, 1, rank)
+        target = torch.gather(x, 2, pick.unsqueeze(1).expand(-1, x.shape[1], -1)).transpose(1, 2)
+        return target, claim, pick
