@@ -5,6 +5,7 @@ cycle hidden in a function is still a cycle), resolved to the project module it 
 and checked against the layering of the design card:
 
     the command line -> sweeps / figures -> analytics -> toymodels
+    the command line -> benchmarks -> toymodels
 
 with sympy only in ``analytics`` and matplotlib only in ``figures``.
 """
@@ -18,14 +19,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("toymodels", "analytics", "sweeps", "figures", "cli")
+PACKAGES = ("toymodels", "analytics", "sweeps", "figures", "benchmarks", "cli")
 # What each library package may import from the project (besides itself).
 ALLOWED = {
     "toymodels": set(),
     "analytics": {"toymodels"},
     "sweeps": {"toymodels", "analytics"},
     "figures": {"toymodels", "analytics"},
-    "cli": {"toymodels", "analytics", "sweeps", "figures"},
+    "benchmarks": {"toymodels"},
+    "cli": {"toymodels", "analytics", "sweeps", "figures", "benchmarks"},
 }
 # Third-party libraries confined to one package.
 CONFINED = {"sympy": "analytics", "matplotlib": "figures"}
