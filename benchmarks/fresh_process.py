@@ -69,8 +69,9 @@ def _references(function: Function) -> tuple[str, ...]:
 
 
 def resolve(references: Sequence[str]) -> Callable[..., Any]:
-    """The function named by the first reference whose module can be imported (a module
-    that exists but fails to import is an error, not a reason to try the next)."""
+    """The function named by the first reference this tree holds: its module exists and
+    defines it (an older tree may hold a module of the same name that does not).  A
+    module that exists but fails to import is an error, not a reason to try the next."""
     for ref in references:
         module_name, qualname = ref.split(":")
         try:
@@ -80,9 +81,10 @@ def resolve(references: Sequence[str]) -> Callable[..., Any]:
                 continue
             raise
         for part in qualname.split("."):
-            found = getattr(found, part)
-        return found
-    raise ModuleNotFoundError(f"none of {', '.join(references)} can be imported")
+            found = getattr(found, part, None)
+        if found is not None:
+            return found
+    raise ModuleNotFoundError(f"none of {', '.join(references)} is in this tree")
 
 
 def _plain(result: Any) -> Any:
