@@ -5,21 +5,27 @@ The straightforward loop is what a notebook does: per seed, ``W2 @ relu(W1 @ X)`
 ½·Σ squared error, ``loss.backward()`` and ``torch.optim.SGD`` (torch's default
 threads).  The engine trains all seeds in one batch with the family's hand-written
 gradient (``toymodels.train`` on 2 threads, full-batch gradient descent, nothing
-recorded).  Both train the same network on the same data set for the same epochs; the
-timings alternate, ``--repeats`` times each, and the medians are compared.
+recorded).  Both train the same network on the same data set for the same epochs, and
+both are timed whole (setup included); the timings alternate, ``--repeats`` times each,
+each in a fresh process, and the medians are compared.
 
-    python benchmarks/multitask_speed.py --seeds 10 --epochs 8001 --repeats 3
+    python -m benchmarks.multitask_speed --seeds 10 --epochs 8001 --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
+import sys
 import time
+from functools import partial
 
 import torch
 
+# Absolute imports, so that `python benchmarks/<this file>.py` runs as well as `-m`.
+from benchmarks import result_tables as table
+from benchmarks import script_options as options
+from benchmarks.alternation import alternate_runs
 from toymodels import ModelConfig, TrainConfig, model_seed, train
 from toymodels.tasks.contextual import contextual_data
 
@@ -47,6 +53,7 @@ def straightforward(seeds: int, epochs: int) -> float:
 
 
 def engine(seeds: int, epochs: int, threads: int) -> float:
+    """Seconds to train ``seeds`` networks batched in :func:`toymodels.train`."""
     config = ModelConfig.build("contextual_relu", "contextual")
     cfg = TrainConfig(steps=epochs, lr=LR, optimizer="sgd", estimator="full")
     start = time.perf_counter()
@@ -54,31 +61,65 @@ def engine(seeds: int, epochs: int, threads: int) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--epochs", type=int, default=8001)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--threads", type=int, default=2, help="engine threads (default 2)")
-    args = p.parse_args()
-    base, fast = [], []
-    for _ in range(args.repeats):
-        base.append(straightforward(args.seeds, args.epochs))
-        fast.append(engine(args.seeds, args.epochs, args.threads))
-    b, f = statistics.median(base), statistics.median(fast)
+def measure(args) -> dict:
+    seconds = alternate_runs(
+        {
+            "straightforward": partial(straightforward, args.seeds, args.epochs),
+            "engine": partial(engine, args.seeds, args.epochs, args.threads),
+        },
+        args.repeats,
+        fresh=not args.in_process,
+    )
+    b, f = statistics.median(seconds["straightforward"]), statistics.median(seconds["engine"])
     work = args.seeds * args.epochs
-    report = {
+    return {
         "seeds": args.seeds,
         "epochs": args.epochs,
         "torch_threads": torch.get_num_threads(),
-        "straightforward_seconds": base,
-        "engine_seconds": fast,
+        "straightforward_seconds": seconds["straightforward"],
+        "engine_seconds": seconds["engine"],
         "straightforward_seed_epochs_per_s": work / b,
         "engine_seed_epochs_per_s": work / f,
         "speedup": b / f,
     }
-    print(json.dumps(report, indent=2))
+
+
+def markdown(row: dict, args) -> str:
+    # The medians the speed-up compares are shown as seconds; the report keeps every run.
+    medians = {
+        f"{k}_median": statistics.median(row[f"{k}_seconds"]) for k in ("straightforward", "engine")
+    }
+    columns = [
+        table.Column("seeds", "{seeds}"),
+        table.Column("epochs", "{epochs:,}"),
+        table.Column(
+            f"straightforward s, {row['torch_threads']} threads", "{straightforward_median:.1f}"
+        ),
+        table.Column(f"engine s, {args.threads} threads", "{engine_median:.1f}"),
+        table.Column(
+            "seed-epochs per s: straightforward → engine",
+            "{straightforward_seed_epochs_per_s:,.0f} → {engine_seed_epochs_per_s:,.0f}",
+        ),
+        table.ratio("engine speed-up", "speedup", bold=True),
+    ]
+    note = (
+        f"Seconds to train every seed of the default contextual ReLU network, medians of "
+        f"{args.repeats} alternating runs; {table.machine()}."
+    )
+    return table.markdown_table(columns, [row | medians], note)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=options.at_least(1), default=10, help="networks trained (10)")
+    p.add_argument("--epochs", type=options.at_least(1), default=8001, help="epochs each (8001)")
+    options.add_timing_options(p, engine_threads=2)
+    options.add_output_options(p)
+    args = p.parse_args(argv)
+    row = measure(args)
+    table.publish(markdown(row, args), [row], args.markdown, args.json, argv)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -70,8 +70,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from benchmarks.compare_straightforward import engine
     from toymodels import ModelConfig, TrainConfig, build_model
-    from toymodels.bench import engine
     from toymodels.errors import ConfigError
     from toymodels.seeds import model_seed
 

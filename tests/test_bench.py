@@ -1,4 +1,4 @@
-"""``toymodels bench`` and the benchmark script, with tiny arguments."""
+"""``toymodels bench`` and the benchmark scripts, with tiny arguments."""
 
 import json
 import runpy
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import compare_straightforward, competition_speed
 from cli.main import main
-from toymodels import bench
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,14 +80,14 @@ def test_bench_rejects_bad_input_in_one_line(argv, message, capsys):
 
 
 def test_straightforward_loop_is_timed():
-    t = bench.straightforward(2, 1, 3, batch=16, steps=2, threads=1)
+    t = compare_straightforward.straightforward(2, 1, 3, batch=16, steps=2, threads=1)
     assert t.method == "straightforward" and t.threads == 1 and len(t.runs) == 1
     assert t.instance_steps_per_s > 0
 
 
 def test_engine_needs_a_steady_state_window():
     with pytest.raises(ValueError, match="200 steps"):
-        bench.engine(2, 1, 2, batch=8, steps=100)
+        compare_straightforward.engine(2, 1, 2, batch=8, steps=100)
 
 
 def test_benchmark_script_writes_its_table(tmp_path, monkeypatch, capsys):
@@ -129,8 +129,8 @@ def test_benchmark_script_writes_its_table(tmp_path, monkeypatch, capsys):
 
 
 def test_competition_timings_and_script(tmp_path, capsys):
-    e = bench.competition_engine(4, 3, batch=16, steps=200, threads=2, repeats=1, clusters=3)
-    s = bench.competition_straightforward(4, 3, batch=16, steps=2, threads=1, clusters=3)
+    e = competition_speed.engine(4, 3, batch=16, steps=200, threads=2, repeats=1, clusters=3)
+    s = competition_speed.straightforward(4, 3, batch=16, steps=2, threads=1, clusters=3)
     for t, method in ((e, "engine"), (s, "straightforward")):
         assert (t.method, t.family, t.activation) == (method, "competition", "softmax")
         assert (t.features, t.hidden, t.models, t.batch) == (2, 4, 3, 16)
@@ -138,13 +138,13 @@ def test_competition_timings_and_script(tmp_path, capsys):
         assert t.seconds_per_step == pytest.approx(3 / t.instance_steps_per_s)
     assert e.threads == 2 and s.threads == 1
     with pytest.raises(ValueError, match="200 steps"):
-        bench.competition_engine(4, 2, batch=8, steps=100)
+        competition_speed.engine(4, 2, batch=8, steps=100)
     with pytest.raises(ValueError, match="kwta"):
-        bench.competition_straightforward(4, 2, batch=8, steps=1, activation="kwta")
+        competition_speed.straightforward(4, 2, batch=8, steps=1, activation="kwta")
     with pytest.raises(ValueError, match="layout"):
-        bench.competition_straightforward(4, 2, batch=8, steps=1, layout="nope")
-    for layout in bench.LAYOUTS:
-        t = bench.competition_straightforward(4, 3, batch=16, steps=2, threads=1, layout=layout)
+        competition_speed.straightforward(4, 2, batch=8, steps=1, layout="nope")
+    for layout in competition_speed.LAYOUTS:
+        t = competition_speed.straightforward(4, 3, batch=16, steps=2, threads=1, layout=layout)
         assert t.instance_steps_per_s > 0 and t.models == 3
 
     script = runpy.run_path(str(ROOT / "benchmarks" / "competition_speed.py"))
@@ -165,3 +165,66 @@ def test_competition_timings_and_script(tmp_path, capsys):
     assert len([line for line in md.read_text().splitlines() if line.startswith("|")]) == 4
     assert "engine" in capsys.readouterr().out
     assert [script["default_models"](k) for k in (4, 16, 64)] == [2048, 2048, 512]
+
+
+def test_a_workload_times_in_a_fresh_process_as_in_this_one():
+    from benchmarks.fresh_process import run
+
+    loop = compare_straightforward.straightforward
+    fresh = run(loop, 2, 1, 3, 16, 2, threads=1)
+    here = run(loop, 2, 1, 3, 16, 2, threads=1, fresh=False)
+    assert set(fresh) == set(here) == set(compare_straightforward.Timing.__dataclass_fields__)
+    for t in (fresh, here):
+        assert (t["method"], t["models"], t["threads"], t["steps"]) == ("straightforward", 3, 1, 2)
+        assert t["instance_steps_per_s"] > 0 and len(t["runs"]) == 1
+
+
+def test_multitask_script_reports_both_timings(tmp_path, capsys):
+    from benchmarks import multitask_speed
+
+    js = tmp_path / "multitask.json"
+    argv = ["--seeds", "2", "--epochs", "3", "--repeats", "2", "--in-process", "--json", str(js)]
+    assert multitask_speed.main(argv) == 0
+    (row,) = json.loads(js.read_text())["rows"]
+    assert (row["seeds"], row["epochs"]) == (2, 3)
+    assert len(row["straightforward_seconds"]) == len(row["engine_seconds"]) == 2
+    median = sum(row["engine_seconds"]) / 2  # the median of two runs
+    assert row["engine_seed_epochs_per_s"] == pytest.approx(6 / median)
+    assert row["speedup"] == pytest.approx(
+        row["engine_seed_epochs_per_s"] / row["straightforward_seed_epochs_per_s"]
+    )
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    assert len(table) == 3 and "engine speed-up" in table[0]
+
+
+def test_revision_script_compares_the_two_trees(tmp_path, monkeypatch, capsys):
+    # The trees' engines stand in as fixed rates: this tree twice as fast as the base.
+    from contextlib import contextmanager
+
+    from benchmarks import compare_revisions
+
+    calls = []
+
+    def fake_run(references, *job, repeats, tree):
+        calls.append(("this" if tree == compare_revisions.ROOT else "base", job[2]))
+        assert references == compare_revisions.ENGINE and repeats == 1
+        return {"instance_steps_per_s": (200.0 if tree == compare_revisions.ROOT else 100.0)}
+
+    @contextmanager
+    def fake_worktree(rev):
+        assert rev == "abc123"
+        yield tmp_path
+
+    monkeypatch.setattr(compare_revisions, "run", fake_run)
+    monkeypatch.setattr(compare_revisions, "_worktree", fake_worktree)
+    js = tmp_path / "revisions.json"
+    argv = ["--base", "abc123", "--repeats", "2", "--threads", "1", "--json", str(js)]
+    assert compare_revisions.main(argv) == 0
+    assert calls[:4] == [("base", 4000), ("this", 4000), ("this", 4000), ("base", 4000)]
+    rows = json.loads(js.read_text())["rows"]
+    assert [(r["models"], r["estimator"]) for r in rows] == [
+        (4000, "sampled"), (100, "sampled"), (20, "sampled"), (16000, "exact"),
+    ]  # fmt: skip
+    assert all(r["ratio"] == 2.0 and r["runs"] == {"base": [100.0] * 2, "this": [200.0] * 2}
+               for r in rows)  # fmt: skip
+    assert "| 2 → 1 | 16,000 | exact | 100 | 200 | 2.000× |" in capsys.readouterr().out

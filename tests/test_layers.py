@@ -5,6 +5,7 @@ cycle hidden in a function is still a cycle), resolved to the project module it 
 and checked against the layering of the design card:
 
     the command line -> summaries / sweeps / figures -> analytics -> toymodels
+    the command line -> benchmarks -> toymodels
 
 (on the middle floor, figures draw what summaries compute, and summaries read sweeps),
 
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("toymodels", "analytics", "sweeps", "summaries", "figures", "cli")
+PACKAGES = ("toymodels", "analytics", "sweeps", "summaries", "figures", "benchmarks", "cli")
 # What each package may import from the project (besides itself).  The command line is
 # the top floor; summaries turn a sweep's results into numbers beside the theory; figures
 # only draw what summaries give them, so they import neither the theory nor the sweeps.
@@ -30,7 +31,8 @@ ALLOWED = {
     "sweeps": {"toymodels", "analytics"},
     "summaries": {"toymodels", "analytics", "sweeps"},
     "figures": {"toymodels", "summaries"},
-    "cli": {"toymodels", "analytics", "sweeps", "summaries", "figures"},
+    "benchmarks": {"toymodels"},
+    "cli": {"toymodels", "analytics", "sweeps", "summaries", "figures", "benchmarks"},
 }
 # Third-party libraries confined to one package.
 CONFINED = {"sympy": "analytics", "matplotlib": "figures"}
