@@ -19,6 +19,12 @@ from pathlib import Path
 from typing import Any
 
 
+def headline(doc: str) -> str:
+    """A command's description for ``--help``: the first paragraph of its module's
+    docstring, on one line (its first line alone can stop mid-sentence)."""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
 def _parse(text: str, convert: type, kind: str, label: str):
     try:
         return convert(text)

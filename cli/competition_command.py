@@ -4,8 +4,9 @@ collapsed.
 - ``phase-diagram``: train a temperature τ × volume-strength λ grid of one activation
   and volume control on one task, ``--seeds`` models a cell, batched; write the run
   (``DIR/run``, resumable), ``DIR/phase_diagram.png``/``.pdf`` and ``DIR/summary.json``
-  (phases best-of-N and by seed, the layer metrics, and on the ``annealing`` task the
-  derived critical temperature and the agreement with it);
+  (phases best-of-N and by seed, the layer metrics, and on the ``annealing`` task, whose
+  ``prototypes`` family's output is a free energy, the derived critical temperature and
+  the agreement with it);
 - ``compare``: every activation (that the volume control applies to) at equal width,
   task and temperature: loss, redundancy and collapse side by side;
 - ``list``: the activations and volume controls.
@@ -18,7 +19,9 @@ import json
 import sys
 from pathlib import Path
 
-from .arguments import add_sweep_options, bounded_float, positive_float, positive_int
+from toymodels.limits import TEMPERATURE, VOLUME_STRENGTH
+
+from .arguments import add_sweep_options, declared, headline, positive_float, positive_int
 
 # The tasks with a preset of their own (``competition-<task>``, ``competition-compare-<task>``).
 PRESET_TASKS = ("clusters", "annealing", "features")
@@ -26,20 +29,12 @@ PRESET_TASKS = ("clusters", "annealing", "features")
 # option given on the command line overrides it.
 GRID = 10
 TEMPERATURE_RANGE = (0.01, 10.0)
-# On the annealing task the τ axis spans the derived critical temperature by this factor
-# either way (log-spaced), so the split sits mid-diagram.
-ANNEALING_SPAN = 4.0
-# Temperatures τ allowed: the units' inputs are divided by τ in float32, where beyond
-# 1e-6 .. 1e6 they saturate (a hard argmax) or vanish (every unit alike), and far beyond
-# they overflow and training fails.
-TEMPERATURE_LIMITS = (1e-6, 1e6)
-_TEMPERATURE = bounded_float(*TEMPERATURE_LIMITS, "temperature ", "float32 inputs / τ")
-# Volume strengths λ allowed: a penalty 1e6 times the task's loss leaves the task below
-# float32's resolution (1e-7), and far beyond it overflows.
-MAX_STRENGTH = 1e6
-_STRENGTH = bounded_float(0.0, MAX_STRENGTH, "strength ", "the task must outweigh it in float32")
-# The anneal control starts at τ·e^λ, a float32: above this it is infinite.
-FLOAT32_MAX = 3.4028234663852886e38
+# Where the theory gives a critical temperature (a task whose output is a free energy),
+# the τ axis spans it by this factor either way (log-spaced), so the split sits
+# mid-diagram.
+CRITICAL_SPAN = 4.0
+_TEMPERATURE = declared(TEMPERATURE, "temperature")
+_STRENGTH = declared(VOLUME_STRENGTH, "volume_strength")
 
 
 def _range(kind):
@@ -67,7 +62,7 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "competition",
         help="competition in a hidden layer: redundant, specialised or collapsed",
-        description=__doc__.splitlines()[0],
+        description=headline(__doc__),
     )
     inner = parser.add_subparsers(dest="competition_command", required=True)
     p = inner.add_parser(
@@ -148,6 +143,7 @@ def build_phase_spec(args: argparse.Namespace):
     a control that does not apply fails before anything is written)."""
     import numpy as np
 
+    from summaries.competition_summary import critical_temperature
     from sweeps import load_preset
     from toymodels.activations import ACTIVATIONS
     from toymodels.errors import ConfigError
@@ -167,13 +163,11 @@ def build_phase_spec(args: argparse.Namespace):
     )
     grid = args.grid or GRID
     control = VOLUMES[spec.to_dict()["model"].get("volume", "none")]
+    tc = critical_temperature(spec)
     if args.temperature_range is not None:
         lo, hi = args.temperature_range
-    elif args.task == "annealing":
-        from summaries.competition_summary import critical_temperature
-
-        tc = critical_temperature(spec)
-        lo, hi = tc / ANNEALING_SPAN, tc * ANNEALING_SPAN
+    elif tc is not None:
+        lo, hi = tc / CRITICAL_SPAN, tc * CRITICAL_SPAN
     else:
         lo, hi = TEMPERATURE_RANGE
     if lo >= hi:
@@ -201,65 +195,22 @@ def build_phase_spec(args: argparse.Namespace):
         f"of temperature {lo:g}-{hi:g} x strength {s_lo:g}-{s_hi:g}, {spec.seeds} seeds, "
         f"{spec.train.steps} Adam steps at lr {spec.train.lr:g}"
     )
-    spec = spec.with_overrides({"description": description})
-    check_spec(spec)
-    return spec
+    return spec.with_overrides({"description": description})
 
 
-def check_spec(spec, where: str = "") -> None:
-    """What training a competition sweep needs beyond the spec's own checks (also the
-    sweeps of ``toymodels figures``, whose values ``--set`` may change), checked before it
-    starts: temperatures within ``TEMPERATURE_LIMITS``, strengths up to ``MAX_STRENGTH``,
-    and the anneal control's first temperature τ·e^λ within float32's range."""
-    import math
-
+def applicable_activations(spec, candidates) -> list[str]:
+    """The activations among ``candidates`` a model of ``spec`` can take: its family and
+    its volume control accept them on its task (each one's own declarations say so)."""
     from toymodels.errors import ConfigError
 
-    where = f"{where}: " if where else ""
-    model = spec.to_dict()["model"]
-
-    def values(name: str) -> tuple:
-        axis = spec.axis(name)
-        return tuple(axis.values) if axis is not None else (model[name],)
-
-    temperatures, strengths = values("temperature"), values("volume_strength")
-    lo, hi = TEMPERATURE_LIMITS
-    for t in temperatures:
-        if not lo <= t <= hi:
-            raise ConfigError(
-                f"{where}temperature {t:g} is outside [{lo:g}, {hi:g}] (float32 inputs / τ)"
-            )
-    for s in strengths:
-        if s > MAX_STRENGTH:
-            raise ConfigError(
-                f"{where}strength {s:g} is above {MAX_STRENGTH:g} (the task must outweigh it "
-                "in float32)"
-            )
-    volumes = spec.axis("volume").values if spec.axis("volume") else (model["volume"],)
-    if "anneal" in volumes:
-        start = math.log(max(temperatures)) + max(strengths)
-        if start > math.log(FLOAT32_MAX):
-            most = math.log(FLOAT32_MAX) - math.log(max(temperatures))
-            raise ConfigError(
-                f"{where}anneal strength {max(strengths):g} at temperature "
-                f"{max(temperatures):g}: the anneal starts at τ·e^λ, beyond float32's range "
-                f"above λ = {most:.4g}"
-            )
-
-
-def applicable_activations(task: str, volume: str, candidates) -> list[str]:
-    """The activations among ``candidates`` that ``volume`` applies to on ``task``."""
-    from toymodels.activations import ACTIVATIONS
-    from toymodels.volumes import VOLUMES
-
-    control = VOLUMES[volume]
-    out = []
+    kept = []
     for name in candidates:
-        if task == "annealing" and name != "softmax":
+        try:
+            spec.model_config({**spec.cell_point(0), "activation": name})
+        except ConfigError:
             continue
-        if control.refusal(ACTIVATIONS[name], task) is None:
-            out.append(name)
-    return out
+        kept.append(name)
+    return kept
 
 
 def build_compare_spec(args: argparse.Namespace):
@@ -277,11 +228,13 @@ def build_compare_spec(args: argparse.Namespace):
         overrides["model.volume_strength"] = args.strength
     if args.temperature is not None:
         overrides["model.temperature"] = args.temperature
-    data = preset.to_dict()
-    volume = volume or data["model"].get("volume", "none")
     candidates = preset.axis("activation").values
-    kept = applicable_activations(args.task, volume, candidates)
+    # The options checked with the preset's own activation first, so that an error names
+    # what the user gave rather than an activation they never chose.
+    base = preset.with_overrides({**overrides, "axes.activation": None})
+    kept = applicable_activations(base, candidates)
     if not kept:
+        volume = base.to_dict()["model"]["volume"]
         raise ConfigError(f'volume control "{volume}" applies to no activation on {args.task}')
     overrides["axes.activation"] = kept
     spec = preset.with_overrides(overrides)
@@ -293,9 +246,7 @@ def build_compare_spec(args: argparse.Namespace):
         f"K = {spec.to_dict()['n_hidden']}, temperature {model['temperature']:g}, "
         f"{spec.seeds} seeds, {spec.train.steps} Adam steps at lr {spec.train.lr:g}"
     )
-    spec = spec.with_overrides({"description": description})
-    check_spec(spec)
-    return spec
+    return spec.with_overrides({"description": description})
 
 
 # -- handlers -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .arguments import (
     at_least,
     declared,
     grid_points,
+    headline,
     positive_float,
     positive_int,
 )
@@ -40,13 +41,13 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "conflict",
         help="task conflict: two views, two tasks, learn everything vs winner-take-all",
-        description=__doc__.splitlines()[0],
+        description=headline(__doc__),
     )
     inner = parser.add_subparsers(dest="conflict_command", required=True)
     p = inner.add_parser(
         "phase-diagram",
         help="train a conflict x width (or strength) grid beside the linear theory",
-        description=__doc__.splitlines()[0],
+        description=headline(__doc__),
     )
     p.add_argument("--model", choices=sorted(MODELS), default="linear", help="default linear")
     p.add_argument(

@@ -10,12 +10,14 @@ import argparse
 import json
 import math
 
+from .arguments import headline
+
 
 def register(sub) -> None:
     p = sub.add_parser(
         "families",
         help="list the model families, their tasks, outputs and spec fields",
-        description=__doc__.splitlines()[0],
+        description=headline(__doc__),
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="families to show (default: all)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from .arguments import add_sweep_options
+from .arguments import add_sweep_options, headline
 from .phase_diagram_command import PROTOCOLS
 
 GALLERY = "gallery"
@@ -47,7 +47,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "figures",
         help="regenerate the paper's figures (training their sweeps when missing)",
-        description=__doc__.splitlines()[0],
+        description=headline(__doc__),
     )
     p.add_argument(
         "names",
@@ -147,15 +147,13 @@ def _list() -> int:
 def check_figure_spec(preset: str, spec, where: str) -> None:
     """What a figure drawn from ``preset`` needs of its sweep beyond the spec's checks
     (the ``--set`` testing aid can change its axes), so that it fails before training."""
-    from . import competition_command, conflict_command, multitask_command
+    from . import conflict_command, multitask_command
     from .phase_diagram_command import check_phase_axes
 
     if preset.startswith("paper-"):
         check_phase_axes(spec, where)
     elif preset.startswith("conflict-"):
         conflict_command.check_spec(spec, where)
-    elif preset.startswith("competition-"):
-        competition_command.check_spec(spec, where)
     elif preset.startswith("multitask-"):
         multitask_command.check_theory(spec)
 

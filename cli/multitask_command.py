@@ -15,7 +15,7 @@ from pathlib import Path
 
 from toymodels.limits import N_CONTEXTS
 
-from .arguments import add_sweep_options, declared, positive_float, positive_int
+from .arguments import add_sweep_options, declared, headline, positive_float, positive_int
 
 MODELS = ("contextual_relu", "contextual_linear", "gdln")
 STRUCTURES = ("same", "different")
@@ -26,13 +26,13 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "multitask",
         help="multi-task mixed selectivity: networks on the contextual task vs closed form",
-        description=__doc__.splitlines()[0],
+        description=headline(__doc__),
     )
     inner = parser.add_subparsers(dest="multitask_command", required=True)
     p = inner.add_parser(
         "train",
         help="train seeds of a network on the contextual task; figures and summary.json",
-        description=__doc__.splitlines()[0],
+        description=headline(__doc__),
     )
     p.add_argument(
         "--model", choices=MODELS, default="contextual_relu", help="default contextual_relu"

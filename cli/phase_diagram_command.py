@@ -14,7 +14,14 @@ from pathlib import Path
 
 from toymodels.fields import DENSITY
 
-from .arguments import add_sweep_options, declared, grid_points, positive_float, positive_int
+from .arguments import (
+    add_sweep_options,
+    declared,
+    grid_points,
+    headline,
+    positive_float,
+    positive_int,
+)
 
 # Two training protocols.  "fast" minimises the same expected loss with its exact
 # closed form (deterministic full-gradient Adam), which reaches the trained phases in a
@@ -40,7 +47,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "phase-diagram",
         help="train a sparsity x importance grid and draw it beside the closed-form theory",
-        description=__doc__.splitlines()[0],
+        description=headline(__doc__),
     )
     p.add_argument(
         "--features",

@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from .arguments import add_sweep_options
+from .arguments import add_sweep_options, headline
 
 BACKENDS = ("loky", "dask")
 
@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "sweep",
         help="run grids of toy models from TOML specs or presets (resumable, parallel)",
-        description=__doc__.splitlines()[0],
+        description=headline(__doc__),
     )
     sub = parser.add_subparsers(dest="sweep_command", required=True, parser_class=type(parser))
 

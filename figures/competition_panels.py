@@ -1,5 +1,6 @@
-"""Competition in a hidden layer (the ``competition`` family): the phase diagram over
-temperature τ × volume strength λ, and the comparison across activations.
+"""Competition in a hidden layer (the ``competition`` and ``prototypes`` families): the
+phase diagram over temperature τ × volume strength λ, and the comparison across
+activations.
 
 :func:`competition_diagram` draws, over λ (x, linear) and τ (y, log scale), seven panels
 and a colour key, from :func:`summaries.competition_summary.diagram_arrays`:
@@ -179,7 +180,7 @@ def _key(ax) -> None:
 
 
 def competition_diagram(ds: xr.Dataset, title: str = "", critical_temperature: float | None = None):
-    """The phase diagram of one τ × λ sweep of the competition family (see module
+    """The phase diagram of one τ × λ sweep of a competing layer (see module
     docstring); ``critical_temperature`` draws τ_c over every panel."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch

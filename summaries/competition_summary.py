@@ -94,6 +94,8 @@ def diagram_arrays(ds: xr.Dataset) -> dict[str, np.ndarray]:
 def summarise(results: xr.Dataset, tc: float | None = None) -> dict:
     """The summary of one τ × λ sweep (arrays ``[temperature][strength]``); ``tc`` is
     :func:`critical_temperature` of its spec (computed when not given)."""
+    from toymodels.families.competing_units import CompetingUnitsConfig
+
     spec = spec_of(results)
     tc = critical_temperature(spec) if tc is None else tc
     arrays = diagram_arrays(results)
@@ -125,13 +127,16 @@ def summarise(results: xr.Dataset, tc: float | None = None) -> dict:
             per_model[outside], np.broadcast_to(theory[..., None], per_model.shape)[outside]
         )
     summary["thresholds"] = layer_competition.THRESHOLDS
+    # The family's own settings beyond those every competing layer has (the competition
+    # family's group_size and k_active; prototypes have none).
+    shared = CompetingUnitsConfig.field_specs()
+    own = {k: v for k, v in arch.values().items() if k not in shared}
     summary["settings"] = {
         "task": spec.task,
         "activation": arch.activation,
         "volume": arch.volume,
         "n_hidden": arch.n_hidden,
-        "group_size": arch.group_size,
-        "k_active": arch.k_active,
+        **own,
         "seeds": spec.seeds,
         "root_seed": spec.root_seed,
         "steps": spec.train.steps,

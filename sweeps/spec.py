@@ -305,8 +305,9 @@ def _check_cells(spec: SweepSpec) -> None:
     Each axis value is first checked on its own (so errors name the axis entry), then
     every combination of the axes that change a model's structure or training (they
     interact, e.g. ``n_hidden < n_features``), each with every value of the per-model
-    axes.  Per-model values never interact with one another (density and importance meet
-    per-feature checks only), so their product is not needed.
+    axes.  Per-model values meet only in checks that grow with each value (a volume
+    strength against a temperature), so of their product the corners are checked: every
+    combination of each per-model axis's least and largest value.
     """
     vocab = spec.vocabulary
     for axis in spec.axes:
@@ -323,7 +324,12 @@ def _check_cells(spec: SweepSpec) -> None:
                 raise ConfigError(f"axes.{axis.name}{sep}{where}: {exc}") from None
     first = spec.point([0] * len(spec.axes))
     group_axes = [a for a in spec.axes if a.name not in vocab.per_model]
-    per_model = [(a.name, v) for a in spec.axes if a.name in vocab.per_model for v in a.values]
+    model_axes = [a for a in spec.axes if a.name in vocab.per_model]
+    per_model = [(a.name, v) for a in model_axes for v in a.values]
+    ends = [sorted({min(a.values), max(a.values)}) for a in model_axes]
+    corners = [
+        dict(zip([a.name for a in model_axes], c, strict=True)) for c in itertools.product(*ends)
+    ]
     for combo in itertools.product(*(a.values for a in group_axes)):
         changes = {a.name: v for a, v in zip(group_axes, combo, strict=True)}
         where = ", ".join(f"{k}={v}" for k, v in changes.items())
@@ -331,6 +337,9 @@ def _check_cells(spec: SweepSpec) -> None:
         _build(spec, {**first, **changes}, where)
         for name, value in per_model:
             _build(spec, {**first, **changes, name: value}, where)
+        for corner in corners if len(model_axes) > 1 else ():
+            where_corner = ", ".join(f"{k}={v:g}" for k, v in corner.items())
+            _build(spec, {**first, **changes, **corner}, f"{where}, cells with {where_corner}")
 
 
 def _build(spec: SweepSpec, point: Mapping[str, Any], where: str) -> None:

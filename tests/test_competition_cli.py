@@ -127,16 +127,19 @@ def test_list_names_every_activation_and_volume_control(capsys):
 @pytest.mark.parametrize(
     ("bad", "needle"),
     [
-        (["--temperature-range", "0", "1"], "temperature 0 is outside [1e-06, 1e+06]"),
-        (["--temperature-range", "-1", "1"], "temperature -1 is outside [1e-06, 1e+06]"),
-        (["--temperature-range", "nan", "1"], "temperature nan is outside [1e-06, 1e+06]"),
-        (["--temperature-range", "1e-300", "1e300"], "temperature 1e-300 is outside"),
+        (["--temperature-range", "0", "1"], "temperature=0 is outside [1e-06, 1e+06]"),
+        (["--temperature-range", "-1", "1"], "temperature=-1 is outside [1e-06, 1e+06]"),
+        (["--temperature-range", "nan", "1"], "temperature=nan is not finite"),
+        (["--temperature-range", "1e-300", "1e300"], "temperature=1e-300 is outside"),
         (["--temperature-range", "2", "1"], "LO must be below HI"),
-        (["--strength-range", "-0.1", "1"], "strength -0.1 is outside [0, 1e+06]"),
-        (["--volume", "logdet", "--strength-range", "0", "1e300"], "strength 1e300 is outside"),
+        (["--strength-range", "-0.1", "1"], "volume_strength=-0.1 is outside [0, 1e+06]"),
+        (
+            ["--volume", "logdet", "--strength-range", "0", "1e300"],
+            "volume_strength=1e+300 is outside",
+        ),
         (
             ["--task", "annealing", "--volume", "anneal", "--strength-range", "0", "100"],
-            "beyond float32's range above λ = 87.17",
+            "beyond float32's range above λ = 89.94 at temperature 0.295",
         ),
         (["--activation", "grouped_softmax", "--width", "7"], "does not divide n_hidden=7"),
         (["--activation", "lwta", "--group-size", "3"], "does not divide n_hidden=8"),
@@ -171,12 +174,12 @@ def test_bad_phase_diagram_input_is_one_line_exit_2_and_writes_nothing(
 @pytest.mark.parametrize(
     ("bad", "needle"),
     [
-        (["--strength", "-1"], "strength -1 is outside [0, 1e+06]"),
-        (["--temperature", "0"], "temperature 0 is outside [1e-06, 1e+06]"),
-        (["--temperature", "1e300"], "temperature 1e300 is outside [1e-06, 1e+06]"),
+        (["--strength", "-1"], "volume_strength=-1 is outside [0, 1e+06]"),
+        (["--temperature", "0"], "temperature=0 is outside [1e-06, 1e+06]"),
+        (["--temperature", "1e300"], "temperature=1e+300 is outside [1e-06, 1e+06]"),
         (["--volume", "anneal", "--strength", "100"], "beyond float32's range above λ = 88.72"),
         (["--volume", "dropout", "--strength", "0.95"], "above 0.9"),
-        (["--task", "annealing", "--volume", "logdet"], "applies to no activation"),
+        (["--task", "annealing", "--volume", "logdet"], "units are prototype points"),
     ],
 )
 def test_bad_compare_input_is_one_line_exit_2(tmp_path, capsys, bad, needle):

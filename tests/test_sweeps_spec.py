@@ -244,3 +244,19 @@ def test_status_and_load_of_non_sweeps(main, tmp_path, capsys):
     assert "not a sweep folder" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="does not exist"):
         sweeps.load(tmp_path / "missing")
+
+
+def test_per_model_axes_are_checked_at_the_corners_of_their_product():
+    # Each value passes beside the other axis's first value; only the largest temperature
+    # with the largest strength starts the anneal beyond float32's range (τ·e^λ).
+    base = {
+        "family": "competition",
+        "task": "clusters",
+        "model": {"volume": "anneal"},
+        "axes": {"temperature": [0.01, 10.0], "volume_strength": [0.0, 88.0]},
+    }
+    with pytest.raises(ConfigError, match="temperature=10, volume_strength=88.*float32"):
+        SweepSpec.from_dict(base)
+    SweepSpec.from_dict(
+        {**base, "axes": {"temperature": [0.01, 1.0], "volume_strength": [0, 88.0]}}
+    )

@@ -4,7 +4,7 @@
 The activation (``toymodels.activations``) decides whether the K units interact: ReLU's
 Jacobian is diagonal, a softmax at temperature τ gives them a zero-sum budget.  The
 volume control (``toymodels.volumes``, strength λ per model) is what may keep a
-competitive layer from collapsing onto one unit (``toymodels.families._competing_units``).
+competitive layer from collapsing onto one unit (``toymodels.families.competing_units``).
 
 Tasks:
 
@@ -31,7 +31,7 @@ from ..outputs import Output
 from ..phases import layer_competition as rule
 from ..tasks import Batch
 from ..volumes import VOLUMES
-from ._competing_units import CompetingUnits, CompetingUnitsConfig
+from .competing_units import CompetingUnits, CompetingUnitsConfig
 from .unit_layer import UnitLayer
 
 # Bytes of one [chunk, unit, example] float32 tensor in the hand-derived gradient: a step

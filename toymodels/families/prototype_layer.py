@@ -9,7 +9,7 @@ critical temperatures (deterministic annealing; ``analytics.annealing_theory``).
 layer has nothing else: no bias, no gain, no read-out.
 
 τ, the volume control and revival are those of every layer of competing units
-(``toymodels.families._competing_units``); the controls that act on the units as
+(``toymodels.families.competing_units``); the controls that act on the units as
 directions (weight normalisation, log-det, orthogonality) do not apply to points.  The
 activation is the softmax (the responsibilities of distance logits are their softmax).
 
@@ -21,7 +21,6 @@ closer than ``SAME_PLACE`` times the data's RMS radius.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 
@@ -32,19 +31,14 @@ from ..errors import ConfigError
 from ..outputs import Output
 from ..phases import layer_competition as rule
 from ..tasks import TASKS, Batch
-from ._competing_units import CompetingUnits, CompetingUnitsConfig
 from .base import ToyModel
+from .competing_units import CompetingUnits, CompetingUnitsConfig
 from .unit_layer import UNIT_DEFINITIONS, UNIT_METRICS, xavier_normal
 
 
 @dataclass(frozen=True)
 class PrototypeConfig(CompetingUnitsConfig):
     owner = "family prototypes"
-
-    # Not fields: prototypes have no blocks and keep every unit.  The competition
-    # command's summary reports both settings for every run it trains.
-    group_size: ClassVar[int] = 2
-    k_active: ClassVar[int] = 2
 
 
 class PrototypeLayer(CompetingUnits, ToyModel):

@@ -63,6 +63,12 @@ class VolumeControl:
                 return why.format(activation=activation.name)
         return None
 
+    @classmethod
+    def strength_refusal(cls, strength: float, temperature: float) -> str | None:
+        """Why this control cannot run at strength ``strength`` on a layer at temperature
+        ``temperature`` (beyond ``max_strength``), or None when it can."""
+        return None
+
     def unit_weights(self, W: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
         """The units' weight rows ``[model, unit, input]`` used by the layer."""
         return W

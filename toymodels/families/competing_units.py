@@ -17,7 +17,8 @@ import torch
 from .. import unit_metrics
 from ..activations import ACTIVATIONS
 from ..errors import ConfigError
-from ..fields import NONNEGATIVE, POSITIVE, Config, choice, integer, param
+from ..fields import Config, choice, integer, param
+from ..limits import TEMPERATURE, VOLUME_STRENGTH
 from ..tasks import Batch
 from ..volumes import VOLUMES
 
@@ -34,13 +35,13 @@ class CompetingUnitsConfig(Config):
         "softmax", choice("activation", lambda: ACTIVATIONS), help="the layer's activation"
     )
     temperature: float = param(
-        1.0, POSITIVE, per_model=True, help="τ of softmax-type activations (final τ if annealed)"
+        1.0, TEMPERATURE, per_model=True, help="τ of softmax-type activations (final τ if annealed)"
     )
     volume: str = param(
         "none", choice("volume control", lambda: VOLUMES), help="what counters collapse"
     )
     volume_strength: float = param(
-        0.0, NONNEGATIVE, per_model=True, help="λ, the volume control's strength"
+        0.0, VOLUME_STRENGTH, per_model=True, help="λ, the volume control's strength"
     )
 
 
@@ -68,6 +69,12 @@ class CompetingUnits:
                 f"volume_strength={arch.volume_strength:g} is above {top:g}, the most "
                 f'volume control "{arch.volume}" allows'
                 + ("; set a volume control to use a strength" if top == 0 else "")
+            )
+        reason = control.strength_refusal(arch.volume_strength, arch.temperature)
+        if reason:
+            raise ConfigError(
+                f'volume_strength={arch.volume_strength:g} of volume control "{arch.volume}": '
+                f"{reason}"
             )
 
     def start_competition(self, units: int) -> None:
