@@ -54,7 +54,7 @@ def _no_constant(text: str):
     raise ValueError(f"non-standard JSON constant {text}")
 
 
-def load(kind: str, key: str) -> dict | None:
+def read_entry(kind: str, key: str) -> dict | None:
     """The payload stored under ``key``, or None (missing, corrupt, too large, not
     strict JSON, or another key)."""
     try:
@@ -76,7 +76,7 @@ def load(kind: str, key: str) -> dict | None:
     return payload if isinstance(payload, dict) else None
 
 
-def store(kind: str, key: str, payload: dict) -> None:
+def write_entry(kind: str, key: str, payload: dict) -> None:
     """Atomically write ``payload`` under ``key`` (silently skipped when not writable)."""
     try:
         text = json.dumps({"key": key, "payload": payload}, allow_nan=False)

@@ -54,7 +54,7 @@ def _pow(a: Sequence[Fraction], e: int) -> list[Fraction]:
     return out
 
 
-def evaluate(poly: Poly, u):
+def horner(poly: Poly, u):
     """Horner evaluation; works for Fractions, floats and sympy expressions alike."""
     acc = 0
     for c in reversed(poly):
@@ -76,7 +76,7 @@ class Piecewise1D:
         return sum(1 for k in self.knots if u > k)
 
     def __call__(self, u: Fraction) -> Fraction:
-        return evaluate(self.pieces[self.piece_index(u)], u)
+        return horner(self.pieces[self.piece_index(u)], u)
 
 
 def _inside(left: Fraction | None, right: Fraction | None) -> Fraction:

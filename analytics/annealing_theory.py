@@ -64,7 +64,7 @@ MAX_DIM = 1000
 MAX_CENTERS = 100_000
 # Eigenvalues within this (relative to λ_max) of λ_max are tied: the split direction is
 # then any vector of that eigenspace and ``direction`` one of them.
-TIE = 1e-9
+EIGENVALUE_TIE = 1e-9
 
 K, tau, lam = sp.symbols("K tau lambda", positive=True)
 u1, u2 = sp.symbols("u_1 u_2", real=True)  # x − μ̄ in two coordinates
@@ -319,7 +319,7 @@ def critical_temperature(
     direction = eigvecs[:, -1]
     # A sign convention so that equal inputs give equal outputs: largest entry positive.
     direction = direction * np.sign(direction[np.argmax(np.abs(direction))])
-    multiplicity = int(np.sum(eigvals >= top - TIE * abs(top)))
+    multiplicity = int(np.sum(eigvals >= top - EIGENVALUE_TIE * abs(top)))
     critical = _numeric()[0]
     exact = None
     value = float(critical(top))

@@ -40,7 +40,7 @@ from toymodels.tasks.conflict import routing
 from .mode_dynamics import ModePrediction
 
 # Singular values closer than this (relative to the larger) tie.
-TIE = 1e-6
+SINGULAR_VALUE_TIE = 1e-6
 # Time points per run for the learning times (half the final explained fraction).
 TIME_POINTS = 2001
 # The theory describes learning from a small start: its initial strength a₀ must be below
@@ -81,12 +81,12 @@ class ConflictPrediction:
 
 def learned_copies(s: np.ndarray, width: int, rank: int) -> tuple[np.ndarray, bool]:
     """How many copies of each singular value a width-``width`` layer learns."""
-    tie = s[0] - s[1] <= TIE * s[0]
+    tie = s[0] - s[1] <= SINGULAR_VALUE_TIE * s[0]
     if tie:
         each = min(width, 2 * rank) / 2
         return np.array([each, each]), True
     first = min(width, rank)
-    second = min(max(width - rank, 0), rank) if s[1] > TIE * s[0] else 0
+    second = min(max(width - rank, 0), rank) if s[1] > SINGULAR_VALUE_TIE * s[0] else 0
     return np.array([first, second], dtype=float), False
 
 
@@ -107,7 +107,7 @@ def predict_cell(
     samples = n_items**2
     # A mode of zero singular value (the second at κ = 0) is never learned (its solution
     # is 0/0 in the closed form, so it is evaluated at s = 1 and zeroed).
-    live = s > TIE * s[0]
+    live = s > SINGULAR_VALUE_TIE * s[0]
     dynamics = ModePrediction(
         np.where(live, s, 1.0),
         np.ones(2),

@@ -33,7 +33,7 @@ import sympy
 from toymodels.errors import ConfigError, unknown_name
 
 from . import _cache, inputs, stored_expressions
-from ._cube_integrals import Piecewise1D, evaluate, lincomb, moment
+from ._cube_integrals import Piecewise1D, horner, lincomb, moment
 from .symbols import SYMBOLS, p
 
 # Bump when the derivation or the stored form changes: old cache entries become misses.
@@ -144,7 +144,7 @@ def derive_loss(W, b=None, importance=None, family: str = "relu") -> LossDerivat
     if key in _MEMORY:
         expr, derived = _MEMORY[key]
         return LossDerivation(expr, time.perf_counter() - start, derived, "memory")
-    stored = _cache.load("loss", key)
+    stored = _cache.read_entry("loss", key)
     found = _from_stored(stored)
     if found is not None:
         expr, derived = found
@@ -155,7 +155,7 @@ def derive_loss(W, b=None, importance=None, family: str = "relu") -> LossDerivat
     _MEMORY[key] = (expr, derived)
     tree = stored_expressions.encode(expr)
     if tree is not None:  # an expression outside the stored table is just not cached
-        _cache.store("loss", key, {"loss": tree, "derived_seconds": derived})
+        _cache.write_entry("loss", key, {"loss": tree, "derived_seconds": derived})
     return LossDerivation(expr, derived, derived, "miss")
 
 
@@ -310,16 +310,16 @@ def _piece(query: LossQuery, terms, probe: sympy.Rational) -> sympy.Expr:
             continue
         if bias.is_Rational:
             at = Fraction(int(bias.p), int(bias.q))
-            value = lambda poly, at=at: sympy.Poly(_rational(evaluate(poly, at)), p)  # noqa: E731
+            value = lambda poly, at=at: sympy.Poly(_rational(horner(poly, at)), p)  # noqa: E731
         elif _rational_polynomial(bias):
             at = sympy.N(bias.subs(p, probe), _DIGITS)
             bias_poly = sympy.Poly(bias, p, domain="QQ")
-            value = lambda poly, b=bias_poly: evaluate(  # noqa: E731
+            value = lambda poly, b=bias_poly: horner(  # noqa: E731
                 tuple(sympy.Poly(_rational(c), p, domain="QQ") for c in poly), b
             )
         else:
             at = sympy.N(bias.subs(p, probe), _DIGITS)
-            value = lambda poly, b=bias: evaluate(tuple(_rational(c) for c in poly), b)  # noqa: E731
+            value = lambda poly, b=bias: horner(tuple(_rational(c) for c in poly), b)  # noqa: E731
         poly_part, expr_part = sympy.Poly(0, p, domain="QQ"), sympy.Integer(0)
         for k, h in terms[i]:
             v = value(h.pieces[h.piece_index(at)])

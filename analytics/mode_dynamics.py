@@ -124,7 +124,7 @@ def predict(
     return ModePrediction(found.s, found.d, tau, a0, found.samples, found.target_power)
 
 
-def latex() -> dict[str, str]:
+def solution_latex() -> dict[str, str]:
     sol = mode_solution()
     return {
         "equation": sp.latex(sol.equation),

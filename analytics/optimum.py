@@ -256,7 +256,7 @@ def optimum_map(
         }
     )
     D, R, m = len(density), len(importance), n - 1
-    stored = _cache.load("optimum_map", key) if cache else None
+    stored = _cache.read_entry("optimum_map", key) if cache else None
     try:
         if not isinstance(stored, dict):
             raise _Malformed("no entry")
@@ -269,7 +269,7 @@ def optimum_map(
         cells = _polish(n, grid_p.ravel(), grid_r.ravel(), cells, _grid_neighbours(D, R))
         W, b, loss = cells.W.reshape(D, R, m, n), cells.b.reshape(D, R, n), cells.loss.reshape(D, R)
         if cache:
-            _cache.store(
+            _cache.write_entry(
                 "optimum_map", key, {"W": W.tolist(), "b": b.tolist(), "loss": loss.tolist()}
             )
     code, norm, interference = _classify(W.reshape(D * R, m, n))
@@ -327,7 +327,7 @@ def phase_switches(
             "scan": [SCAN_RANGE, SCAN_POINTS, SECTIONS, DENSITY_TOL],
         }
     )
-    stored = _cache.load("phase_switches", key) if cache else None
+    stored = _cache.read_entry("phase_switches", key) if cache else None
     if stored is not None:
         try:
             return _switches_from_json(stored.get("switches"), n)
@@ -369,7 +369,7 @@ def phase_switches(
             )
         )
     if cache:
-        _cache.store("phase_switches", key, {"switches": [_switch_to_json(s) for s in out]})
+        _cache.write_entry("phase_switches", key, {"switches": [_switch_to_json(s) for s in out]})
     return out
 
 

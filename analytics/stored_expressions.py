@@ -7,14 +7,13 @@ Here an expression is a tree of JSON lists ``[kind, ...]`` whose kinds come from
 table (:data:`KINDS`) of the node types the derivations produce; :func:`decode` rebuilds it
 with sympy's constructors, one node at a time, and refuses anything else.
 
-Decoding is bounded as well, since a tampered tree could ask for expensive work: at most
-``TREE_MAX_NODES`` nodes and ``TREE_MAX_DEPTH`` levels; integers of at most
-``TREE_MAX_DIGITS`` digits and ``TREE_MAX_TOTAL_DIGITS`` in all (so whatever sympy combines
-while rebuilding stays small);
-every rebuilt node is checked again (numbers within ``TREE_MAX_DIGITS``, exponents within
-``TREE_MAX_EXPONENT``: a product of many powers of ``p`` must not become ``p**10**9``, which
-would hang the first evaluation); roots of polynomials of degree at most
-``TREE_MAX_ROOT_DEGREE``.  Each limit is far above what a derivation within
+Decoding is bounded as well (:data:`TREE`), since a tampered tree could ask for expensive
+work: at most ``TREE.nodes`` nodes and ``TREE.depth`` levels; integers of at most
+``TREE.digits`` digits and ``TREE.total_digits`` in all (so whatever sympy combines while
+rebuilding stays small); every rebuilt node is checked again (numbers within
+``TREE.digits``, exponents within ``TREE.exponent``: a product of many powers of ``p``
+must not become ``p**10**9``, which would hang the first evaluation); roots of polynomials
+of degree at most ``TREE.root_degree``.  Each limit is far above what a derivation within
 ``analytics.inputs``' limits produces (loss degrees ~100, crossing polynomials of degree
 <= 16), and :func:`encode` returns None for an expression outside them, which is then
 simply not cached.
@@ -24,20 +23,29 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 import sympy
 
 from .symbols import SYMBOLS
 
-TREE_MAX_NODES = 100_000
-TREE_MAX_DEPTH = 64
-TREE_MAX_DIGITS = 2000
-TREE_MAX_TOTAL_DIGITS = 5_000_000
-TREE_MAX_EXPONENT = 1024
-TREE_MAX_ROOT_DEGREE = 32
 
-_TREE_MAX_BITS = math.ceil(TREE_MAX_DIGITS * math.log2(10))
-_INTEGER = re.compile(rf"^-?[0-9]{{1,{TREE_MAX_DIGITS}}}$")
+@dataclass(frozen=True)
+class TreeLimits:
+    """How large a stored tree may be when it is decoded (see the module docstring)."""
+
+    nodes: int = 100_000
+    depth: int = 64
+    digits: int = 2000  # of one integer
+    total_digits: int = 5_000_000  # of every number in the tree
+    exponent: int = 1024  # numerator and denominator of a power
+    root_degree: int = 32  # of a root-of-polynomial node
+
+
+TREE = TreeLimits()
+
+_TREE_BITS = math.ceil(TREE.digits * math.log2(10))
+_INTEGER = re.compile(rf"^-?[0-9]{{1,{TREE.digits}}}$")
 # The variable sympy writes root-of-polynomial nodes in (only the coefficients matter).
 _ROOT_VARIABLE = sympy.Symbol("x")
 
@@ -84,7 +92,7 @@ def encode(expr: sympy.Basic) -> list | None:
 
 def _encode(expr, depth: int, count: list[int]) -> list:
     count[0] += 1
-    if depth > TREE_MAX_DEPTH or count[0] > TREE_MAX_NODES:
+    if depth > TREE.depth or count[0] > TREE.nodes:
         raise Undecodable("too large to store")
     sub = lambda e: _encode(e, depth + 1, count)  # noqa: E731
     if expr.is_Integer:
@@ -139,12 +147,12 @@ def _bounded(expr: sympy.Basic) -> sympy.Basic:
     """Refuse a rebuilt node whose numbers or exponents sympy grew beyond the limits."""
     for node in (expr, *expr.args):
         if node.is_Rational:
-            if int(node.p).bit_length() + int(node.q).bit_length() > 2 * _TREE_MAX_BITS:
-                raise Undecodable(f"a number beyond {TREE_MAX_DIGITS} digits")
+            if int(node.p).bit_length() + int(node.q).bit_length() > 2 * _TREE_BITS:
+                raise Undecodable(f"a number beyond {TREE.digits} digits")
         elif node.is_Pow:
             e = node.exp
-            if not (e.is_Rational and abs(e.p) <= TREE_MAX_EXPONENT and e.q <= TREE_MAX_EXPONENT):
-                raise Undecodable(f"an exponent beyond {TREE_MAX_EXPONENT}")
+            if not (e.is_Rational and abs(e.p) <= TREE.exponent and e.q <= TREE.exponent):
+                raise Undecodable(f"an exponent beyond {TREE.exponent}")
     return expr
 
 
@@ -155,18 +163,18 @@ class _Decoder:
 
     def integer(self, text) -> int:
         if not isinstance(text, str) or not _INTEGER.match(text):
-            raise Undecodable(f"an integer must be a string of at most {TREE_MAX_DIGITS} digits")
+            raise Undecodable(f"an integer must be a string of at most {TREE.digits} digits")
         self.digits += len(text)
-        if self.digits > TREE_MAX_TOTAL_DIGITS:
-            raise Undecodable(f"more than {TREE_MAX_TOTAL_DIGITS} digits in all")
+        if self.digits > TREE.total_digits:
+            raise Undecodable(f"more than {TREE.total_digits} digits in all")
         return int(text)
 
     def node(self, tree, depth: int) -> sympy.Basic:
         self.nodes += 1
-        if depth > TREE_MAX_DEPTH:
-            raise Undecodable(f"nested deeper than {TREE_MAX_DEPTH}")
-        if self.nodes > TREE_MAX_NODES:
-            raise Undecodable(f"more than {TREE_MAX_NODES} nodes")
+        if depth > TREE.depth:
+            raise Undecodable(f"nested deeper than {TREE.depth}")
+        if self.nodes > TREE.nodes:
+            raise Undecodable(f"more than {TREE.nodes} nodes")
         if not isinstance(tree, list) or not tree or not isinstance(tree[0], str):
             raise Undecodable("a node must be a list [kind, ...]")
         kind, args = tree[0], tree[1:]
@@ -215,13 +223,13 @@ class _Decoder:
     def kind_pow(self, kind, args, depth):
         base, exp = self.children(kind, args, 2, depth)
         _expression(base, kind)
-        if not (exp.is_Rational and abs(exp.p) <= TREE_MAX_EXPONENT and exp.q <= TREE_MAX_EXPONENT):
-            raise Undecodable(f"exponents must be rationals up to {TREE_MAX_EXPONENT}")
+        if not (exp.is_Rational and abs(exp.p) <= TREE.exponent and exp.q <= TREE.exponent):
+            raise Undecodable(f"exponents must be rationals up to {TREE.exponent}")
         if base.is_Rational:
             # sympy computes a numeric power at once: bound its size before it does
             bits = int(base.p).bit_length() + int(base.q).bit_length()
-            if bits * abs(int(exp.p)) > 2 * _TREE_MAX_BITS:
-                raise Undecodable(f"a numeric power beyond {TREE_MAX_DIGITS} digits")
+            if bits * abs(int(exp.p)) > 2 * _TREE_BITS:
+                raise Undecodable(f"a numeric power beyond {TREE.digits} digits")
         return sympy.Pow(base, exp)
 
     def kind_function(self, kind, args, depth):
@@ -253,8 +261,8 @@ class _Decoder:
         if len(args) != 2:
             raise Undecodable("rootof takes [coefficients], index")
         coeffs, index = args
-        if not isinstance(coeffs, list) or not 2 <= len(coeffs) <= TREE_MAX_ROOT_DEGREE + 1:
-            raise Undecodable(f"a root needs 2 to {TREE_MAX_ROOT_DEGREE + 1} coefficients")
+        if not isinstance(coeffs, list) or not 2 <= len(coeffs) <= TREE.root_degree + 1:
+            raise Undecodable(f"a root needs 2 to {TREE.root_degree + 1} coefficients")
         if isinstance(index, bool) or not isinstance(index, int):
             raise Undecodable("a root's index must be an integer")
         poly = sympy.Poly([self.integer(c) for c in coeffs], _ROOT_VARIABLE)

@@ -34,7 +34,7 @@ from benchmarks.steady_state import ENGINE_MIN_STEPS
 SIZES = ((2, 1, 4000, "sampled"), (20, 5, 100, "sampled"), (200, 20, 20, "sampled"))
 SIZES += ((2, 1, 16000, "exact"),)
 # Where a tree keeps its engine benchmark, newest layout first.
-ENGINE = ("benchmarks.compare_straightforward:engine", "toymodels.bench:engine")
+ENGINE_REFERENCES = ("benchmarks.compare_straightforward:engine", "toymodels.bench:engine")
 
 
 @contextmanager
@@ -57,8 +57,8 @@ def measure(args) -> list[dict]:
             job = (n, m, models, args.batch, args.steps, args.threads, estimator)
             timings = alternate(
                 {
-                    "base": partial(run, ENGINE, *job, repeats=1, tree=base),
-                    "this": partial(run, ENGINE, *job, repeats=1, tree=ROOT),
+                    "base": partial(run, ENGINE_REFERENCES, *job, repeats=1, tree=base),
+                    "this": partial(run, ENGINE_REFERENCES, *job, repeats=1, tree=ROOT),
                 },
                 args.repeats,
             )

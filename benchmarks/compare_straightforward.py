@@ -2,7 +2,7 @@
 
 ``engine`` times :func:`toymodels.train` itself (paper-faithful by default: fresh samples
 every step, Adam); ``toymodels bench`` reports it alone.  ``straightforward`` times the
-loop written the obvious way, as in the published notebook (REFERENCE.md, last section):
+loop written the obvious way, as in the paper's published notebook and its replications:
 all models in one ``[model, feature, hidden]`` tensor, ``einsum`` forward, two
 ``torch.rand`` draws per step (values and mask), autograd, ``torch.optim.Adam``, torch's
 default threads.

@@ -13,9 +13,9 @@ default threads) and the engine (:func:`engine`: ``toymodels.train``, whose comp
 family steps a hand-derived gradient in cache-sized chunks of models, on ``--threads``
 threads) are timed in alternation, ``--repeats`` times each, each timing in a fresh
 process, and the medians compared.  The two loops: the notebook's (batch first,
-``einsum``, as the superposition benchmark and REFERENCE.md write it) and the fastest
-obvious layout we found (``[model, unit, example]`` with ``baddbmm``), the latter also
-on one thread (two intra-op threads slow down several-fold when another process holds a
+``einsum``, as the superposition benchmark and the published notebook write it) and the
+fastest obvious layout we found (``[model, unit, example]`` with ``baddbmm``), the latter
+also on one thread (two intra-op threads slow down several-fold when another process holds a
 core).  The table gives the engine's ratio to the notebook loop and to the fastest
 straightforward timing.  Instance-steps per second = models x steps per second, steady
 state (setup excluded for both).  The model count per K (unless ``--models``) is
@@ -128,7 +128,7 @@ def straightforward(
     """Time a straightforward batched loop for the competition models: the median step
     over ``steps`` timed steps (after a short warm-up), median over ``repeats`` runs, on
     torch's default threads unless ``threads`` is given.  ``layout`` is ``"notebook"``
-    (batch first, ``einsum``: the superposition notebook's loop, REFERENCE.md) or
+    (batch first, ``einsum``: the superposition notebook's loop) or
     ``"model-first"`` (``baddbmm`` on ``[model, unit, example]``, the fastest obvious
     layout we found)."""
     if layout not in LAYOUTS:

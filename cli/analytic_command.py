@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from toymodels.limits import N_CONTEXTS
+from toymodels.limits import INPUTS, N_CONTEXTS, STRUCTURES
 
 from .arguments import declared, nonnegative_int, positive_float, positive_int
 
@@ -193,12 +193,8 @@ def register(sub) -> None:
         default=3,
         help="contexts K, 3 to 5 (default 3)",
     )
-    p.add_argument(
-        "--structure", choices=("same", "different"), default="different", help="default different"
-    )
-    p.add_argument(
-        "--inputs", choices=("one_hot", "whitened"), default="one_hot", help="default one_hot"
-    )
+    p.add_argument("--structure", choices=STRUCTURES, default="different", help="default different")
+    p.add_argument("--inputs", choices=INPUTS, default="one_hot", help="default one_hot")
     p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (default 1e-3)")
     p.add_argument(
         "--init",
@@ -498,7 +494,7 @@ def run_optimum(args) -> int:
 
 
 def run_modes(args) -> int:
-    from analytics.mode_dynamics import latex, predict
+    from analytics.mode_dynamics import predict, solution_latex
     from toymodels.families.contextual_networks import DEFAULT_INIT_STD
     from toymodels.tasks.contextual import ContextualConfig
 
@@ -512,7 +508,7 @@ def run_modes(args) -> int:
             {"s": float(s), "d": float(d), "asymptote": float(a), "half_time": float(h)}
             for s, d, a, h in zip(found.s, found.d, found.asymptote, found.half_time, strict=True)
         ]
-        tex = latex() if args.json else None
+        tex = solution_latex() if args.json else None
     if args.json:
         _print_json(
             {

@@ -130,7 +130,7 @@ def bounded_float(lo: float, hi: float, label: str, why: str) -> Callable[[str],
 def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     """``--jobs`` (default: the cores available) and ``--yes``, passed to ``sweeps.run`` as
     ``jobs=args.jobs, yes=args.yes``."""
-    from sweeps._cores import available_cores
+    from sweeps._execution import available_cores
 
     cores = available_cores()
     parser.add_argument(

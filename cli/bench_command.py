@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 def _threads(asked: int | None) -> int:
     import warnings
 
-    from sweeps._cores import available_cores
+    from sweeps._execution import available_cores
     from toymodels.errors import Notice
 
     cores = available_cores()

@@ -78,12 +78,14 @@ def register(sub) -> None:
     p.add_argument(
         "--temperature-range",
         **_range(_TEMPERATURE),
-        help="τ axis, log-spaced, within 1e-6 to 1e6 (default 0.01 10; annealing: τ_c/4 to 4 τ_c)",
+        help=f"τ axis, log-spaced, each {TEMPERATURE.allowed} (default 0.01 10; annealing: τ_c/4 "
+        "to 4 τ_c)",
     )
     p.add_argument(
         "--strength-range",
         **_range(_STRENGTH),
-        help="λ axis, linear, 0 to 1e6 (default 0 to the control's typical strength)",
+        help=f"λ axis, linear, each {VOLUME_STRENGTH.allowed} (default 0 to the control's typical "
+        "strength)",
     )
     p.set_defaults(handler=run_phase_diagram)
 
@@ -96,13 +98,16 @@ def register(sub) -> None:
     _common(p, "competition-compare")
     p.add_argument("--volume", default=None, help="volume control (default none)")
     p.add_argument(
-        "--strength", type=_STRENGTH, default=None, help="its strength λ, 0 to 1e6 (default 0)"
+        "--strength",
+        type=_STRENGTH,
+        default=None,
+        help=f"its strength λ, {VOLUME_STRENGTH.allowed} (default 0)",
     )
     p.add_argument(
         "--temperature",
         type=_TEMPERATURE,
         default=None,
-        help="τ, 1e-6 to 1e6 (preset: 1; annealing τ_c/2)",
+        help=f"τ, {TEMPERATURE.allowed} (preset: 1; annealing τ_c/2)",
     )
     p.add_argument("--json", action="store_true", help='print {"rows": [...]}')
     p.set_defaults(handler=run_compare)
@@ -143,7 +148,7 @@ def build_phase_spec(args: argparse.Namespace):
     a control that does not apply fails before anything is written)."""
     import numpy as np
 
-    from summaries.competition_summary import critical_temperature
+    from summaries.competition_summary import critical_temperature_of
     from sweeps import load_preset
     from toymodels.activations import ACTIVATIONS
     from toymodels.errors import ConfigError
@@ -163,7 +168,7 @@ def build_phase_spec(args: argparse.Namespace):
     )
     grid = args.grid or GRID
     control = VOLUMES[spec.to_dict()["model"].get("volume", "none")]
-    tc = critical_temperature(spec)
+    tc = critical_temperature_of(spec)
     if args.temperature_range is not None:
         lo, hi = args.temperature_range
     elif tc is not None:
@@ -252,13 +257,13 @@ def build_compare_spec(args: argparse.Namespace):
 # -- handlers -------------------------------------------------------------------------------
 def run_phase_diagram(args: argparse.Namespace) -> int:
     from figures.competition_panels import competition_diagram
-    from summaries.competition_summary import critical_temperature, summarise
+    from summaries.competition_summary import critical_temperature_of, summarise
 
     from .arguments import train_into_out
     from .reports import phase_counts, save_figures, shown, write_json
 
     spec, results = train_into_out(args, "competition phase-diagram", build_phase_spec)
-    tc = critical_temperature(spec)
+    tc = critical_temperature_of(spec)
     summary = summarise(results, tc)
     s = summary["settings"]
     title = (

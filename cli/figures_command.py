@@ -161,7 +161,7 @@ def check_figure_spec(preset: str, spec, where: str) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list()
-    from sweeps._cores import available_cores
+    from sweeps._execution import available_cores
     from sweeps._size_guard import check_size
     from sweeps.storage import check_folder
     from toymodels.errors import ConfigError
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         if name == GALLERY:
             continue
         _make(name, FIGURES[name], specs, results, args)
-    path = write_gallery(args.out)
+    path = write_index(args.out)
     _say(args, f"gallery: {path}")
     return 0
 
@@ -255,12 +255,11 @@ def _record(out: Path, name: str, entry: dict) -> None:
     atomic_write(out / MANIFEST, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
-def write_gallery(out: Path) -> Path:
+def write_index(out: Path) -> Path:
     """``out/index.html`` showing every catalog figure whose PNG is in ``out``, in catalog
     order, with the command recorded in ``out/figures.json`` (or the plain one)."""
     from figures.catalog import FIGURES
-    from figures.gallery import GalleryEntry
-    from figures.gallery import write_gallery as write
+    from figures.gallery import GalleryEntry, write_gallery
 
     manifest = _manifest(out)
     entries = []
@@ -271,4 +270,4 @@ def write_gallery(out: Path) -> Path:
         files = [f"{name}.{fmt}" for fmt in ("png", "pdf") if (out / f"{name}.{fmt}").is_file()]
         command = rec.get("command") or f"toymodels figures {name} --out {out}"
         entries.append(GalleryEntry(name, entry.caption, command, files))
-    return write(out, entries, "Toy models of superposition: figures")
+    return write_gallery(out, entries, "Toy models: figures")

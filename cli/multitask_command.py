@@ -13,12 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from toymodels.limits import N_CONTEXTS
+from toymodels.limits import N_CONTEXTS, STRUCTURES
 
 from .arguments import add_sweep_options, declared, headline, positive_float, positive_int
 
 MODELS = ("contextual_relu", "contextual_linear", "gdln")
-STRUCTURES = ("same", "different")
 DEFAULTS = {"seeds": 5, "epochs": 8001, "lr": 1e-3, "record_every": 100}
 
 

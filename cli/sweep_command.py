@@ -12,9 +12,9 @@ import argparse
 import sys
 import time
 
-from .arguments import add_sweep_options, headline
+from sweeps._execution import BACKENDS
 
-BACKENDS = ("loky", "dask")
+from .arguments import add_sweep_options, headline
 
 
 def register(subparsers) -> None:

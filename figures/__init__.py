@@ -2,7 +2,7 @@
 ``summaries`` computes (figures only draw; they never derive theory or read a sweep).
 
 - superposition: :func:`phase_diagram` (trained phases beside the candidate theory and the
-  exact optimum), :func:`candidate_losses`, :func:`wtw_sparsity`, :func:`intro_2d`,
+  exact optimum), :func:`loss_crossings`, :func:`wtw_sparsity`, :func:`intro_2d`,
   :func:`dimensionality`;
 - multi-task mixed selectivity (``figures.multitask_panels``): loss curves, mode
   trajectories, the census of strong units, MDS snapshots, pathway strengths;
@@ -16,7 +16,7 @@ take plain data and return a matplotlib Figure; saving is the caller's job (:fun
 writes PNG and PDF).  matplotlib is imported only when a figure is drawn.
 """
 
-from .candidate_losses import candidate_losses
+from .candidate_losses import loss_crossings
 from .catalog import FIGURES
 from .dimensionality import dimensionality
 from .gallery import write_gallery
@@ -30,7 +30,7 @@ __all__ = [
     "DOUBLE_COLUMN",
     "FIGURES",
     "SINGLE_COLUMN",
-    "candidate_losses",
+    "loss_crossings",
     "dimensionality",
     "display_name",
     "house_style",

@@ -21,7 +21,7 @@ from summaries.superposition_theory import LossCurves
 from ._layout import CROSSING_GID, log_axis, ragged_grid
 from .colour import category_colours
 from .phase_diagram import display_name
-from .style import DOUBLE_COLUMN, LABELS, OKABE_ITO, house_style, new_figure
+from .style import AXIS_LABELS, DOUBLE_COLUMN, OKABE_ITO, house_style, new_figure
 
 # Line styles cycled over candidates so curves stay apart in greyscale too.
 _DASHES = ["-", "--", "-.", ":"]
@@ -30,7 +30,7 @@ EXACT_GID = "exact_optimum"
 PANEL_HEIGHT = 1.6
 
 
-def candidate_losses(curves: Sequence[LossCurves], *, fig=None):
+def loss_crossings(curves: Sequence[LossCurves], *, fig=None):
     """One row per model size, one column per importance; returns the Figure."""
     sizes = list(dict.fromkeys((c.n_features, c.n_hidden) for c in curves))
     rows = [[c for c in curves if (c.n_features, c.n_hidden) == s] for s in sizes]
@@ -40,7 +40,7 @@ def candidate_losses(curves: Sequence[LossCurves], *, fig=None):
         for i, j, ax, curve in ragged_grid(fig, rows):
             handles = _panel(ax, curve)
             if i == len(rows) - 1 or j >= len(rows[i + 1]):
-                ax.set_xlabel(LABELS["density"])
+                ax.set_xlabel(AXIS_LABELS["density"])
             if j == len(rows[i]) - 1:
                 ax.legend(
                     handles=handles,
@@ -51,7 +51,7 @@ def candidate_losses(curves: Sequence[LossCurves], *, fig=None):
                     title=f"n={curve.n_features}, m={curve.n_hidden}",
                 )
         # One shared label: the per-panel one is taller than a panel.
-        fig.supylabel(LABELS["loss_per_density"], fontsize="medium")
+        fig.supylabel(AXIS_LABELS["loss_per_density"], fontsize="medium")
     return fig
 
 

@@ -61,15 +61,15 @@ def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
 
 
 def _candidate_losses(results: Mapping, scale: str = "default"):
-    from summaries.superposition_theory import loss_curves
+    from summaries.superposition_theory import candidate_curves
 
-    from .candidate_losses import candidate_losses
+    from .candidate_losses import loss_crossings
 
-    return candidate_losses(
+    return loss_crossings(
         [
             c
             for n in (2, 3)
-            for c in loss_curves(n, LOSS_IMPORTANCES, optimum_points=OPTIMUM_LOSS_POINTS)
+            for c in candidate_curves(n, LOSS_IMPORTANCES, optimum_points=OPTIMUM_LOSS_POINTS)
         ]
     )
 
@@ -185,14 +185,14 @@ def _conflict_entries() -> list[FigureEntry]:
 
 def _competition(preset: str) -> Callable[[Mapping, str], object]:
     def build(results: Mapping, scale: str = "default"):
-        from summaries.competition_summary import critical_temperature
+        from summaries.competition_summary import critical_temperature_of
         from summaries.run_settings import spec_of
 
         from .competition_panels import competition_diagram, run_title
 
         ds = results[preset]
         # τ_c only where the theory applies (the annealing task); None draws no line.
-        return competition_diagram(ds, run_title(ds), critical_temperature(spec_of(ds)))
+        return competition_diagram(ds, run_title(ds), critical_temperature_of(spec_of(ds)))
 
     return build
 

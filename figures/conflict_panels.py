@@ -34,7 +34,7 @@ PHASE_NAMES = {
     "winner_take_all": "winner-take-all",
     "not_learned": "not learned",
 }
-AXES = {"n_hidden": "shared-layer width H", "view_ratio": "view strength ratio ρ = g₂/g₁"}
+AXIS_TEXT = {"n_hidden": "shared-layer width H", "view_ratio": "view strength ratio ρ = g₂/g₁"}
 # The spread of dominance over seeds is drawn on a scale of at least this (a reader compares
 # it with the 0.01 of "every seed alike").
 SPREAD_SCALE = 0.1
@@ -102,7 +102,7 @@ def conflict_diagram(ds: xr.Dataset, theory: dict, title: str | None = None):
         for ax in grid[1]:
             ax.set_xlabel("conflict κ")
         for ax in grid[:, 0]:
-            ax.set_ylabel(AXES[axis])
+            ax.set_ylabel(AXIS_TEXT[axis])
         if log:
             lo, hi = float(y_edges[0]), float(y_edges[-1])
             log_axis(grid[0, 0], "y", lo, hi)

@@ -18,7 +18,7 @@ import numpy as np
 from summaries.trained_models import DimensionalityData
 
 from ._layout import REFERENCE_GID
-from .style import LABELS, OKABE_ITO, SINGLE_COLUMN, house_style, new_figure
+from .style import AXIS_LABELS, OKABE_ITO, SINGLE_COLUMN, house_style, new_figure
 
 # The uniform polytopes' dimensionalities (paper, "Feature Dimensionality").
 STICKY_FRACTIONS = {
@@ -42,7 +42,7 @@ def dimensionality(data: DimensionalityData, *, fig=None):
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[1, 1.6])
         top.plot(inv, data.dims_per_feature, "o-", color=OKABE_ITO["blue"], ms=3, lw=1.0)
         top.axhline(0.5, color="#888888", lw=0.6, ls="--", gid=REFERENCE_GID)
-        top.set_ylabel(LABELS["dims_per_feature"].replace(" $", "\n$"))
+        top.set_ylabel(AXIS_LABELS["dims_per_feature"].replace(" $", "\n$"))
         top.set_ylim(0, max(1.05, float(np.nanmax(data.dims_per_feature)) * 1.05))
         top.set_title(f"n = {data.n_features} features in m = {data.n_hidden} dimensions")
         for frac in STICKY_FRACTIONS:
@@ -60,8 +60,8 @@ def dimensionality(data: DimensionalityData, *, fig=None):
             rasterized=True,
         )
         bottom.set_ylim(-0.03, 1.08)
-        bottom.set_ylabel(LABELS["dimensionality"])
-        bottom.set_xlabel(LABELS["inverse_density"])
+        bottom.set_ylabel(AXIS_LABELS["dimensionality"])
+        bottom.set_xlabel(AXIS_LABELS["inverse_density"])
         bottom.set_xscale("log")
         _label_fractions(bottom)
         from matplotlib.ticker import FuncFormatter

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from summaries.run_settings import run_setting, stored_spec
+from summaries.run_settings import run_setting, spec_table
+from toymodels.tasks.contextual import OBJECTS
 
 from ._layout import log_axis
 from .intro_2d import feature_colours
@@ -43,7 +44,6 @@ COLOURS = [
 ]
 FAMILY_NAMES = {"contextual_relu": "ReLU", "contextual_linear": "linear", "gdln": "GDLN"}
 CENSUS = {"units_all": "all contexts", "units_subset": "subset", "units_single": "one context"}
-OBJECTS = 8
 SNAPSHOTS = 4
 THEORY_POINTS = 400
 
@@ -146,7 +146,7 @@ def census_bars(ds: xr.Dataset):
         ax.scatter(*seeds, s=9, color="black", zorder=3, gid=POINTS_GID, clip_on=False)
         ax.set_xticks(where, [names[v] for v in CENSUS])
         ax.set_ylabel("strong units")
-        family = stored_spec(ds).get("family", ds.attrs.get("family", ""))
+        family = spec_table(ds).get("family", ds.attrs.get("family", ""))
         units = int(run_setting(ds, "n_hidden"))
         ax.set_title(f"{FAMILY_NAMES.get(family, family)}, {units} units (points: seeds)")
         ax.set_ylim(0, counts.max() * 1.1 + 1)

@@ -25,7 +25,7 @@ from summaries.superposition_theory import theory_phase_map
 
 from ._layout import draw_boundaries, log_axis, log_edges
 from .colour import category_colours, feature_rgb
-from .style import DOUBLE_COLUMN, LABELS, PHASE_COLOURS, PHASE_NAMES, house_style, new_figure
+from .style import AXIS_LABELS, DOUBLE_COLUMN, PHASE_COLOURS, PHASE_NAMES, house_style, new_figure
 
 # Figure height (inches): the panel row plus the legend row beneath it.
 PANEL_ROW_HEIGHT = 1.95
@@ -112,9 +112,9 @@ def _frame(ax, panels, first: bool) -> None:
     log_axis(ax, "x", imp.min(), imp.max())
     log_axis(ax, "y", dens.min(), dens.max())
     ax.set_box_aspect(1)
-    ax.set_xlabel(_wrap(LABELS["importance"]))
+    ax.set_xlabel(_wrap(AXIS_LABELS["importance"]))
     if first:
-        ax.set_ylabel(LABELS["density"])
+        ax.set_ylabel(AXIS_LABELS["density"])
     else:
         ax.tick_params(labelleft=False)
 

@@ -50,7 +50,7 @@ DIVERGING_CMAP = "RdBu_r"
 SEQUENTIAL_CMAP = "viridis"
 
 # Axis labels: a symbol and the words, so a figure reads without its caption.
-LABELS = {
+AXIS_LABELS = {
     "density": "feature density 1−S",
     "importance": "relative importance of the extra feature r",
     "inverse_density": "1/(1−S)  (inverse feature density)",

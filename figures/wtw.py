@@ -17,7 +17,7 @@ import numpy as np
 from summaries.trained_models import FAMILY_NAMES, TrainedModel
 
 from .colour import INTERFERENCE_FULL, interference_cmap, interference_rgb
-from .style import DIVERGING_CMAP, DOUBLE_COLUMN, LABELS, house_style, new_figure
+from .style import AXIS_LABELS, DIVERGING_CMAP, DOUBLE_COLUMN, house_style, new_figure
 
 HEATMAP_GID = "wtw"
 BARS_GID = "norm_bars"
@@ -83,5 +83,5 @@ def wtw_sparsity(models: Sequence[TrainedModel], *, fig=None):
         mappable = ScalarMappable(Normalize(0, INTERFERENCE_FULL), interference_cmap())
         cb_bot = fig.colorbar(mappable, cax=fig.add_subplot(grid[1, k]))
         cb_bot.set_ticks([0, INTERFERENCE_FULL], labels=["0", "≥1"])
-        cb_bot.set_label(LABELS["interference"].split(" ")[0], labelpad=1)
+        cb_bot.set_label(AXIS_LABELS["interference"].split(" ")[0], labelpad=1)
     return fig

@@ -5,7 +5,7 @@ phase diagram (:func:`summarise`), and one activation against the others
 Per cell, the metrics of the best seed (lowest loss, as the best-of-N phase), their mean
 over seeds and the share of seeds in each phase (:func:`diagram_arrays`); on a task whose
 output is a free energy (``annealing``), the theory's critical temperature τ_c
-(:func:`critical_temperature`) and the agreement of the trained phases with it outside a
+(:func:`critical_temperature_of`) and the agreement of the trained phases with it outside a
 band around τ_c.
 """
 
@@ -47,7 +47,7 @@ DIAGRAM_AXES = ("temperature", "volume_strength")
 BAND = 0.1
 
 
-def critical_temperature(spec: SweepSpec) -> float | None:
+def critical_temperature_of(spec: SweepSpec) -> float | None:
     """The theory's τ_c = 2 λ_max(Σ_x) of a sweep whose task's output is a free energy (its
     mixture's centres, spread and weights); None for the other tasks."""
     from analytics import mixture_critical_temperature
@@ -93,11 +93,11 @@ def diagram_arrays(ds: xr.Dataset) -> dict[str, np.ndarray]:
 
 def summarise(results: xr.Dataset, tc: float | None = None) -> dict:
     """The summary of one τ × λ sweep (arrays ``[temperature][strength]``); ``tc`` is
-    :func:`critical_temperature` of its spec (computed when not given)."""
+    :func:`critical_temperature_of` of its spec (computed when not given)."""
     from toymodels.families.competing_units import CompetingUnitsConfig
 
     spec = spec_of(results)
-    tc = critical_temperature(spec) if tc is None else tc
+    tc = critical_temperature_of(spec) if tc is None else tc
     arrays = diagram_arrays(results)
     temperature = results["temperature"].values
     strength = results["volume_strength"].values

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sweeps import SweepSpec
 
 
-def stored_spec(ds: xr.Dataset) -> dict:
+def spec_table(ds: xr.Dataset) -> dict:
     """The spec table stored with ``ds`` (empty when it has none)."""
     try:
         return json.loads(ds.attrs.get("spec", "{}"))
@@ -27,7 +27,7 @@ def spec_of(ds: xr.Dataset) -> SweepSpec:
     """The sweep spec ``ds`` was trained from."""
     from sweeps import SweepSpec
 
-    return SweepSpec.from_dict(stored_spec(ds))
+    return SweepSpec.from_dict(spec_table(ds))
 
 
 def run_setting(ds: xr.Dataset, name: str, table: str = "model") -> Any:
@@ -37,7 +37,7 @@ def run_setting(ds: xr.Dataset, name: str, table: str = "model") -> Any:
 
     if name in ds.coords and ds[name].ndim == 0:
         return ds[name].item()
-    spec = stored_spec(ds)
+    spec = spec_table(ds)
     for where in (spec, spec.get(table, {})):
         if name in where:
             return where[name]

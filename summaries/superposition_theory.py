@@ -92,7 +92,7 @@ def exact_optimum(n_features: int, density: Sequence[float], importance: Sequenc
     return phase_map(result.density, result.importance, result.phase, "exact optimum")
 
 
-def loss_curves(
+def candidate_curves(
     n_features: int,
     importances: Sequence[float],
     density_range: tuple[float, float] = (0.01, 1.0),

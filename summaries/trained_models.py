@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .run_settings import stored_spec
+from .run_settings import spec_table
 from .seed_selection import selection_loss
 
 # Sweep axes the model figures know how to lay out (others must have a single value).
@@ -54,7 +54,7 @@ def trained_models(ds, best: bool = True) -> list[TrainedModel]:
     if "density" in axes:
         ds = ds.sortby("density", ascending=False)
     sel = selection_loss(ds)  # [*axes, seed]
-    spec = stored_spec(ds)
+    spec = spec_table(ds)
     out = []
     for idx in itertools.product(*(range(ds.sizes[a]) for a in axes)):
         cell = ds.isel(dict(zip(axes, idx, strict=True)))

@@ -17,10 +17,10 @@ import numpy as np
 
 from toymodels.errors import ConfigError, check_int, unknown_name
 
+from ._execution import BACKENDS
 from ._plan import ChunkTask
 from ._worker import train_chunk
 
-BACKENDS = ("loky", "dask")
 # Tasks in flight per worker: one running, one queued, so a worker never idles waiting
 # for the main process to hand it the next chunk.
 _IN_FLIGHT_PER_WORKER = 2

@@ -19,8 +19,8 @@ from toymodels.errors import DivergedCells, Notice
 
 from . import storage
 from ._backends import check_backend, dask_client, run_dask, run_inline, run_loky
-from ._cores import available_cores
 from ._dataset import consolidate, write_results
+from ._execution import available_cores
 from ._plan import chunk_tasks, plan_chunks
 from ._size_guard import check_size
 from .spec import SweepSpec

@@ -225,14 +225,14 @@ def test_the_optimum_caches_read_only_what_they_wrote(tmp_path):
 
 
 def test_the_cache_reads_only_strict_finite_json(tmp_path):
-    _cache.store("probe", "k", {"x": [1.5, 2]})
-    assert _cache.load("probe", "k") == {"x": [1.5, 2]}
+    _cache.write_entry("probe", "k", {"x": [1.5, 2]})
+    assert _cache.read_entry("probe", "k") == {"x": [1.5, 2]}
     (path,) = (tmp_path / "cache" / "probe").glob("*.json")
     for text in ['{"key": "k", "payload": {"x": NaN}}', '{"key": "k", "payload": {"x": 1e999}}']:
         path.write_text(text)
-        assert _cache.load("probe", "k") is None
-    _cache.store("probe", "k", {"x": float("inf")})  # not written as non-standard JSON
-    assert _cache.load("probe", "k") is None
+        assert _cache.read_entry("probe", "k") is None
+    _cache.write_entry("probe", "k", {"x": float("inf")})  # not written as non-standard JSON
+    assert _cache.read_entry("probe", "k") is None
 
 
 # -- inputs that would hang before any check ------------------------------------------------

@@ -22,7 +22,7 @@ import pytest
 
 import cli.main as cli
 import sweeps
-from sweeps._cores import available_cores
+from sweeps._execution import available_cores
 from toymodels.errors import ConfigError, DivergedCells, Notice
 from toymodels.files import check_writable
 

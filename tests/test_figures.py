@@ -28,12 +28,12 @@ from figures._layout import (  # noqa: E402
     log_edges,
     overlapping_texts,  # noqa: E402
 )
-from figures.candidate_losses import OPTIMAL_GID, candidate_losses  # noqa: E402
+from figures.candidate_losses import OPTIMAL_GID, loss_crossings  # noqa: E402
 from figures.colour import feature_rgb  # noqa: E402
 from figures.dimensionality import POINTS_GID, STICKY_FRACTIONS, dimensionality  # noqa: E402
 from figures.gallery import GalleryEntry, write_gallery  # noqa: E402
 from figures.intro_2d import ARROW_GID, intro_2d  # noqa: E402
-from figures.style import LABELS, NOT_REPRESENTED_GREY, PHASE_COLOURS  # noqa: E402
+from figures.style import AXIS_LABELS, NOT_REPRESENTED_GREY, PHASE_COLOURS  # noqa: E402
 from figures.wtw import BARS_GID, HEATMAP_GID, wtw_sparsity  # noqa: E402
 from summaries import phase_maps  # noqa: E402
 from summaries.superposition_theory import LossCurves  # noqa: E402
@@ -167,8 +167,8 @@ def test_phase_diagram_panels_axes_and_boundaries():
         lo, hi = ax.get_ylim()
         assert (lo, hi) == pytest.approx((0.01, 1.0)) and not ax.yaxis_inverted()
         assert ax.get_xlim() == pytest.approx((0.1, 10.0))
-        assert _norm_space(ax.get_xlabel()) == LABELS["importance"]
-        assert ax.get_ylabel() == (LABELS["density"] if i == 0 else "")
+        assert _norm_space(ax.get_xlabel()) == AXIS_LABELS["importance"]
+        assert ax.get_ylabel() == (AXIS_LABELS["density"] if i == 0 else "")
         assert len([ln for ln in ax.lines if ln.get_gid() == BOUNDARY_GID]) == 2
         # cells are centred on the grid coordinates, lowest density in the bottom row
         mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
@@ -257,10 +257,10 @@ def _loss_curves():
 
 def test_candidate_losses_panels_crossings_and_optimal_envelope():
     curves = _loss_curves()
-    fig = candidate_losses(curves)
+    fig = loss_crossings(curves)
     panels = _panels(fig)
     assert len(panels) == 4
-    assert fig.get_supylabel() == LABELS["loss_per_density"]
+    assert fig.get_supylabel() == AXIS_LABELS["loss_per_density"]
     for ax, c in zip(panels, curves, strict=True):
         assert ax.get_xscale() == "log" and ax.get_title() == f"r = {c.importance:g}"
         optimal = [ln for ln in ax.lines if ln.get_gid() == OPTIMAL_GID]
@@ -269,7 +269,12 @@ def test_candidate_losses_panels_crossings_and_optimal_envelope():
         marks = [ln for ln in ax.lines if ln.get_gid() == CROSSING_GID]
         assert len(marks) == 1 and len(marks[0].get_xdata()) == len(c.transitions) >= 1
         assert len(ax.lines) == 1 + len(c.names) + 1
-    assert [ax.get_xlabel() for ax in panels] == ["", "", LABELS["density"], LABELS["density"]]
+    assert [ax.get_xlabel() for ax in panels] == [
+        "",
+        "",
+        AXIS_LABELS["density"],
+        AXIS_LABELS["density"],
+    ]
     legends = [ax.get_legend() for ax in panels if ax.get_legend()]
     assert [lg.get_title().get_text() for lg in legends] == ["n=2, m=1", "n=3, m=2"]
     assert overlapping_texts(fig) == []
@@ -357,7 +362,7 @@ def test_dimensionality_reference_fractions_and_points():
     np.testing.assert_allclose(np.unique(points[:, 0]), np.sort(1 / dens))
     frob = (W[:, 0] ** 2).sum((1, 2))
     np.testing.assert_allclose(top.lines[0].get_ydata(), 10 / frob, rtol=1e-5)
-    assert bottom.get_xlabel() == LABELS["inverse_density"]
+    assert bottom.get_xlabel() == AXIS_LABELS["inverse_density"]
     assert overlapping_texts(fig) == []
 
 

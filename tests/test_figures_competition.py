@@ -23,7 +23,7 @@ from figures.competition_panels import (  # noqa: E402
     comparison_figure,
     competition_diagram,
 )
-from summaries.competition_summary import compare_rows, critical_temperature  # noqa: E402
+from summaries.competition_summary import compare_rows, critical_temperature_of  # noqa: E402
 from summaries.run_settings import spec_of  # noqa: E402
 
 TINY = {"seeds": 2, "train.steps": 50}
@@ -115,7 +115,7 @@ def test_diagram_panels_and_phase_cells(clusters):
     # Colour bars are labelled; no theory line for a task without one; labels apart.
     bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
     assert len(bars) == 6 and all(b.get_ylabel() for b in bars)
-    assert critical_temperature(spec_of(ds)) is None
+    assert critical_temperature_of(spec_of(ds)) is None
     assert not [a for ax in panels for a in ax.get_children() if a.get_gid() == CRITICAL_GID]
     assert overlapping_texts(fig) == []
 
@@ -130,7 +130,7 @@ def test_critical_temperature_line_at_the_theory_value(annealing):
     ds = annealing
     # Centres e1, e2 (separation 1), spread 0.3, equal weights: Σ_x has top eigenvalue
     # |e1 − e2|²/4 + 0.3² = 0.59, so τ_c = 2·0.59.
-    tau_c = critical_temperature(spec_of(ds))
+    tau_c = critical_temperature_of(spec_of(ds))
     assert tau_c == pytest.approx(1.18, rel=1e-12)
     fig = competition_diagram(ds, critical_temperature=tau_c)
     panels = _panels(fig)[:7]
@@ -150,7 +150,7 @@ def test_critical_temperature_line_at_the_theory_value(annealing):
     spec = json.loads(ds.attrs["spec"])
     spec["model"] |= {"centers": [[0.0, 0.0], [3.0, 0.0]], "spread": 0.5}
     moved.attrs = {**ds.attrs, "spec": json.dumps(spec)}
-    assert critical_temperature(spec_of(moved)) == pytest.approx(5.0, rel=1e-12)
+    assert critical_temperature_of(spec_of(moved)) == pytest.approx(5.0, rel=1e-12)
 
 
 def test_catalog_draws_the_line_only_for_annealing(annealing, clusters):

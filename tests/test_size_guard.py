@@ -11,7 +11,7 @@ import pytest
 
 import sweeps
 from sweeps import _size_guard
-from sweeps._cores import available_cores
+from sweeps._execution import available_cores
 from sweeps._size_guard import LARGE_MODELS, check_size, estimate, seconds_per_model_step
 from toymodels.errors import ConfigError, Notice
 

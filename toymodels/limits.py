@@ -1,4 +1,5 @@
-"""Bounds on model fields that come from the problem, each declared once with its reason.
+"""Bounds and choices of model fields that come from the problem, each declared once with
+its reason.
 
 Families and tasks declare their fields with these checks, and the command line builds
 its argument types from the same ones (``cli.arguments.declared``), so a bound is written
@@ -15,6 +16,11 @@ from .fields import Check, integer_within, within
 # Contexts of the contextual task: its data sets are laid out for 3 to 5 contexts (8
 # objects each), as the published ones are.
 N_CONTEXTS = integer_within(3, 5)
+# The contextual task's context blocks: the same hierarchy in every context, or the
+# published data set's different structures.
+STRUCTURES = ("same", "different")
+# Its object inputs: one-hot, or whitened so that the input correlation is the identity.
+INPUTS = ("one_hot", "whitened")
 
 
 def _unit_interval(name: str, value) -> float:

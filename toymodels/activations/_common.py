@@ -24,7 +24,8 @@ def shared_setting(configs: Sequence, name: str, default):
     return values.pop() if values else default
 
 
-def positive_int(name: str, value) -> int:
+def setting_count(name: str, value) -> int:
+    """A count an activation reads (a block size, units kept): an integer >= 1."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return value

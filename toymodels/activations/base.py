@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import torch
 
-from ._common import positive_int, shared_setting
+from ._common import setting_count, shared_setting
 
 
 class Activation:
@@ -50,7 +50,7 @@ class Activation:
     def __init__(self, configs: Sequence = ()):
         self.configs = tuple(configs)
         for name, default in self.settings.items():
-            setattr(self, name, positive_int(name, shared_setting(self.configs, name, default)))
+            setattr(self, name, setting_count(name, shared_setting(self.configs, name, default)))
 
     @classmethod
     def refusal(cls, config) -> str | None:

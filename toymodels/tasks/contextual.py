@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from ..fields import Config, choice, param
-from ..limits import N_CONTEXTS
+from ..limits import INPUTS, N_CONTEXTS, STRUCTURES
 from ..outputs import Output
 from .base import Batch
 from .correlation_modes import RANK_TOLERANCE, Modes, modes
@@ -41,8 +41,6 @@ from .fixed_data import FixedDataSet
 
 OBJECTS = 8
 FEATURES = 15  # rows of a structure: 1 + 2 + 4 + 8
-STRUCTURES = ("same", "different")
-INPUTS = ("one_hot", "whitened")
 
 
 @dataclass(frozen=True)

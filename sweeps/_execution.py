@@ -1,8 +1,12 @@
-"""The cores a run may use (light: the command line reads it for its ``--jobs`` default)."""
+"""Where a sweep's workers run: the cores this process may use, and the backends that
+start workers (light: the command line reads both for its options)."""
 
 from __future__ import annotations
 
 import os
+
+# loky: worker processes on this machine; dask: workers of a Dask cluster.
+BACKENDS = ("loky", "dask")
 
 
 def available_cores() -> int:
