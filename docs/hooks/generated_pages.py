@@ -72,8 +72,9 @@ def _render(parser, name: str, level: int, summary: str | None):
     if level > 1:
         yield f"{'#' * level} `{name}`\n"
     description = " ".join((parser.description or "").split())
-    # A description that is the module docstring's first line (``toymodels X``: ...) may be
-    # cut mid-sentence; the subcommand's one-line help says the same in full.
+    # A description taken from a module docstring's first paragraph (``toymodels X``: ...)
+    # repeats the command's name, which the heading already gives, and a command group's
+    # may speak of its subcommand; there the one-line help says what the command does.
     if description.endswith(".") and not description.startswith("``"):
         yield f"{_text(description)}\n"
     elif summary:
