@@ -95,7 +95,7 @@ COLUMNS = (
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--base", default="HEAD~1", help="git revision to compare against (HEAD~1)")
     options.add_timing_options(p, engine_threads=None)
     p.add_argument(

@@ -147,7 +147,7 @@ def markdown(rows: list[dict], args) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     options.add_timing_options(p, engine_threads=None)
     options.add_step_options(p, engine_steps=400)
     p.add_argument("--batch", type=options.at_least(1), default=1024, help="batch size (1024)")

@@ -281,7 +281,7 @@ def markdown(rows: list[dict], args, load: tuple[float, float]) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument(
         "--units",
         type=options.at_least(1),

@@ -110,7 +110,7 @@ def markdown(row: dict, args) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--seeds", type=options.at_least(1), default=10, help="networks trained (10)")
     p.add_argument("--epochs", type=options.at_least(1), default=8001, help="epochs each (8001)")
     options.add_timing_options(p, engine_threads=2)

@@ -203,19 +203,14 @@ def build_phase_spec(args: argparse.Namespace):
     return spec.with_overrides({"description": description})
 
 
-def applicable_activations(spec, candidates) -> list[str]:
-    """The activations among ``candidates`` a model of ``spec`` can take: its family and
-    its volume control accept them on its task (each one's own declarations say so)."""
-    from toymodels.errors import ConfigError
+def applicable_activations(volume: str, task: str, candidates) -> list[str]:
+    """The activations among ``candidates`` that volume control ``volume`` acts on in a
+    layer learning ``task`` (as the control declares)."""
+    from toymodels.activations import ACTIVATIONS
+    from toymodels.volumes import VOLUMES
 
-    kept = []
-    for name in candidates:
-        try:
-            spec.model_config({**spec.cell_point(0), "activation": name})
-        except ConfigError:
-            continue
-        kept.append(name)
-    return kept
+    control = VOLUMES[volume]
+    return [name for name in candidates if control.refusal(ACTIVATIONS[name], task) is None]
 
 
 def build_compare_spec(args: argparse.Namespace):
@@ -237,9 +232,9 @@ def build_compare_spec(args: argparse.Namespace):
     # The options checked with the preset's own activation first, so that an error names
     # what the user gave rather than an activation they never chose.
     base = preset.with_overrides({**overrides, "axes.activation": None})
-    kept = applicable_activations(base, candidates)
+    volume = base.to_dict()["model"]["volume"]
+    kept = applicable_activations(volume, base.task, candidates)
     if not kept:
-        volume = base.to_dict()["model"]["volume"]
         raise ConfigError(f'volume control "{volume}" applies to no activation on {args.task}')
     overrides["axes.activation"] = kept
     spec = preset.with_overrides(overrides)

@@ -207,7 +207,7 @@ def test_revision_script_compares_the_two_trees(tmp_path, monkeypatch, capsys):
 
     def fake_run(references, *job, repeats, tree):
         calls.append(("this" if tree == compare_revisions.ROOT else "base", job[2]))
-        assert references == compare_revisions.ENGINE and repeats == 1
+        assert references == compare_revisions.ENGINE_REFERENCES and repeats == 1
         return {"instance_steps_per_s": (200.0 if tree == compare_revisions.ROOT else 100.0)}
 
     @contextmanager

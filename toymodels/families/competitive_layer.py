@@ -50,7 +50,8 @@ class CompetitionConfig(CompetingUnitsConfig):
 
 
 class CompetitiveLayer(CompetingUnits, UnitLayer):
-    """A hidden layer of K competing units (see module docstring)."""
+    """W₂ act(W₁ x + b₁) + b₂ with a competitive activation and a volume control: K units
+    that may duplicate one another, share the work, or collapse onto one."""
 
     name = "competition"
     Config = CompetitionConfig

@@ -109,8 +109,14 @@ class ContextualNetwork(TwoLayerNetwork):
 
 
 class ContextualReLU(ContextualNetwork, relu=True):
+    """W₂ relu(W₁ x): a ReLU network on the contextual task, whose units may serve all,
+    some or one of the contexts (mixed selectivity)."""
+
     name = "contextual_relu"
 
 
 class ContextualLinear(ContextualNetwork, relu=False):
+    """W₂ W₁ x: a deep linear network on the contextual task, whose modes follow the
+    closed-form learning dynamics."""
+
     name = "contextual_linear"

@@ -80,7 +80,8 @@ def pathway_names(n_contexts: int, gating: str) -> list[str]:
 
 
 class GatedLinearNetwork(ToyModel):
-    """The GDLN of the module docstring."""
+    """A gated deep linear network: a common pathway always on and context pathways gated
+    on for fixed sets of contexts, racing to fit the contextual task."""
 
     name = "gdln"
     Config = GDLNConfig

@@ -67,8 +67,13 @@ class TwoViewNetwork(TwoLayerNetwork):
 
 
 class TwoViewLinear(TwoViewNetwork, relu=False):
+    """W₂ W₁ x: two views through one shared linear layer to two task heads, beside the
+    linear theory of which modes it learns."""
+
     name = "two_view_linear"
 
 
 class TwoViewReLU(TwoViewNetwork, relu=True):
+    """W₂ relu(W₁ x): two views through one shared ReLU layer to two task heads."""
+
     name = "two_view_relu"
