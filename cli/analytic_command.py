@@ -16,9 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from toymodels.limits import INPUTS, N_CONTEXTS, STRUCTURES
+from toymodels.limits import INPUTS
 
-from .arguments import declared, nonnegative_int, positive_float, positive_int
+from .arguments import (
+    add_contextual_options,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
 
 FEATURE_CHOICES = (2, 3)
 # Seconds one heavy step may take.  The slowest default query measured, ``modes
@@ -187,13 +192,7 @@ def register(sub) -> None:
         description="Solve the learning dynamics of each mode of a two-layer linear network "
         "on the contextual task in closed form and print their strengths and half-times.",
     )
-    p.add_argument(
-        "--contexts",
-        type=declared(N_CONTEXTS, "contexts"),
-        default=3,
-        help="contexts K, 3 to 5 (default 3)",
-    )
-    p.add_argument("--structure", choices=STRUCTURES, default="different", help="default different")
+    add_contextual_options(p)
     p.add_argument("--inputs", choices=INPUTS, default="one_hot", help="default one_hot")
     p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (default 1e-3)")
     p.add_argument(

@@ -126,6 +126,22 @@ def bounded_float(lo: float, hi: float, label: str, why: str) -> Callable[[str],
     return parse
 
 
+def add_contextual_options(parser: argparse.ArgumentParser) -> None:
+    """``--contexts`` and ``--structure`` of the contextual task (its declared bounds and
+    choices)."""
+    from toymodels.limits import N_CONTEXTS, STRUCTURES
+
+    parser.add_argument(
+        "--contexts",
+        type=declared(N_CONTEXTS, "contexts"),
+        default=3,
+        help=f"contexts K, {N_CONTEXTS.allowed} (default 3)",
+    )
+    parser.add_argument(
+        "--structure", choices=STRUCTURES, default="different", help="default different"
+    )
+
+
 # -- options of every command that trains a sweep -------------------------------------------
 def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     """``--jobs`` (default: the cores available) and ``--yes``, passed to ``sweeps.run`` as

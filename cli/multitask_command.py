@@ -13,9 +13,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from toymodels.limits import N_CONTEXTS, STRUCTURES
-
-from .arguments import add_sweep_options, declared, headline, positive_float, positive_int
+from .arguments import (
+    add_contextual_options,
+    add_sweep_options,
+    headline,
+    positive_float,
+    positive_int,
+)
 
 MODELS = ("contextual_relu", "contextual_linear", "gdln")
 DEFAULTS = {"seeds": 5, "epochs": 8001, "lr": 1e-3, "record_every": 100}
@@ -36,13 +40,7 @@ def register(sub) -> None:
     p.add_argument(
         "--model", choices=MODELS, default="contextual_relu", help="default contextual_relu"
     )
-    p.add_argument(
-        "--contexts",
-        type=declared(N_CONTEXTS, "contexts"),
-        default=3,
-        help="contexts K, 3 to 5 (default 3)",
-    )
-    p.add_argument("--structure", choices=STRUCTURES, default="different", help="default different")
+    add_contextual_options(p)
     p.add_argument(
         "--hidden",
         type=positive_int,
