@@ -3,11 +3,12 @@
 - Argument types (sweeps' and analytics' alike): each rejects a bad value with one line
   naming the value and what is allowed.  ``label`` prefixes the value in the message (e.g.
   ``"importance "``) where the option's name alone would leave the reader guessing which
-  number was wrong.
-- :func:`add_sweep_options`: ``--jobs`` and ``--yes``, the same in every command that
-  trains a sweep.
-- :func:`check_output_folder`: the ``--out`` checks of the commands that keep their sweep
-  in ``--out/run``, made before any work.
+  number was wrong.  :func:`declared` makes one from a model field's declared check, so a
+  bound is written once.
+- :func:`add_contextual_options` and :func:`add_sweep_options`: options several commands
+  share.
+- :func:`train_into_out`: ``--out`` checked before any work (:func:`check_output_folder`),
+  the spec built and its sweep trained into ``--out/run``.
 """
 
 from __future__ import annotations
@@ -111,19 +112,6 @@ def grid_points(text: str) -> int:
             f"grid {value} must be an integer from {lo} to {hi} (points per axis)"
         )
     return value
-
-
-def bounded_float(lo: float, hi: float, label: str, why: str) -> Callable[[str], float]:
-    """An argument type for a finite number in ``[lo, hi]``; ``why`` says what the bounds
-    protect (printed with the refusal)."""
-
-    def parse(text: str) -> float:
-        value = _parse(text, float, "a number", label)
-        if not (math.isfinite(value) and lo <= value <= hi):
-            raise argparse.ArgumentTypeError(f"{label}{text} is outside [{lo:g}, {hi:g}] ({why})")
-        return value
-
-    return parse
 
 
 def add_contextual_options(parser: argparse.ArgumentParser) -> None:

@@ -46,6 +46,7 @@ def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
             "density_range": (float(density.min()), float(density.max())),
             "importance_range": (float(importance.min()), float(importance.max())),
         }
+        # The theory panel on its own fine grid over the trained ranges.
         theory, curves = candidate_theory(n, **ranges)
         # On the trained grid, cell for cell, so the panels compare directly.
         optimum = exact_optimum(n, density, importance)

@@ -10,7 +10,6 @@ phase-diagram`` writes as ``summary.json``, whose arrays are indexed
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,8 +18,9 @@ import numpy as np
 from toymodels.phases.base import DIVERGED
 
 from .agreement import agreement
-from .phase_maps import Boundary, PhaseMap, as_boundaries
-from .superposition_theory import exact_optimum
+from .phase_maps import Boundary, PhaseMap
+from .run_settings import spec_table
+from .superposition_theory import candidate_boundaries, exact_optimum
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -47,15 +47,9 @@ def grid_theory(results: xr.Dataset, optimum: bool = True, boundaries: bool = Tr
     importance = results["importance"].values
     features = int(results.sizes["feature"])
     theory = analytics.theory_map(features, density, importance)
-    curves = []
-    if boundaries:
-        curves = analytics.boundary_curves(
-            features,
-            density_range=(float(density.min()), float(density.max())),
-            importance_range=(float(importance.min()), float(importance.max())),
-        )
+    curves = candidate_boundaries(features, density, importance) if boundaries else []
     exact = exact_optimum(features, density, importance) if optimum else None
-    return GridTheory(theory, as_boundaries(curves), exact)
+    return GridTheory(theory, curves, exact)
 
 
 def summarise(
@@ -71,7 +65,6 @@ def summarise(
     paper = ordered["phase_paper"].values.astype(str)
     candidates = theory.theory
     theory_phase = np.asarray(candidates.phase).astype(str)
-    spec = json.loads(results.attrs["spec"])
     summary = {
         "features": features,
         "hidden": int(results.sizes["hidden"]),
@@ -88,7 +81,7 @@ def summarise(
         "agreement_paper_rule": agreement(paper, theory_phase),
         "diverged_models": int(results["diverged"].sum()),
         "diverged_cells": int((best == DIVERGED).sum()),
-        "train": spec.get("train", {}),
+        "train": spec_table(results).get("train", {}),
         "selection_loss": results.attrs.get("selection_loss", ""),
     }
     if theory.optimum is not None:

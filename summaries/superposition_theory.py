@@ -77,10 +77,22 @@ def candidate_theory(
     density = np.geomspace(*density_range, grid)
     importance = np.geomspace(*importance_range, grid)
     theory = theory_phase_map(analytics.theory_map(n_features, density, importance))
+    return theory, candidate_boundaries(n_features, density, importance)
+
+
+def candidate_boundaries(
+    n_features: int, density: Sequence[float], importance: Sequence[float]
+) -> list[Boundary]:
+    """The symbolic boundaries between candidates over the ranges ``density`` and
+    ``importance`` span."""
+    import analytics
+
     curves = analytics.boundary_curves(
-        n_features, density_range=density_range, importance_range=importance_range
+        n_features,
+        density_range=(float(np.min(density)), float(np.max(density))),
+        importance_range=(float(np.min(importance)), float(np.max(importance))),
     )
-    return theory, as_boundaries(curves)
+    return as_boundaries(curves)
 
 
 def exact_optimum(n_features: int, density: Sequence[float], importance: Sequence[float]):

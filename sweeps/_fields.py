@@ -9,11 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from toymodels.errors import (
-    ConfigError,
-    did_you_mean,
-    unknown_name,
-)
+from toymodels.errors import ConfigError, did_you_mean, unknown_name
 from toymodels.fields import FieldSpec
 from toymodels.train_config import TrainConfig
 
