@@ -118,6 +118,7 @@ def bfgs(
     theta: torch.Tensor,
     max_iter: int = 200,
     prune: dict[int, Callable] | None = None,
+    loss_floor: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
     """Minimise K independent problems from their starts ``theta [K, P]`` (float64).
 
@@ -125,16 +126,18 @@ def bfgs(
     ``theta [k, P] -> (loss [k], grad [k, P])`` with ``size`` (how many it was built
     with) and ``select(keep)`` (from now on it receives only the rows ``keep`` of those it
     last received).  ``prune={after: fn(index, theta, loss, all_loss) -> keep}`` as in
-    :func:`minimise`.  Returns the final ``theta [K, P]``, ``loss [K]``, largest gradient
+    :func:`minimise`.  The stopping tolerances are relative to the loss, or to
+    ``loss_floor`` where the loss is smaller (for problems whose minimum is 0, where
+    relative tolerances would never be met).  Returns the final ``theta [K, P]``, ``loss [K]``, largest gradient
     entry ``[K]`` and iterations ``[K]``.
     """
     # The work is many small tensor ops: intra-op threads only add synchronisation (20x
     # slower on a loaded 2-core machine, measured), so run single-threaded.
     with torch_threads(1):
-        return _bfgs(make_batch, theta, max_iter, prune)
+        return _bfgs(make_batch, theta, max_iter, prune, loss_floor)
 
 
-def _bfgs(make_batch, theta, max_iter, prune):
+def _bfgs(make_batch, theta, max_iter, prune, loss_floor):
     K, P = theta.shape
     out_theta, out_f = theta.clone(), torch.zeros(K, dtype=torch.float64)
     out_g = torch.zeros(K, dtype=torch.float64)
@@ -154,9 +157,10 @@ def _bfgs(make_batch, theta, max_iter, prune):
             keep = prune[it](active, theta, f.numpy(), all_f.numpy())
             keep = torch.as_tensor(np.asarray(keep, dtype=bool))
             done |= ~keep
-        done |= g.abs().amax(1) <= GTOL_RELATIVE * f.abs()
+        scale = f.abs().clamp_min(loss_floor)
+        done |= g.abs().amax(1) <= GTOL_RELATIVE * scale
         if it and it % STALL_WINDOW == 0:
-            done |= f_ref - f <= STALL_RTOL * f.abs()
+            done |= f_ref - f <= STALL_RTOL * scale
             f_ref = f.clone()
         if it == max_iter:
             break
@@ -190,7 +194,7 @@ def _bfgs(make_batch, theta, max_iter, prune):
             batch, lambda rows: make_batch(active[rows]), theta, f, g, d, slope
         )
         # no decrease along d, or a negligible one: a minimum to working precision
-        done |= ~accepted | (f - f_new <= FTOL_RELATIVE * f.abs())
+        done |= ~accepted | (f - f_new <= FTOL_RELATIVE * f.abs().clamp_min(loss_floor))
         s, y = theta_new - theta, g_new - g
         sy = (s * y).sum(1)
         upd = accepted & (sy > CURVATURE_EPS * s.norm(dim=1) * y.norm(dim=1))

@@ -5,7 +5,8 @@
 - ``loss``: the exact loss of any W, b and importances (n <= 4), optionally evaluated;
 - ``optimum``: the density where the true optimum's extra feature changes phase;
 - ``modes``: the closed-form learning dynamics of the contextual task's modes;
-- ``critical-temperature``: deterministic annealing's τ_c = 2 λ_max(Σ_x) for a mixture.
+- ``critical-temperature``: deterministic annealing's τ_c = 2 λ_max(Σ_x) for a mixture;
+- ``thomson``: the Thomson problem of superposition (``cli.analytic_thomson``).
 sympy and torch work happens inside the handlers, so ``--help`` stays fast.  Each heavy
 step (a derivation, one optimum, the mode or annealing solution) runs under
 ``--time-limit`` (``analytics.time_budget``) and ends in one error line when it runs over.
@@ -18,6 +19,7 @@ import json
 
 from toymodels.limits import INPUTS
 
+from . import analytic_thomson
 from .arguments import (
     add_contextual_options,
     nonnegative_int,
@@ -233,6 +235,8 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_time_limit(p)
     p.set_defaults(handler=run_critical_temperature)
+
+    analytic_thomson.register(inner)
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -41,3 +41,13 @@ TEMPERATURE = within(1e-6, 1e6, "float32 inputs / τ")
 # Volume-control strength λ: a penalty 1e6 times the task's loss leaves the task below
 # float32's resolution (1e-7), and far beyond it overflows.
 VOLUME_STRENGTH = within(0.0, 1e6, "the task must outweigh it in float32")
+# The Thomson problem of superposition (``toymodels analytic thomson``,
+# ``analytics.thomson``): at least two features and one dimension; beyond 50 features,
+# 10 dimensions or 4096 random starts a minimisation takes minutes, not seconds (the
+# minimiser also bounds features x (dims + 1), the parameters of one start).
+THOMSON_FEATURES = integer_within(2, 50)
+THOMSON_DIMS = integer_within(1, 10)
+THOMSON_STARTS = integer_within(1, 4096)
+# Its default starts: with 64 every minimum measured (N <= 12, M <= 3) was reached by at
+# least 3 starts; twice that costs well under a second for the figure's sizes.
+THOMSON_DEFAULT_STARTS = 128
