@@ -104,6 +104,14 @@ def _dimensionality(results: Mapping, scale: str = "default"):
     return dimensionality(dimensionality_data(trained_models(ds)))
 
 
+def _thomson(results: Mapping, scale: str = "default"):
+    from summaries.thomson_comparison import thomson_rows
+
+    from .thomson import thomson_figure
+
+    return thomson_figure(thomson_rows(results))
+
+
 def _multitask_loss(results: Mapping, scale: str = "default"):
     from summaries.multitask_summary import prediction_for
 
@@ -319,6 +327,15 @@ FIGURES: dict[str, FigureEntry] = {
             "density, uniform importance, with the fractions D_i sticks at.",
             _dimensionality,
             {"default": ("dimensionality",), "paper": ("dimensionality-paper",)},
+        ),
+        FigureEntry(
+            "thomson",
+            "The Thomson geometry of superposition: the minimum of the 1-sparse loss with free "
+            "norms (b = 0) above the lowest-loss of 5 trained models at density 0.01, uniform "
+            "importance, N = 3-10 features in the plane and 5-11 in three dimensions; the "
+            "features each keeps and every kept feature's angle to its nearest neighbour.",
+            _thomson,
+            {"default": ("thomson-plane", "thomson-space")},
         ),
         FigureEntry(
             "multitask-loss",

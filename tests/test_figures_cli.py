@@ -41,6 +41,7 @@ def test_list_names_every_figure(capsys):
         "wtw-sparsity",
         "intro-2d",
         "dimensionality",
+        "thomson",
         "multitask-loss",
         "multitask-modes",
         "multitask-census",
