@@ -8,6 +8,8 @@
   over free ``W`` and ``b``;
 - :func:`critical_temperature`, :func:`stationary_hessian`: deterministic annealing's
   ``τ_c = 2 λ_max(Σ_x)`` where the redundant prototypes split (competition in a layer);
+- ``analytics.thomson``: the Thomson geometry of superposition, the minimum of the
+  Thomson energy or of the 1-sparse loss over many random starts;
 - ``analytics.mode_dynamics``: the closed-form learning dynamics of two-layer linear
   pathways on the contextual task (multi-task mixed selectivity);
 - ``analytics.conflict_theory``: which modes a shared linear layer learns under task

@@ -128,8 +128,8 @@ def bfgs(
     last received).  ``prune={after: fn(index, theta, loss, all_loss) -> keep}`` as in
     :func:`minimise`.  The stopping tolerances are relative to the loss, or to
     ``loss_floor`` where the loss is smaller (for problems whose minimum is 0, where
-    relative tolerances would never be met).  Returns the final ``theta [K, P]``, ``loss [K]``, largest gradient
-    entry ``[K]`` and iterations ``[K]``.
+    relative tolerances would never be met).  Returns the final ``theta [K, P]``,
+    ``loss [K]``, largest gradient entry ``[K]`` and iterations ``[K]``.
     """
     # The work is many small tensor ops: intra-op threads only add synchronisation (20x
     # slower on a loaded 2-core machine, measured), so run single-threaded.
@@ -191,7 +191,7 @@ def _bfgs(make_batch, theta, max_iter, prune, loss_floor):
         d = d * (MAX_STEP / d.abs().amax(1).clamp_min(MAX_STEP)).unsqueeze(1)
         slope = (g * d).sum(1)
         accepted, theta_new, f_new, g_new = _line_search(
-            batch, lambda rows: make_batch(active[rows]), theta, f, g, d, slope
+            batch, lambda rows, active=active: make_batch(active[rows]), theta, f, g, d, slope
         )
         # no decrease along d, or a negligible one: a minimum to working precision
         done |= ~accepted | (f - f_new <= FTOL_RELATIVE * f.abs().clamp_min(loss_floor))

@@ -72,9 +72,9 @@ def register(inner) -> None:
 
 
 def run(args) -> int:
-    from analytics.thomson import KEPT_NORM, minimise, nearest_each
     import numpy as np
 
+    from analytics.thomson import KEPT_NORM, minimise, nearest_each
     from toymodels.errors import ConfigError
 
     if args.bias and args.norms == "fixed":

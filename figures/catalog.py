@@ -107,7 +107,7 @@ def _dimensionality(results: Mapping, scale: str = "default"):
 def _thomson(results: Mapping, scale: str = "default"):
     from summaries.thomson_comparison import thomson_rows
 
-    from .thomson import thomson_figure
+    from .thomson_geometry import thomson_figure
 
     return thomson_figure(thomson_rows(results))
 
@@ -331,8 +331,9 @@ FIGURES: dict[str, FigureEntry] = {
         FigureEntry(
             "thomson",
             "The Thomson geometry of superposition: the minimum of the 1-sparse loss with free "
-            "norms (b = 0) above the lowest-loss of 5 trained models at density 0.01, uniform "
-            "importance, N = 3-10 features in the plane and 5-11 in three dimensions; the "
+            "norms (b = 0) above the lowest-loss of 5 trained models at density 0.01 (ranked "
+            "by the loss on inputs with at most two active features), uniform importance, "
+            "N = 3-10 features in the plane and 5-11 in three dimensions; the "
             "features each keeps and every kept feature's angle to its nearest neighbour.",
             _thomson,
             {"default": ("thomson-plane", "thomson-space")},

@@ -43,11 +43,16 @@ def thomson_figure(rows: Sequence[ThomsonRow], *, fig=None):
     with house_style():
         if fig is None:
             fig = new_figure(DOUBLE_COLUMN, ROW_HEIGHT * 2 * len(dims) + 2.0)
-        grid = fig.add_gridspec(2 * len(dims) + 1, columns, height_ratios=[1] * 2 * len(dims) + [2.3])
+        grid = fig.add_gridspec(
+            2 * len(dims) + 1, columns, height_ratios=[1] * 2 * len(dims) + [2.3]
+        )
         for k, m in enumerate(dims):
             for c, row in enumerate(by_dims[m]):
                 for j, (geometry, colour, label) in enumerate(
-                    ((row.minimum, MINIMUM_COLOUR, "minimum"), (row.trained, TRAINED_COLOUR, "trained"))
+                    (
+                        (row.minimum, MINIMUM_COLOUR, "minimum"),
+                        (row.trained, TRAINED_COLOUR, "trained"),
+                    )
                 ):
                     spec = grid[2 * k + j, c]
                     ax = fig.add_subplot(spec, projection="3d") if m == 3 else fig.add_subplot(spec)
@@ -134,14 +139,35 @@ def _kept_panel(ax, by_dims: dict) -> None:
     for m, rows in by_dims.items():
         n = [r.features for r in rows]
         marker = DIMS_MARKERS[m]
-        ax.plot(n, [r.minimum.kept for r in rows], "-", marker=marker, color=MINIMUM_COLOUR,
-                mfc="white", ms=4, label=f"minimum, m = {m}")  # fmt: skip
-        ax.plot(n, [r.trained.kept for r in rows], ls="none", marker=marker, color=TRAINED_COLOUR,
-                ms=3, label=f"trained (best seed), m = {m}")  # fmt: skip
+        ax.plot(
+            n,
+            [r.minimum.kept for r in rows],
+            "-",
+            marker=marker,
+            color=MINIMUM_COLOUR,
+            mfc="white",
+            ms=4,
+            label=f"minimum, m = {m}",
+        )
+        ax.plot(
+            n,
+            [r.trained.kept for r in rows],
+            ls="none",
+            marker=marker,
+            color=TRAINED_COLOUR,
+            ms=3,
+            label=f"trained (best seed), m = {m}",
+        )
         # every seed, as small ticks beside the best one
         for r in rows:
-            ax.plot([r.features + 0.18] * len(r.seeds_kept), r.seeds_kept, "_", color=TRAINED_COLOUR,
-                    ms=3, alpha=0.6)  # fmt: skip
+            ax.plot(
+                [r.features + 0.18] * len(r.seeds_kept),
+                r.seeds_kept,
+                "_",
+                color=TRAINED_COLOUR,
+                ms=3,
+                alpha=0.6,
+            )
     ax.set_xlabel("features N")
     ax.set_ylabel(f"features kept (‖W_i‖ > {KEPT_NORM:g})")
     ax.legend(loc="upper left", fontsize=6)
@@ -152,17 +178,40 @@ def _angle_panel(ax, by_dims: dict) -> None:
         marker = DIMS_MARKERS[m]
         shift = -0.12 if m == 2 else 0.12
         for r in rows:
-            ax.plot([r.features + shift] * len(r.minimum.nearest), r.minimum.nearest, ls="none",
-                    marker=marker, color=MINIMUM_COLOUR, mfc="white", ms=4)  # fmt: skip
-            ax.plot([r.features + shift] * len(r.trained.nearest), r.trained.nearest, ls="none",
-                    marker="x", color=TRAINED_COLOUR, ms=3)  # fmt: skip
+            ax.plot(
+                [r.features + shift] * len(r.minimum.nearest),
+                r.minimum.nearest,
+                ls="none",
+                marker=marker,
+                color=MINIMUM_COLOUR,
+                mfc="white",
+                ms=4,
+            )
+            ax.plot(
+                [r.features + shift] * len(r.trained.nearest),
+                r.trained.nearest,
+                ls="none",
+                marker="x",
+                color=TRAINED_COLOUR,
+                ms=3,
+            )
     from matplotlib.lines import Line2D
 
     handles = [
-        Line2D([], [], ls="none", marker="o", mfc="white", color=MINIMUM_COLOUR, label="minimum (○ m = 2, □ m = 3)"),
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker="o",
+            mfc="white",
+            color=MINIMUM_COLOUR,
+            label="minimum (○ m = 2, □ m = 3)",
+        ),
         Line2D([], [], ls="none", marker="x", color=TRAINED_COLOUR, label="trained, best seed"),
-    ]  # fmt: skip
+    ]
     ax.legend(handles=handles, loc="upper right", fontsize=6)
     ax.set_xlabel("features N (m = 2 left of m = 3)")
     ax.set_ylabel("nearest-neighbour angle (°)")
-    ax.set_title(f"agreement: same kept count and every angle within {ANGLE_TOLERANCE:g}°", fontsize=7)
+    ax.set_title(
+        f"agreement: same kept count and every angle within {ANGLE_TOLERANCE:g}°", fontsize=7
+    )
