@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analytics.thomson import KEPT_NORM, angle_spectrum, few_active_loss, minimise, nearest_angles
+from toymodels.errors import ConfigError
 
 from .json_values import listed
 from .run_settings import spec_table
@@ -27,7 +28,7 @@ from .run_settings import spec_table
 # minimum's: a pentagon (72°) against a hexagon (60°) or a square (90°) differ by 12° or
 # more, while training noise at density 0.01 moves an angle by 1-2°.
 ANGLE_TOLERANCE = 5.0
-# A minimum below this is 0: no interference at all (the minimiser stops within 1e-12).
+# A minimum below this is 0: no interference at all (the minimiser's zeros are below 1e-13).
 ZERO_LOSS = 1e-9
 # Random starts and seed of the minimiser for every N (its default starts reached every
 # minimum of these sizes from at least 3 of 64 starts).
@@ -110,6 +111,13 @@ def trained_geometries(ds) -> list[tuple[int, int, Geometry, tuple, tuple]]:
     density 0.01 that one's ~3% error exceeds the gaps between a pentagon and a hexagon.
     """
     spec = spec_table(ds)
+    # "phase" holds the phase rule's per-phase fractions stored with every sweep
+    extra = sorted(set(ds.dims) - {"n_features", "seed", "hidden", "feature", "phase"})
+    if extra:
+        raise ConfigError(
+            f"the Thomson comparison reads a sweep over n_features alone; this one also has "
+            f"the axes {', '.join(extra)}"
+        )
     if "n_features" not in ds.dims:
         ds = ds.expand_dims(n_features=[int(spec["n_features"])])
     density = float(spec.get("model", {}).get("density", np.nan))

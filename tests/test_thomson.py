@@ -10,6 +10,7 @@ import torch
 
 from analytics import thomson
 from cli.main import main
+from toymodels.errors import ConfigError
 
 
 def polygon(k: int, radius: float = 1.0) -> np.ndarray:
@@ -220,7 +221,8 @@ def test_trained_pentagon_matches_the_minimum_in_the_plane(tmp_path):
     spec = load_preset("thomson-plane").with_overrides(
         {"axes.n_features": [5, 8], "seeds": 3, "train.steps": 2000, "train.lr": 0.005}
     )
-    rows = {r.features: r for r in thomson_rows({"plane": run(spec, tmp_path / "run", jobs=1)})}
+    ds = run(spec, tmp_path / "run", jobs=1)
+    rows = {r.features: r for r in thomson_rows({"plane": ds})}
     five, eight = rows[5], rows[8]
     assert five.minimum.kept == 5 and five.seeds_kept == (5, 5, 5)
     assert five.agrees and five.nearest_gap < ANGLE_TOLERANCE
@@ -233,6 +235,9 @@ def test_trained_pentagon_matches_the_minimum_in_the_plane(tmp_path):
     summary = summarise([five, eight])
     json.dumps(summary, allow_nan=False)
     assert [r["features"] for r in summary["rows"]] == [5, 8]
+    # a sweep with another axis is refused, not read cell by cell
+    with pytest.raises(ConfigError, match="n_features alone.*density"):
+        thomson_rows({"plane": ds.expand_dims(density=[0.01, 0.02])})
 
 
 def test_figure_draws_every_feature_of_both_sides():
