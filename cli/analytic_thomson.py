@@ -1,6 +1,5 @@
-"""``toymodels analytic thomson``: the Thomson problem of superposition.
-
-The minimum, over many random starts, of the fixed-norm Thomson energy
+"""``toymodels analytic thomson``, the Thomson problem of superposition: the minimum, over
+many random starts, of the fixed-norm Thomson energy
 ``Σ_{i≠j} ReLU(cos θ_ij)²`` of N unit vectors in M dimensions (``--norms fixed``), or of
 the 1-sparse loss with free norms ``Σ_i (1 − ReLU(‖W_i‖² + b_i))² + Σ_{i≠j}
 ReLU(W_j·W_i + b_j)²`` (``--norms free``, b = 0, or free biases with ``--bias``); which
