@@ -14,8 +14,6 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from toymodels.phases.base import DIVERGED
-
 from summaries.phase_maps import (
     Boundary,
     FeatureMap,
@@ -26,6 +24,7 @@ from summaries.phase_maps import (
     phase_map,
 )
 from summaries.superposition_theory import theory_phase_map
+from toymodels.phases.base import DIVERGED
 
 from ._layout import draw_boundaries, log_axis, log_edges
 from .colour import category_colours, feature_rgb

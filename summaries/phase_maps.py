@@ -151,9 +151,7 @@ def panel_rules(features: int) -> tuple[str, ...]:
     return ("paper", "best") if features <= 2 else ("paper", "seeds", "best")
 
 
-def empirical_maps(
-    ds, rules: Sequence[str] = ("paper", "best")
-) -> list[FeatureMap | SeedPhaseMap]:
+def empirical_maps(ds, rules: Sequence[str] = ("paper", "best")) -> list[FeatureMap | SeedPhaseMap]:
     """The extra (last) feature per cell of a sweep's results, one map per aggregation rule.
 
     - ``paper``: drop each cell's highest-loss model and average the rest's norm and

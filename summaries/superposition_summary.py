@@ -99,9 +99,7 @@ def summarise(
         optimum_phase = names[exact.codes]
         summary["optimum_phase"] = optimum_phase.tolist()
         summary["agreement_optimum"] = agreement(best, optimum_phase)
-        summary["agreement_each_seed_optimum"] = agreement(
-            each, _per_seed(optimum_phase, each)
-        )
+        summary["agreement_each_seed_optimum"] = agreement(each, _per_seed(optimum_phase, each))
         summary["theory_agrees_with_optimum"] = agreement(theory_phase, optimum_phase)
     return summary
 

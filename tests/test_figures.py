@@ -233,9 +233,7 @@ def test_seed_panel_gives_each_seed_a_column_sorted_by_phase():
             [["dedicated"] * 4] * 3,
         ]
     )
-    ds = ds.assign(phase_model=(("density", "importance", "seed"), each)).assign_coords(
-        phase=names
-    )
+    ds = ds.assign(phase_model=(("density", "importance", "seed"), each)).assign_coords(phase=names)
     seeds = phase_maps.seed_phase_map(ds)
     np.testing.assert_array_equal(seeds.codes[0, 0], [1, 2, 2, 3])  # sorted by phase
     np.testing.assert_allclose(seeds.fraction[0, 0], [0, 0.25, 0.5, 0.25])
@@ -250,7 +248,9 @@ def test_seed_panel_gives_each_seed_a_column_sorted_by_phase():
     widths = np.diff(np.log10(coords))
     np.testing.assert_allclose(widths, widths[0])
     np.testing.assert_allclose(coords[::4], log_edges(ds["importance"].values))
-    legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes if ax.get_legend()]
+    legends = [
+        [t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes if ax.get_legend()
+    ]
     assert ["not represented", "dedicated dimension", "superposition", "diverged"] in legends
     assert overlapping_texts(fig) == []
     assert phase_maps.panel_rules(2) == ("paper", "best")
