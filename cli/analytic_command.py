@@ -2,7 +2,10 @@
 
 - ``losses``: every candidate solution's exact loss (``--json`` / ``--latex`` / a table);
 - ``boundaries``: densities where the winning candidate changes, with the slope jump;
-- ``loss``: the exact loss of any W, b and importances (n <= 4), optionally evaluated;
+- ``loss``: the exact loss of any W, b and importances (n <= 4), optionally evaluated, and
+  with ``--by-sparsity`` its terms by number of active features;
+- ``anatomy``: the 1-sparse loss split into feature benefit and interference
+  (``cli.analytic_anatomy``);
 - ``optimum``: the density where the true optimum's extra feature changes phase;
 - ``modes``: the closed-form learning dynamics of the contextual task's modes;
 - ``critical-temperature``: deterministic annealing's τ_c = 2 λ_max(Σ_x) for a mixture.
@@ -18,6 +21,7 @@ import json
 
 from toymodels.limits import INPUTS
 
+from . import analytic_anatomy as anatomy
 from .arguments import (
     add_contextual_options,
     nonnegative_int,
@@ -155,18 +159,15 @@ def register(sub) -> None:
         "expressions in r), optionally evaluated at a point.",
     )
     p.add_argument("--features", type=int, required=True, metavar="N", help="columns of W")
-    p.add_argument("--W", dest="W", required=True, help='rows of W, e.g. "[[1,-1]]"')
-    p.add_argument("--b", dest="b", default=None, help='bias, e.g. "[0, p/2]" (default 0)')
-    p.add_argument(
-        "--importance", default=None, help='per-feature importances, e.g. "1,r" (default 1)'
-    )
-    p.add_argument("--family", default="relu", help="relu (default) or linear")
+    anatomy.add_model_options(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
     fmt.add_argument("--latex", action="store_true", help="LaTeX of the loss")
-    p.add_argument("--at", default=None, metavar="p=P,r=R", help="also evaluate, e.g. p=0.1,r=2")
+    anatomy.add_by_sparsity(p)
     _add_time_limit(p)
     p.set_defaults(handler=run_loss)
+
+    anatomy.register(inner, _add_time_limit)
 
     p = inner.add_parser(
         "optimum",
@@ -411,6 +412,9 @@ def run_loss(args) -> int:
             value = value_at(expr, at)
     with _budget(args, "writing the loss as LaTeX"):
         tex = latex(expr) if args.json or args.latex else None
+    if args.by_sparsity:
+        with _budget(args, f"deriving the loss by active features of W={_shown(args.W)}"):
+            terms, _ = anatomy.by_sparsity(W, args, at)
     if args.json:
         obj = {
             "loss": str(expr),
@@ -424,13 +428,19 @@ def run_loss(args) -> int:
         if at is not None:
             obj["at"] = at
             obj["value"] = value
+        if args.by_sparsity:
+            obj["by_sparsity"] = terms
         _print_json(obj)
     elif args.latex:
         print(tex)
+        if args.by_sparsity:
+            anatomy.print_by_sparsity(terms, None, latex=True)
     else:
         print(f"loss = {expr}")
         if value is not None:
             print(f"value at {args.at} = {value:.12g}")
+        if args.by_sparsity:
+            anatomy.print_by_sparsity(terms, args.at)
         source = {"miss": "derived now", "memory": "memory cache", "disk": "disk cache"}
         print(
             f"{source[result.cache]} in {result.seconds:.3g} s "
