@@ -116,9 +116,7 @@ class Anatomy:
         return sympy.Add(*self.interference)
 
 
-def one_sparse_anatomy(
-    W, b=None, importance=None, family: str = "relu", x=1
-) -> Anatomy:
+def one_sparse_anatomy(W, b=None, importance=None, family: str = "relu", x=1) -> Anatomy:
     """Feature benefit and interference of one model on the 1-sparse inputs ``x_i = x``
     (the paper's form at ``x = 1``), exact; inputs as :func:`analytics.derive_loss`, and
     the same checks (so ``b`` may use ``p`` and importances ``r``)."""

@@ -308,8 +308,8 @@ def derive_expression(query: LossQuery, size: int | None = None, terms=None) -> 
 def _piece(query: LossQuery, terms, probe: sympy.Rational, size: int | None) -> sympy.Expr:
     """The loss on the density interval containing ``probe`` (no bias crosses a knot
     inside it); with ``size = k`` only the patterns of ``k`` active features, each with
-    weight 1 instead of its probability.  Polynomial biases go through ``sympy.Poly`` arithmetic in ``p`` (fast);
-    other expressions through plain sympy."""
+    weight 1 instead of its probability.  Polynomial biases go through ``sympy.Poly``
+    arithmetic in ``p`` (fast); other expressions through plain sympy."""
     n = query.n_features
     by_importance: dict[sympy.Expr, sympy.Expr] = {}
     for i, bias in enumerate(query.b):

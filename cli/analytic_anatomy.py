@@ -89,10 +89,10 @@ def run_anatomy(args) -> int:
     from analytics.loss_anatomy import one_sparse_anatomy
     from toymodels.errors import ConfigError
 
-    from .analytic_command import _budget, _print_json, _print_table
+    from .analytic_output import budget, print_json, print_table
 
     at = inputs.point(args.at) if args.at is not None else None
-    with _budget(args, "splitting the 1-sparse loss"):
+    with budget(args, "splitting the 1-sparse loss"):
         found = one_sparse_anatomy(inputs.matrix(args.W), args.b, args.importance, args.family)
     exprs = {
         "benefit": list(found.benefit),
@@ -109,7 +109,9 @@ def run_anatomy(args) -> int:
         # a number when it is one, else the expression and (with --at) its value
         return entry(e) if not e.free_symbols else str(e)
 
-    obj = {key: [shown(e) for e in v] if isinstance(v, list) else shown(v) for key, v in exprs.items()}
+    obj = {
+        key: [shown(e) for e in v] if isinstance(v, list) else shown(v) for key, v in exprs.items()
+    }
     if at is not None:
         obj["at"] = at
         obj["values"] = {
@@ -117,7 +119,7 @@ def run_anatomy(args) -> int:
             for key, v in exprs.items()
         }
     if args.json:
-        _print_json(
+        print_json(
             {
                 "family": args.family,
                 "convention": "1-sparse input x_i = 1: benefit[i] = I_i (1 - act(|W_i|^2 + "
@@ -144,7 +146,7 @@ def run_anatomy(args) -> int:
             ),
         )
     )
-    _print_table(rows)
+    print_table(rows)
     where = f" at {args.at}" if at is not None else ""
     print(f"(1-sparse inputs x_i = 1{where}; interference charged to the disturbed feature)")
     return 0

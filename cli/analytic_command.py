@@ -22,6 +22,9 @@ import json
 from toymodels.limits import INPUTS
 
 from . import analytic_anatomy as anatomy
+from .analytic_output import budget as _budget
+from .analytic_output import print_json as _print_json
+from .analytic_output import print_table as _print_table
 from .arguments import (
     add_contextual_options,
     nonnegative_int,
@@ -40,7 +43,6 @@ MAX_TIME_LIMIT = 86400.0
 MAX_STARTS = 1000
 # Importances per command: each is a full optimum (or transition search) of its own.
 MAX_IMPORTANCES = 100
-_HINT = "; allow more with --time-limit SECONDS"
 
 
 def _importance(text: str) -> float:
@@ -96,12 +98,6 @@ def _check_importances(values: list[float]) -> None:
         raise ConfigError(
             f"--importance has {len(values)} values; at most {MAX_IMPORTANCES} per command"
         )
-
-
-def _budget(args, what: str):
-    from analytics.time_budget import time_limit
-
-    return time_limit(args.time_limit, what, _HINT)
 
 
 def _candidate_grid_args(p) -> None:
@@ -272,19 +268,6 @@ def _json_option(text: str, option: str, example: str):
         ) from None
 
 
-def _print_json(obj) -> None:
-    from toymodels.errors import ConfigError
-
-    try:
-        text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False)
-    except ValueError:  # NaN/Infinity would make the output invalid JSON
-        raise ConfigError(
-            "the result holds a number beyond the float range (inf or nan); the inputs are "
-            "too extreme for a numeric answer"
-        ) from None
-    print(text)
-
-
 # -- handlers -----------------------------------------------------------------------------
 def run_losses(args) -> int:
     from analytics.candidate_solutions import candidates
@@ -324,14 +307,6 @@ def run_losses(args) -> int:
         rows += [(c.name, str(_matrix(c.W)), str(list(c.b)), c.phase, str(c.loss)) for c in cands]
         _print_table(rows)
     return 0
-
-
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for j, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        if j == 0:
-            print("  ".join("-" * w for w in widths))
 
 
 def run_boundaries(args) -> int:

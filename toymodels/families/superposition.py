@@ -34,9 +34,7 @@ INTERFERENCE_DEFINITION = (
 # The 1-sparse loss at x_i = 1 split as in the paper ("The Mathematical Understanding");
 # "interference" above is the geometric overlap, so the loss term has its own name.
 FEATURE_BENEFIT_DEFINITION = "sum over i of I_i (1 - act(||W_i||^2 + b_i))^2 (1-sparse, x_i = 1)"
-INTERFERENCE_LOSS_DEFINITION = (
-    "sum over i != j of I_j act(W_j . W_i + b_j)^2 (1-sparse, x_i = 1)"
-)
+INTERFERENCE_LOSS_DEFINITION = "sum over i != j of I_j act(W_j . W_i + b_j)^2 (1-sparse, x_i = 1)"
 
 
 @dataclass(frozen=True)
