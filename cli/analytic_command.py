@@ -389,7 +389,7 @@ def run_loss(args) -> int:
         tex = latex(expr) if args.json or args.latex else None
     if args.by_sparsity:
         with _budget(args, f"deriving the loss by active features of W={_shown(args.W)}"):
-            terms, _ = anatomy.by_sparsity(W, args, at)
+            terms, by_k = anatomy.by_sparsity(W, args, at)
     if args.json:
         obj = {
             "loss": str(expr),
@@ -404,7 +404,8 @@ def run_loss(args) -> int:
             obj["at"] = at
             obj["value"] = value
         if args.by_sparsity:
-            obj["by_sparsity"] = terms
+            obj |= {"by_sparsity": terms, "by_sparsity_seconds": by_k.seconds}
+            obj["by_sparsity_cache"] = by_k.cache
         _print_json(obj)
     elif args.latex:
         print(tex)

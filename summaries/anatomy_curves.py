@@ -1,0 +1,112 @@
+"""The loss's anatomy against density as plain data for the figures: the candidate
+solutions' feature benefit, interference and loss by number of active features (from
+``analytics.loss_anatomy``), and the same two totals of trained models (the
+``feature_benefit`` and ``interference_loss`` metrics of a run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Densities per candidate curve (log-spaced): smooth curves of closed forms.
+CURVE_POINTS = 200
+
+
+@dataclass(frozen=True)
+class CandidateAnatomy:
+    """The candidates of ``n_features`` at relative importance ``importance``, each
+    ``[candidate, density]``; ``weighted[c, k]`` is ``p^k (1 - p)^(n - k) L_k``."""
+
+    n_features: int
+    importance: float
+    density: np.ndarray  # [D]
+    names: tuple[str, ...]
+    phases: tuple[str, ...]
+    benefit: np.ndarray  # [C, D]
+    interference: np.ndarray  # [C, D]
+    weighted: np.ndarray  # [C, n + 1, D]
+
+
+@dataclass(frozen=True)
+class TrainedAnatomy:
+    """Trained models' two totals ``[density, seed]`` and each density's lowest-loss seed."""
+
+    importance: float
+    density: np.ndarray  # [D]
+    benefit: np.ndarray  # [D, S]
+    interference: np.ndarray  # [D, S]
+    best: np.ndarray  # [D] index of the seed with the lowest loss
+
+
+def candidate_anatomy(
+    n_features: int = 2,
+    importance: float = 1.0,
+    density_range: tuple[float, float] = (0.01, 1.0),
+    points: int = CURVE_POINTS,
+) -> CandidateAnatomy:
+    """Every candidate's feature benefit, interference (1-sparse, ``x_i = 1``) and
+    weighted loss terms on ``points`` log-spaced densities."""
+    import sympy
+
+    from analytics import candidates, p, r
+    from analytics.candidate_solutions import importances
+    from analytics.loss_anatomy import loss_by_sparsity, one_sparse_anatomy
+
+    density = np.geomspace(*density_range, points)
+    names, phases, benefit, interference, weighted = [], [], [], [], []
+
+    def curve(expr) -> np.ndarray:
+        f = sympy.lambdify(p, sympy.sympify(expr).subs(r, importance), "numpy")
+        return np.broadcast_to(np.asarray(f(density), float), density.shape).copy()
+
+    weights = importances(n_features)
+    for c in candidates(n_features):
+        names.append(c.name)
+        phases.append(c.phase)
+        found = one_sparse_anatomy(c.W, c.b, weights)
+        benefit.append(curve(found.benefit_total))
+        interference.append(curve(found.interference_total))
+        terms = loss_by_sparsity(c.W, c.b, weights).terms
+        n = n_features
+        weighted.append([curve(p**k * (1 - p) ** (n - k) * t) for k, t in enumerate(terms)])
+    return CandidateAnatomy(
+        n_features,
+        importance,
+        density,
+        tuple(names),
+        tuple(phases),
+        np.array(benefit),
+        np.array(interference),
+        np.array(weighted),
+    )
+
+
+def trained_anatomy(results, importance: float = 1.0) -> TrainedAnatomy:
+    """The two totals of a run's models over its density axis; a run with an importance
+    axis is read at the value nearest ``importance``."""
+    ds = results
+    if "importance" in ds.dims:
+        ds = ds.sel(importance=importance, method="nearest")
+        importance = float(ds["importance"])
+    missing = {"feature_benefit", "interference_loss"} - set(ds.data_vars)
+    if missing:
+        from toymodels.errors import ConfigError
+
+        raise ConfigError(
+            f"the run has no {', '.join(sorted(missing))}: it was trained before the "
+            "superposition families stored the loss's anatomy; train it again"
+        )
+    ds = ds.transpose("density", "seed", ...)
+    # the exact loss where the run has it, else the loss on fresh samples
+    loss = ds["loss_exact"].values if "loss_exact" in ds else ds["loss"].values
+    if np.isnan(loss).all():
+        loss = ds["loss"].values
+    loss = np.where(np.isfinite(loss), loss, np.inf)
+    return TrainedAnatomy(
+        importance,
+        ds["density"].values.astype(float),
+        ds["feature_benefit"].values.astype(float),
+        ds["interference_loss"].values.astype(float),
+        loss.argmin(axis=1),
+    )
