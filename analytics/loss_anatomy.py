@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import sympy
 
 from . import _cache, stored_expressions
@@ -141,3 +142,47 @@ def one_sparse_anatomy(W, b=None, importance=None, family: str = "relu", x=1) ->
         for j in range(n)
     )
     return Anatomy(benefit, interference)
+
+
+@dataclass(frozen=True)
+class CandidateValues:
+    """The anatomy of each candidate solution evaluated on densities (plain arrays)."""
+
+    names: tuple[str, ...]
+    phases: tuple[str, ...]
+    benefit: np.ndarray  # [candidate, density]
+    interference: np.ndarray  # [candidate, density]
+    weighted: np.ndarray  # [candidate, k, density]: p^k (1 - p)^(n - k) L_k
+
+
+def candidate_anatomy_values(n_features: int, importance: float, density) -> CandidateValues:
+    """Feature benefit, interference (1-sparse, ``x_i = 1``) and the weighted terms
+    ``p^k (1 - p)^(n - k) L_k`` of every candidate of ``n_features`` at relative importance
+    ``importance``, on the densities ``density [D]``."""
+    from .candidate_solutions import candidates, importances
+    from .symbols import p, r
+
+    density = np.asarray(density, float)
+    weights = importances(n_features)
+    n = n_features
+
+    def curve(expr) -> np.ndarray:
+        f = sympy.lambdify(p, sympy.sympify(expr).subs(r, importance), "numpy")
+        return np.broadcast_to(np.asarray(f(density), float), density.shape).copy()
+
+    names, phases, benefit, interference, weighted = [], [], [], [], []
+    for c in candidates(n_features):
+        found = one_sparse_anatomy(c.W, c.b, weights)
+        terms = loss_by_sparsity(c.W, c.b, weights).terms
+        names.append(c.name)
+        phases.append(c.phase)
+        benefit.append(curve(found.benefit_total))
+        interference.append(curve(found.interference_total))
+        weighted.append([curve(p**k * (1 - p) ** (n - k) * t) for k, t in enumerate(terms)])
+    return CandidateValues(
+        tuple(names),
+        tuple(phases),
+        np.array(benefit),
+        np.array(interference),
+        np.array(weighted),
+    )

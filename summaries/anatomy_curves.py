@@ -47,38 +47,19 @@ def candidate_anatomy(
 ) -> CandidateAnatomy:
     """Every candidate's feature benefit, interference (1-sparse, ``x_i = 1``) and
     weighted loss terms on ``points`` log-spaced densities."""
-    import sympy
-
-    from analytics import candidates, p, r
-    from analytics.candidate_solutions import importances
-    from analytics.loss_anatomy import loss_by_sparsity, one_sparse_anatomy
+    from analytics.loss_anatomy import candidate_anatomy_values
 
     density = np.geomspace(*density_range, points)
-    names, phases, benefit, interference, weighted = [], [], [], [], []
-
-    def curve(expr) -> np.ndarray:
-        f = sympy.lambdify(p, sympy.sympify(expr).subs(r, importance), "numpy")
-        return np.broadcast_to(np.asarray(f(density), float), density.shape).copy()
-
-    weights = importances(n_features)
-    for c in candidates(n_features):
-        names.append(c.name)
-        phases.append(c.phase)
-        found = one_sparse_anatomy(c.W, c.b, weights)
-        benefit.append(curve(found.benefit_total))
-        interference.append(curve(found.interference_total))
-        terms = loss_by_sparsity(c.W, c.b, weights).terms
-        n = n_features
-        weighted.append([curve(p**k * (1 - p) ** (n - k) * t) for k, t in enumerate(terms)])
+    found = candidate_anatomy_values(n_features, importance, density)
     return CandidateAnatomy(
         n_features,
         importance,
         density,
-        tuple(names),
-        tuple(phases),
-        np.array(benefit),
-        np.array(interference),
-        np.array(weighted),
+        found.names,
+        found.phases,
+        found.benefit,
+        found.interference,
+        found.weighted,
     )
 
 

@@ -23,8 +23,8 @@ from toymodels.families.superposition import loss_anatomy as metric  # noqa: E40
 
 
 def _results(nd=5, seeds=4, importance=None, rng=None) -> xr.Dataset:
-    """n=2, m=1 models near the antipodal pair (seed 0 exactly, without bias), with the two metrics from
-    the engine's own function and seed 0 given the lowest loss."""
+    """n=2, m=1 models near the antipodal pair (seed 0 exactly, without bias), with the
+    two metrics from the engine's own function and seed 0 given the lowest loss."""
     rng = rng or np.random.default_rng(0)
     density = np.geomspace(0.01, 1.0, nd)
     W = np.array([1.0, -1.0]) + 0.3 * rng.standard_normal((nd, seeds, 1, 2))
@@ -117,3 +117,11 @@ def test_catalog_builds_the_figure_from_its_preset():
     assert entry.presets("default") == ("anatomy-2to1",)
     fig = entry.build({"anatomy-2to1": _results()}, "default")
     assert len([ax for ax in fig.axes if ax.get_title()]) == 3
+
+
+def test_command_trains_the_preset_and_writes_the_figure(tmp_path, capsys):
+    from cli.main import main
+
+    tiny = ["--set", "train.steps=5", "--set", "seeds=2", "--set", "axes.density.num=3"]
+    assert main(["figures", "anatomy-2to1", "--out", str(tmp_path), "--quiet", *tiny]) == 0
+    assert (tmp_path / "anatomy-2to1.png").is_file() and (tmp_path / "anatomy-2to1.pdf").is_file()
