@@ -224,3 +224,25 @@ def test_families_store_the_two_totals_as_metrics(family):
     assert metrics["interference_loss"].item() == pytest.approx(
         float(found.interference_total), rel=1e-6
     )
+
+
+def test_a_sweep_records_the_two_totals_on_the_trajectory(tmp_path):
+    import sweeps
+
+    spec = sweeps.load_preset("anatomy-2to1").with_overrides(
+        {"train.steps": 10, "train.record_every": 5, "seeds": 2, "axes.density.num": 2}
+    )
+    ds = sweeps.run(spec, tmp_path / "run")
+    for name in ("feature_benefit", "interference_loss"):
+        trajectory = ds[f"{name}_trajectory"]
+        assert trajectory.dims == ("density", "seed", "step")
+        assert list(trajectory["step"].values) == [0, 5, 10]
+        # the last recorded step is the final model
+        np.testing.assert_array_equal(trajectory.isel(step=-1).values, ds[name].values)
+    # and the stored totals are those of the stored W and b
+    W = torch.as_tensor(ds["W"].values.reshape(-1, 1, 2), dtype=torch.float64)
+    b = torch.as_tensor(ds["b"].values.reshape(-1, 2), dtype=torch.float64)
+    found = loss_anatomy(W, b, torch.ones_like(b), relu=True)
+    np.testing.assert_allclose(
+        ds["feature_benefit"].values.ravel(), found["feature_benefit"].numpy(), rtol=1e-5
+    )
