@@ -106,7 +106,7 @@ def run_anatomy(args) -> int:
         raise ConfigError(f"--at {args.at!r} needs a value for {', '.join(missing)}")
 
     def shown(e):
-        # a number when it is one, else the expression and (with --at) its value
+        # a number when it is one exactly (1/3 stays exact text), else the expression
         return entry(e) if not e.free_symbols else str(e)
 
     obj = {
@@ -114,8 +114,12 @@ def run_anatomy(args) -> int:
     }
     if at is not None:
         obj["at"] = at
+    if at is not None or not needed:
+        # floats always when they exist, so a reader never has to parse "1/3"
         obj["values"] = {
-            key: [value_at(e, at) for e in v] if isinstance(v, list) else value_at(v, at)
+            key: [value_at(e, at or {}) for e in v]
+            if isinstance(v, list)
+            else value_at(v, at or {})
             for key, v in exprs.items()
         }
     if args.json:

@@ -97,6 +97,11 @@ def test_anatomy_symbolic_bias_with_values_and_the_linear_family(capsys):
     code, out, _ = run(capsys, "anatomy", "--W", "[[1,-1]]", "--family", "linear", "--json")
     obj = json.loads(out)
     assert (obj["benefit_total"], obj["interference_total"]) == (0, 2)
+    # exact text for a number that is no float, and its value beside it
+    code, out, _ = run(capsys, "anatomy", "--W", "[[1,1/3]]", "--family", "linear", "--json")
+    obj = json.loads(out)
+    assert obj["interference"] == ["1/9", "1/9"]
+    assert obj["values"]["interference_total"] == pytest.approx(2 / 9, rel=1e-15)
 
 
 def test_anatomy_table(capsys):
@@ -126,3 +131,12 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv):
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and "error" in err
+
+
+def test_fractions_in_W_stay_exact(capsys):
+    # W = [1, 1/3], linear: A = 1 - WᵀW, E(x - x')² = (Aμ)² + Σ_j A_ij² Var x_j by hand
+    code, out, _ = run(
+        capsys, "loss", "--features", "2", "--W", "[[1,1/3]]", "--family", "linear", "--json"
+    )
+    assert code == 0
+    assert sympy.expand(parse(json.loads(out)["loss"]) - (-4 * p**2 / 27 + 82 * p / 243)) == 0
