@@ -2,7 +2,10 @@
 
 - ``losses``: every candidate solution's exact loss (``--json`` / ``--latex`` / a table);
 - ``boundaries``: densities where the winning candidate changes, with the slope jump;
-- ``loss``: the exact loss of any W, b and importances (n <= 4), optionally evaluated;
+- ``loss``: the exact loss of any W, b and importances (n <= 4), optionally evaluated, and
+  with ``--by-sparsity`` its terms by number of active features;
+- ``anatomy``: the 1-sparse loss split into feature benefit and interference
+  (``cli.analytic_anatomy``);
 - ``optimum``: the density where the true optimum's extra feature changes phase;
 - ``modes``: the closed-form learning dynamics of the contextual task's modes;
 - ``critical-temperature``: deterministic annealing's τ_c = 2 λ_max(Σ_x) for a mixture.
@@ -18,6 +21,10 @@ import json
 
 from toymodels.limits import INPUTS
 
+from . import analytic_anatomy as anatomy
+from .analytic_output import budget as _budget
+from .analytic_output import print_json as _print_json
+from .analytic_output import print_table as _print_table
 from .arguments import (
     add_contextual_options,
     nonnegative_int,
@@ -36,7 +43,6 @@ MAX_TIME_LIMIT = 86400.0
 MAX_STARTS = 1000
 # Importances per command: each is a full optimum (or transition search) of its own.
 MAX_IMPORTANCES = 100
-_HINT = "; allow more with --time-limit SECONDS"
 
 
 def _importance(text: str) -> float:
@@ -94,12 +100,6 @@ def _check_importances(values: list[float]) -> None:
         )
 
 
-def _budget(args, what: str):
-    from analytics.time_budget import time_limit
-
-    return time_limit(args.time_limit, what, _HINT)
-
-
 def _candidate_grid_args(p) -> None:
     """``--features`` and ``--importance R [R ...]``, shared by boundaries and optimum."""
     p.add_argument("--features", type=_features, required=True, help="2 (m=1) or 3 (m=2)")
@@ -155,18 +155,15 @@ def register(sub) -> None:
         "expressions in r), optionally evaluated at a point.",
     )
     p.add_argument("--features", type=int, required=True, metavar="N", help="columns of W")
-    p.add_argument("--W", dest="W", required=True, help='rows of W, e.g. "[[1,-1]]"')
-    p.add_argument("--b", dest="b", default=None, help='bias, e.g. "[0, p/2]" (default 0)')
-    p.add_argument(
-        "--importance", default=None, help='per-feature importances, e.g. "1,r" (default 1)'
-    )
-    p.add_argument("--family", default="relu", help="relu (default) or linear")
+    anatomy.add_model_options(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
     fmt.add_argument("--latex", action="store_true", help="LaTeX of the loss")
-    p.add_argument("--at", default=None, metavar="p=P,r=R", help="also evaluate, e.g. p=0.1,r=2")
+    anatomy.add_by_sparsity(p)
     _add_time_limit(p)
     p.set_defaults(handler=run_loss)
+
+    anatomy.register(inner, _add_time_limit)
 
     p = inner.add_parser(
         "optimum",
@@ -271,19 +268,6 @@ def _json_option(text: str, option: str, example: str):
         ) from None
 
 
-def _print_json(obj) -> None:
-    from toymodels.errors import ConfigError
-
-    try:
-        text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False)
-    except ValueError:  # NaN/Infinity would make the output invalid JSON
-        raise ConfigError(
-            "the result holds a number beyond the float range (inf or nan); the inputs are "
-            "too extreme for a numeric answer"
-        ) from None
-    print(text)
-
-
 # -- handlers -----------------------------------------------------------------------------
 def run_losses(args) -> int:
     from analytics.candidate_solutions import candidates
@@ -323,14 +307,6 @@ def run_losses(args) -> int:
         rows += [(c.name, str(_matrix(c.W)), str(list(c.b)), c.phase, str(c.loss)) for c in cands]
         _print_table(rows)
     return 0
-
-
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for j, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        if j == 0:
-            print("  ".join("-" * w for w in widths))
 
 
 def run_boundaries(args) -> int:
@@ -411,6 +387,9 @@ def run_loss(args) -> int:
             value = value_at(expr, at)
     with _budget(args, "writing the loss as LaTeX"):
         tex = latex(expr) if args.json or args.latex else None
+    if args.by_sparsity:
+        with _budget(args, f"deriving the loss by active features of W={_shown(args.W)}"):
+            terms, by_k = anatomy.by_sparsity(W, args, at)
     if args.json:
         obj = {
             "loss": str(expr),
@@ -424,13 +403,20 @@ def run_loss(args) -> int:
         if at is not None:
             obj["at"] = at
             obj["value"] = value
+        if args.by_sparsity:
+            obj |= {"by_sparsity": terms, "by_sparsity_seconds": by_k.seconds}
+            obj["by_sparsity_cache"] = by_k.cache
         _print_json(obj)
     elif args.latex:
         print(tex)
+        if args.by_sparsity:
+            anatomy.print_by_sparsity(terms, None, latex=True)
     else:
         print(f"loss = {expr}")
         if value is not None:
             print(f"value at {args.at} = {value:.12g}")
+        if args.by_sparsity:
+            anatomy.print_by_sparsity(terms, args.at)
         source = {"miss": "derived now", "memory": "memory cache", "disk": "disk cache"}
         print(
             f"{source[result.cache]} in {result.seconds:.3g} s "

@@ -26,6 +26,7 @@ RUNS_DIR = "runs"
 # (the published protocol: fresh samples, Adam 1e-3, batch 1024, 10,000 steps).
 # - phase diagrams: the exact expected loss (same objective, no sampling noise) with the
 #   ``phase-diagram`` command's fast protocol, 10 seeds, 20x20 (n=2) and 16x16 (n=3);
+#   anatomy-2to1 the same protocol on its 20 densities;
 # - wtw-sparsity, intro-2d: 5,000 steps; the number of represented features and the loss
 #   (to 3 digits) equal those after 10,000 steps at every density;
 # - dimensionality: 3,000 steps of batch 256 at lr 3e-3 (a thirteenth of the samples):
@@ -35,6 +36,7 @@ _PHASE_FAST = {f"train.{k}": v for k, v in PROTOCOLS["fast"].items()}
 DEFAULT_SCALE = {
     "paper-2to1": {**_PHASE_FAST, "axes.density.num": 20, "axes.importance.num": 20},
     "paper-3to2": {**_PHASE_FAST, "axes.density.num": 16, "axes.importance.num": 16},
+    "anatomy-2to1": _PHASE_FAST,
     "wtw-sparsity": {"train.steps": 5000},
     "intro-2d": {"train.steps": 5000},
     "dimensionality": {"train.steps": 3000, "train.batch_size": 256, "train.lr": 0.003},

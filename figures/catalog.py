@@ -15,6 +15,8 @@ SCALES = ("default", "paper")
 # Relative importances of the candidate-loss panels: below 1 the extra feature goes from
 # superposition to not represented as density grows, above 1 to a dedicated dimension.
 LOSS_IMPORTANCES = (0.5, 2.0, 5.0)
+# The loss-anatomy figure's relative importance (that of its preset, anatomy-2to1).
+ANATOMY_IMPORTANCE = 1.0
 # Densities per curve of the exact optimum's loss in the candidate-loss figure.
 OPTIMUM_LOSS_POINTS = 40
 
@@ -74,6 +76,17 @@ def _candidate_losses(results: Mapping, scale: str = "default"):
             for c in candidate_curves(n, LOSS_IMPORTANCES, optimum_points=OPTIMUM_LOSS_POINTS)
         ]
     )
+
+
+def _anatomy(results: Mapping, scale: str = "default"):
+    from summaries.anatomy_curves import candidate_anatomy, trained_anatomy
+
+    from .anatomy import loss_anatomy
+
+    trained = trained_anatomy(results["anatomy-2to1"], ANATOMY_IMPORTANCE)
+    d = trained.density
+    theory = candidate_anatomy(2, ANATOMY_IMPORTANCE, (float(d.min()), float(d.max())))
+    return loss_anatomy(theory, trained)
 
 
 def _wtw(results: Mapping, scale: str = "default"):
@@ -298,6 +311,15 @@ FIGURES: dict[str, FigureEntry] = {
             "at fixed importances: the optimal loss has a kink where candidates cross "
             "(a first-order phase change).",
             _candidate_losses,
+        ),
+        FigureEntry(
+            "anatomy-2to1",
+            "The loss's anatomy, n=2 features in m=1 dimension at relative importance 1: "
+            "feature benefit and interference on 1-sparse inputs (x_i = 1) of the candidate "
+            "solutions (curves) and trained models (dots; ringed: lowest loss), and each "
+            "candidate's loss by number of active features, against density.",
+            _anatomy,
+            {"default": ("anatomy-2to1",)},
         ),
         FigureEntry(
             "wtw-sparsity",
