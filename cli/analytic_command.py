@@ -19,7 +19,9 @@ import json
 from toymodels.limits import INPUTS
 
 from .arguments import (
+    OnlyWith,
     add_contextual_options,
+    allowing,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -68,6 +70,7 @@ def _time_limit(text: str) -> float:
     return value
 
 
+@allowing(f"0 to {MAX_STARTS}")
 def _starts(text: str) -> int:
     value = nonnegative_int(text, label="starts ")
     if value > MAX_STARTS:
@@ -164,9 +167,14 @@ def register(sub) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
     fmt.add_argument("--latex", action="store_true", help="LaTeX of the loss")
-    p.add_argument("--at", default=None, metavar="p=P,r=R", help="also evaluate, e.g. p=0.1,r=2")
+    p.add_argument(
+        "--at",
+        default=None,
+        metavar="p=P,r=R",
+        help="also evaluate at a point, e.g. p=0.1,r=2 (default: the loss alone)",
+    )
     _add_time_limit(p)
-    p.set_defaults(handler=run_loss)
+    p.set_defaults(handler=run_loss, only_with=LOSS_ONLY_WITH)
 
     p = inner.add_parser(
         "optimum",
@@ -179,8 +187,7 @@ def register(sub) -> None:
         "--starts",
         type=_starts,
         default=None,
-        help=f"random starts per density on top of the candidates (default 8, at most "
-        f"{MAX_STARTS})",
+        help=f"random starts per density on top of the candidates, {_starts.allowed} (default 8)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_time_limit(p)
@@ -233,6 +240,17 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_time_limit(p)
     p.set_defaults(handler=run_critical_temperature)
+
+
+# --latex prints the loss's LaTeX alone: a value at a point would be computed and dropped.
+LOSS_ONLY_WITH = (
+    OnlyWith(
+        "--at",
+        holds=lambda args: not args.latex,
+        needs="with the table or --json",
+        chosen=lambda args: "--latex, which prints the loss alone",
+    ),
+)
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -104,6 +104,21 @@ def at_least(lo: int, label: str) -> Callable[[str], int]:
     return parse
 
 
+def between(lo: int, hi: int, label: str) -> Callable[[str], int]:
+    """An argument type for an integer from ``lo`` to ``hi``."""
+
+    def parse(text: str) -> int:
+        value = _parse(text, int, "an integer", label)
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(
+                f"{label}{value} must be an integer from {lo:,} to {hi:,}"
+            )
+        return value
+
+    parse.allowed = f"{lo:,} to {hi:,}"
+    return parse
+
+
 def at_most(hi: int, label: str) -> Callable[[str], int]:
     """An argument type for an integer from 1 to ``hi``."""
 

@@ -154,7 +154,8 @@ def register(sub) -> None:
         "--temperature",
         type=_TEMPERATURE,
         default=None,
-        help=f"τ, {TEMPERATURE.allowed} (preset: 1; annealing τ_c/2)",
+        help=f"τ, {TEMPERATURE.allowed}, with an activation that has one (default: the "
+        "preset's, 1; annealing τ_c/2)",
     )
     p.add_argument("--json", action="store_true", help='print {"rows": [...]}')
     p.set_defaults(handler=run_compare, only_with=COMPARE_ONLY_WITH)

@@ -133,7 +133,8 @@ def config_modes(config: ContextualConfig) -> Modes:
 
 
 class Contextual(FixedDataSet):
-    """The contextual data set (see module docstring), identical for every model."""
+    """8 objects in K contexts to map to a context-free hierarchy and one structure per
+    context: a fixed data set, identical for every model, fitted by squared error."""
 
     name = "contextual"
     Config = ContextualConfig
