@@ -192,6 +192,12 @@ def run(args: argparse.Namespace) -> int:
     parse_overrides(args.overrides)  # bad --set fails before anything is written
     from figures.catalog import FIGURES
 
+    swept = [n for n in names if n != GALLERY and FIGURES[n].presets(args.scale)]
+    if args.overrides and not swept:  # e.g. candidate-losses: closed forms, no sweep
+        raise ConfigError(
+            f"--set applies only to figures drawn from sweeps, not to {', '.join(names)}, "
+            "which train none"
+        )
     specs = {}
     for name in names:  # validate every spec up front: nothing half-done on bad input
         if name != GALLERY:

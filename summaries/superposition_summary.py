@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from toymodels.phases.base import DIVERGED
-
 from .agreement import agreement
 from .phase_maps import Boundary, PhaseMap
 from .run_settings import spec_table
+from .seed_selection import diverged_counts
 from .superposition_theory import candidate_boundaries, exact_optimum
 
 if TYPE_CHECKING:
@@ -79,8 +78,7 @@ def summarise(
         ],
         "agreement": agreement(best, theory_phase),
         "agreement_paper_rule": agreement(paper, theory_phase),
-        "diverged_models": int(results["diverged"].sum()),
-        "diverged_cells": int((best == DIVERGED).sum()),
+        **diverged_counts(results),
         "train": spec_table(results).get("train", {}),
         "selection_loss": results.attrs.get("selection_loss", ""),
     }
