@@ -257,7 +257,8 @@ class OnlyWith:
             return None
         needs = self.needs if isinstance(self.needs, str) else self.needs()
         hint = f"; {self.hint}" if self.hint else ""
-        return f"{self.option} applies only {needs}, not with {self.chosen(args)}{hint}"
+        given = self.option if value is True else f"{self.option} {shown(value)}"
+        return f"{given} applies only {needs}, not with {self.chosen(args)}{hint}"
 
 
 def refuse_inapplicable(args: argparse.Namespace) -> None:
@@ -273,6 +274,13 @@ def refuse_inapplicable(args: argparse.Namespace) -> None:
 
 def chose(args: argparse.Namespace, option: str, default: str) -> str:
     """What the user chose for ``option`` in words: ``--option VALUE`` when given, else
-    ``default`` (e.g. "the preset's activation softmax")."""
+    ``default`` (e.g. "the default activation softmax")."""
     value = getattr(args, option.lstrip("-").replace("-", "_"))
-    return f"{option} {value}" if value is not None else default
+    return f"{option} {shown(value)}" if value is not None else default
+
+
+def shown(value) -> str:
+    """An option's value as typed: numbers in ``g`` format, several values by spaces."""
+    if isinstance(value, list | tuple):
+        return " ".join(shown(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -33,6 +33,7 @@ from .arguments import (
     headline,
     positive_float,
     positive_int,
+    shown,
 )
 
 # The tasks with a preset of their own (``competition-<task>``, ``competition-compare-<task>``).
@@ -246,6 +247,7 @@ def _control(args: argparse.Namespace) -> str:
 
 
 _HAS_CONTROL = "with a volume control other than none (--volume NAME)"
+_ONLY_ZERO = "its strength λ must be 0: none allows only 0"
 _GROUP_SIZE = OnlyWith(
     "--group-size", _reads("group_size"), _readers("group_size", "in blocks"),
     _activations_trained,
@@ -262,7 +264,7 @@ PHASE_ONLY_WITH = (
         _readers("temperature", "with a temperature"),
         _activations_trained,
     ),
-    OnlyWith("--strength-range", _has_control, _HAS_CONTROL, _control),
+    OnlyWith("--strength-range", _has_control, _HAS_CONTROL, _control, _ONLY_ZERO),
 )
 COMPARE_ONLY_WITH = (
     _GROUP_SIZE,
@@ -273,7 +275,7 @@ COMPARE_ONLY_WITH = (
         _readers("temperature", "with a temperature"),
         _activations_trained,
     ),
-    OnlyWith("--strength", _has_control, _HAS_CONTROL, _control),
+    OnlyWith("--strength", _has_control, _HAS_CONTROL, _control, _ONLY_ZERO),
 )
 
 
@@ -319,12 +321,7 @@ def _named_by_options(args: argparse.Namespace) -> Iterator[None]:
         for option in LAYER_OPTIONS:
             value = getattr(args, option.lstrip("-").replace("-", "_"), None)
             if value is not None:
-                shown = value if isinstance(value, list | tuple) else [value]
-                given.append(
-                    " ".join(
-                        [option, *(f"{v:g}" if isinstance(v, float) else str(v) for v in shown)]
-                    )
-                )
+                given.append(f"{option} {shown(value)}")
         text = str(exc).removeprefix("the spec: ")
         raise ConfigError(f"{' '.join(given)}: {text}" if given else text) from None
 

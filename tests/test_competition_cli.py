@@ -154,7 +154,7 @@ def test_list_names_every_activation_and_volume_control(capsys):
         ),
         (
             ["--volume", "none", "--strength-range", "0", "1"],
-            "--strength-range applies only with a volume control other than none",
+            "applies only with a volume control other than none",
         ),
         (["--activation", "nope"], 'unknown activation "nope"'),
         (["--volume", "nope"], 'unknown volume control "nope"'),
