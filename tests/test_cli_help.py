@@ -97,3 +97,35 @@ def test_descriptions_are_whole_sentences(prog):
 
 def test_a_default_written_with_a_number_format_is_found():
     assert "1,000" in _shown(1000) and "0.01" in _shown(0.01) and not math.isnan(1.0)
+
+
+def _help(prog: str, option: str) -> str:
+    return next(a.help for a in PARSERS[prog]._actions if option in a.option_strings)
+
+
+def test_defaults_taken_from_presets_are_the_presets():
+    # These options default to their preset's values, which their help states in words;
+    # a preset changed without its help fails here.
+    import sweeps
+
+    for task in ("clusters", "annealing", "features"):
+        for kind, command in (("competition", "phase-diagram"), ("competition-compare", "compare")):
+            spec = sweeps.load_preset(f"{kind}-{task}").to_dict()
+            prog = f"toymodels competition {command}"
+            assert str(spec["train"]["steps"]) in _help(prog, "--steps"), (kind, task)
+            assert str(spec["n_hidden"]) in _help(prog, "--width"), (kind, task)
+            assert str(spec["seeds"]) in _help(prog, "--seeds"), (kind, task)
+            assert f"{spec['train']['lr']:g}" in _help(prog, "--lr"), (kind, task)
+            if kind == "competition":
+                assert spec["model"]["volume"] in _help(prog, "--volume"), task
+                assert spec["model"]["activation"] in _help(prog, "--activation"), task
+    prog = "toymodels conflict phase-diagram"
+    for axis in ("width", "strength"):
+        spec = sweeps.load_preset(f"conflict-linear-{axis}").to_dict()
+        assert f"default {spec['seeds']}" in _help(prog, "--seeds")
+        assert f"default {spec['n_items']}" in _help(prog, "--items")
+        assert f"default {spec['train']['steps']}" in _help(prog, "--epochs")
+        assert f"default {spec['train']['lr']:g}" in _help(prog, "--lr")
+        assert f"default {spec['model']['init_std']:g}" in _help(prog, "--init")
+    ratio = sweeps.load_preset("conflict-linear-width").to_dict()["model"]["view_ratio"]
+    assert f"default {ratio:g}" in _help(prog, "--ratio")
