@@ -33,6 +33,41 @@ def test_every_command_s_summary_reports_diverged_models_and_cells(path):
     assert written["diverged_models"] == 0 and written["diverged_cells"] == 0
 
 
+# The keys each command's page promises of what it writes (docs/conflict.md,
+# docs/competition.md, docs/multitask.md, docs/superposition.md), each checked in the
+# summary the command writes (pinned in tests/data/summaries).
+PROMISED = {
+    "conflict-width": "conflict axis phase phase_fraction theory_phase dominance dominance_std "
+    "theory_dominance explained theory_explained learn_time theory_learn_time agreement "
+    "agreement_per_seed spread_at_no_conflict theory_tie thresholds settings",
+    "competition-clusters": "temperature strength phase phase_fraction metrics metrics_mean "
+    "critical_temperature thresholds settings",
+    "competition-annealing": "temperature strength phase phase_fraction metrics metrics_mean "
+    "critical_temperature theory_phase band agreement_outside_band "
+    "agreement_per_seed_outside_band thresholds settings",
+    "competition-compare": "rows settings",
+    "multitask-relu": "final_loss census modes theory settings",
+    "multitask-gdln": "final_loss module_singular_values modes theory settings",
+    "phase-2to1": "features hidden density importance seeds empirical_phase "
+    "empirical_phase_paper_rule theory_phase theory_candidate optimum_phase agreement "
+    "agreement_paper_rule agreement_optimum theory_agrees_with_optimum selection_loss",
+}
+ROW_KEYS = (
+    "activation volume loss max_abs_cos effective_rank usage_entropy dead_fraction n_distinct "
+    "phase effective_units sample_entropy accuracy phase_fraction"
+)
+
+
+@pytest.mark.parametrize("case", sorted(PROMISED))
+def test_every_key_the_docs_promise_is_written(case):
+    written = json.loads((STORED / f"{case}.json").read_text())
+    promised = {*PROMISED[case].split(), "diverged_models", "diverged_cells"}
+    assert promised <= set(written), sorted(promised - set(written))
+    if case == "competition-compare":
+        for row in written["rows"]:
+            assert set(ROW_KEYS.split()) <= set(row)
+
+
 # Tiny runs whose every model diverges (a learning rate far past stability).
 DIVERGING = {
     "conflict": (
