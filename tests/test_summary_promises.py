@@ -96,7 +96,7 @@ def test_diverged_cells_count_the_cells_every_seed_of_which_diverged(system, tmp
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the diverged-cells notice
-        summary = summarise(sweeps.run(spec, tmp_path / "run", progress=False))
+        summary = summarise(sweeps.run(spec, tmp_path / "run", jobs=1, progress=False))
     cells = spec.n_models // spec.seeds
     assert summary["diverged_models"] == spec.n_models
     assert summary["diverged_cells"] == cells
