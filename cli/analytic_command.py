@@ -512,8 +512,7 @@ def run_optimum(args) -> int:
 
 def run_modes(args) -> int:
     from analytics.mode_dynamics import predict, solution_latex
-    from toymodels.families.contextual_networks import DEFAULT_INIT_STD
-    from toymodels.tasks.contextual import ContextualConfig
+    from toymodels.contextual_data import DEFAULT_INIT_STD, ContextualConfig
 
     config = ContextualConfig(
         n_contexts=args.contexts, structure=args.structure, inputs=args.inputs

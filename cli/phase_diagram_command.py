@@ -219,6 +219,7 @@ def check_phase_axes(spec, where: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from figures import phase_diagram
+    from summaries.phase_maps import panel_rules
     from summaries.superposition_summary import grid_theory, summarise
 
     from .arguments import train_into_out
@@ -227,7 +228,13 @@ def run(args: argparse.Namespace) -> int:
     spec, results = train_into_out(args, "phase-diagram", build_spec)
     theory = grid_theory(results, optimum=not args.no_optimum)
     summary = summarise(results, theory=theory)
-    fig = phase_diagram(results, theory.theory, theory.optimum, theory.boundaries)
+    fig = phase_diagram(
+        results,
+        theory.theory,
+        theory.optimum,
+        theory.boundaries,
+        rules=panel_rules(summary["features"]),
+    )
     save_figures(args.out, {"phase_diagram": fig})
     write_json(args.out / "summary.json", summary, indent=1)
     lines = [
@@ -235,11 +242,13 @@ def run(args: argparse.Namespace) -> int:
         f"{len(summary['density'])}x{len(summary['importance'])} grid, "
         f"{summary['seeds']} seeds, protocol {args.protocol}",
         f"agreement with theory: best-of-N {shown(summary['agreement'])}, "
-        f"paper rule {shown(summary['agreement_paper_rule'])}",
+        f"paper rule {shown(summary['agreement_paper_rule'])}, "
+        f"each seed alone {shown(summary['agreement_each_seed'])}",
     ]
     if "agreement_optimum" in summary:
         lines.append(
-            f"agreement with the exact optimum: best-of-N {shown(summary['agreement_optimum'])}; "
+            f"agreement with the exact optimum: best-of-N {shown(summary['agreement_optimum'])}, "
+            f"each seed alone {shown(summary['agreement_each_seed_optimum'])}; "
             f"candidate theory vs exact optimum {summary['theory_agrees_with_optimum']:.3f}"
         )
     lines.append(

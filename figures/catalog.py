@@ -35,7 +35,7 @@ class FigureEntry:
 
 def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
     def build(results: Mapping, scale: str = "default"):
-        from summaries.phase_maps import grid_results
+        from summaries.phase_maps import grid_results, panel_rules
         from summaries.superposition_theory import candidate_theory, exact_optimum
 
         from .phase_diagram import phase_diagram
@@ -55,6 +55,7 @@ def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
             theory,
             optimum,
             curves,
+            rules=panel_rules(n),
             title=f"n = {n} features in m = {n - 1} dimension{'s' if n > 2 else ''}",
         )
 
@@ -286,8 +287,8 @@ FIGURES: dict[str, FigureEntry] = {
         FigureEntry(
             "phase-3to2",
             "Phase diagram of the extra feature, n=3 features in m=2 dimensions: trained "
-            "models (paper rule, best of N) beside the candidate theory and the exact "
-            "optimum, candidate boundaries drawn over each.",
+            "models (paper rule, each seed's phase, best of N) beside the candidate theory "
+            "and the exact optimum, candidate boundaries drawn over each.",
             _phase(3, "paper-3to2"),
             {"default": ("paper-3to2",)},
         ),

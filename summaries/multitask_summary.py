@@ -23,7 +23,7 @@ def prediction_for(ds: xr.Dataset) -> ModePrediction:
     """The closed form for the run's task, learning rate, initial scale and width (a cell
     picked out of a sweep carries its values as coordinates)."""
     from analytics.mode_dynamics import predict
-    from toymodels.tasks.contextual import ContextualConfig
+    from toymodels.contextual_data import ContextualConfig
 
     config = ContextualConfig(
         n_contexts=int(run_setting(ds, "n_contexts")),

@@ -62,6 +62,10 @@ def summarise(
     ordered = results.transpose("density", "importance", ...)
     best = ordered["phase_best"].values.astype(str)
     paper = ordered["phase_paper"].values.astype(str)
+    # Each model's own phase [density, importance, seed]: how often one seed alone lands
+    # in the theory's phase, which the paper rule's average hides.
+    each = ordered["phase_model"].transpose("density", "importance", "seed").values.astype(str)
+    fraction = ordered["phase_fraction"].transpose("density", "importance", "phase")
     candidates = theory.theory
     theory_phase = np.asarray(candidates.phase).astype(str)
     summary = {
@@ -78,6 +82,11 @@ def summarise(
         ],
         "agreement": agreement(best, theory_phase),
         "agreement_paper_rule": agreement(paper, theory_phase),
+        "agreement_each_seed": agreement(each, _per_seed(theory_phase, each)),
+        "phase_fraction": {
+            str(label): fraction.sel(phase=label).values.tolist()
+            for label in fraction["phase"].values
+        },
         **diverged_counts(results),
         "train": spec_table(results).get("train", {}),
         "selection_loss": results.attrs.get("selection_loss", ""),
@@ -88,5 +97,13 @@ def summarise(
         optimum_phase = names[exact.codes]
         summary["optimum_phase"] = optimum_phase.tolist()
         summary["agreement_optimum"] = agreement(best, optimum_phase)
+        summary["agreement_each_seed_optimum"] = agreement(
+            each, _per_seed(optimum_phase, each)
+        )
         summary["theory_agrees_with_optimum"] = agreement(theory_phase, optimum_phase)
     return summary
+
+
+def _per_seed(phase: np.ndarray, each: np.ndarray) -> np.ndarray:
+    """A cell's phase ``[D, R]`` repeated for each seed, as ``each`` ``[D, R, seed]``."""
+    return np.broadcast_to(np.asarray(phase)[..., None], each.shape)

@@ -27,6 +27,7 @@ from itertools import combinations
 import numpy as np
 import torch
 
+from ..contextual_data import DEFAULT_INIT_STD, OBJECTS
 from ..errors import ConfigError
 from ..fields import Config, choice, integer, param
 from ..limits import GATINGS
@@ -34,9 +35,7 @@ from ..linear_algebra import singular_values
 from ..outputs import Output
 from ..seeds import STREAM_INIT, generator
 from ..tasks import TASKS, Batch
-from ..tasks.contextual import OBJECTS
 from .base import ToyModel
-from .contextual_networks import DEFAULT_INIT_STD
 from .two_layer import init_std_field
 
 TRAININGS = ("residual", "joint")

@@ -46,11 +46,11 @@ from functools import cache, cached_property
 import numpy as np
 import torch
 
+from ..correlation_modes import Modes, modes
 from ..fields import Config, integer, param
 from ..limits import CONFLICT, VIEW_RATIO
 from ..outputs import Output
 from .base import Batch
-from .correlation_modes import Modes, modes
 from .fixed_data import FixedDataSet
 
 TASK_NAMES = ("A", "B")
