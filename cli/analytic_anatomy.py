@@ -25,7 +25,12 @@ def add_model_options(p, W_required: bool = True) -> None:
         "--importance", default=None, help='per-feature importances, e.g. "1,r" (default 1)'
     )
     p.add_argument("--family", default="relu", help="relu (default) or linear")
-    p.add_argument("--at", default=None, metavar="p=P,r=R", help="also evaluate, e.g. p=0.1,r=2")
+    p.add_argument(
+        "--at",
+        default=None,
+        metavar="p=P,r=R",
+        help="also evaluate at a point, e.g. p=0.1,r=2 (default: the expressions alone)",
+    )
 
 
 def add_by_sparsity(p) -> None:

@@ -26,7 +26,9 @@ from .analytic_output import budget as _budget
 from .analytic_output import print_json as _print_json
 from .analytic_output import print_table as _print_table
 from .arguments import (
+    OnlyWith,
     add_contextual_options,
+    allowing,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -74,6 +76,7 @@ def _time_limit(text: str) -> float:
     return value
 
 
+@allowing(f"0 to {MAX_STARTS}")
 def _starts(text: str) -> int:
     value = nonnegative_int(text, label="starts ")
     if value > MAX_STARTS:
@@ -161,7 +164,7 @@ def register(sub) -> None:
     fmt.add_argument("--latex", action="store_true", help="LaTeX of the loss")
     anatomy.add_by_sparsity(p)
     _add_time_limit(p)
-    p.set_defaults(handler=run_loss)
+    p.set_defaults(handler=run_loss, only_with=LOSS_ONLY_WITH)
 
     anatomy.register(inner, _add_time_limit)
 
@@ -176,8 +179,7 @@ def register(sub) -> None:
         "--starts",
         type=_starts,
         default=None,
-        help=f"random starts per density on top of the candidates (default 8, at most "
-        f"{MAX_STARTS})",
+        help=f"random starts per density on top of the candidates, {_starts.allowed} (default 8)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_time_limit(p)
@@ -230,6 +232,17 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_time_limit(p)
     p.set_defaults(handler=run_critical_temperature)
+
+
+# --latex prints the loss's LaTeX alone: a value at a point would be computed and dropped.
+LOSS_ONLY_WITH = (
+    OnlyWith(
+        "--at",
+        holds=lambda args: not args.latex,
+        needs="with the table or --json",
+        chosen=lambda args: "--latex, which prints the loss alone",
+    ),
+)
 
 
 # -- helpers ------------------------------------------------------------------------------

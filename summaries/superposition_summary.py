@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from toymodels.phases.base import DIVERGED
-
 from .agreement import agreement
 from .phase_maps import Boundary, PhaseMap
 from .run_settings import spec_table
+from .seed_selection import diverged_counts
 from .superposition_theory import candidate_boundaries, exact_optimum
 
 if TYPE_CHECKING:
@@ -88,8 +87,7 @@ def summarise(
             str(label): fraction.sel(phase=label).values.tolist()
             for label in fraction["phase"].values
         },
-        "diverged_models": int(results["diverged"].sum()),
-        "diverged_cells": int((best == DIVERGED).sum()),
+        **diverged_counts(results),
         "train": spec_table(results).get("train", {}),
         "selection_loss": results.attrs.get("selection_loss", ""),
     }

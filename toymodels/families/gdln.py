@@ -30,6 +30,7 @@ import torch
 from ..contextual_data import DEFAULT_INIT_STD, OBJECTS
 from ..errors import ConfigError
 from ..fields import Config, choice, integer, param
+from ..limits import GATINGS
 from ..linear_algebra import singular_values
 from ..outputs import Output
 from ..seeds import STREAM_INIT, generator
@@ -37,7 +38,6 @@ from ..tasks import TASKS, Batch
 from .base import ToyModel
 from .two_layer import init_std_field
 
-GATINGS = ("single", "pairs", "all_but_one", "subsets")
 TRAININGS = ("residual", "joint")
 # Singular values stored per pathway (a gated pathway's map has rank <= 8 objects).
 SINGULAR_VALUES = OBJECTS

@@ -39,7 +39,8 @@ from .fixed_data import FixedDataSet
 
 
 class Contextual(FixedDataSet):
-    """The contextual data set (see module docstring), identical for every model."""
+    """8 objects in K contexts to map to a context-free hierarchy and one structure per
+    context: a fixed data set, identical for every model, fitted by squared error."""
 
     name = "contextual"
     Config = ContextualConfig
