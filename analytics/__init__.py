@@ -2,6 +2,9 @@
 
 - :func:`exact_loss` / :func:`derive_loss`: any small model's exact expected loss in ``p``
   (and ``r``), derived by exact piecewise integration and cached;
+- :func:`loss_by_sparsity`, :func:`one_sparse_anatomy`: the loss's terms ``L_k`` by
+  number of active features, and the 1-sparse loss split into feature benefit and
+  interference;
 - :func:`candidates`: the paper's candidate solutions with their losses;
 - :func:`theory_map`, :func:`transitions`, :func:`boundary_curves`: the candidate theory;
 - :func:`optimum_map`, :func:`phase_switches`, :func:`critical_density`: the true optimum
@@ -19,12 +22,14 @@
 from toymodels.lazy_exports import lazy_exports
 
 __all__ = [
+    "Anatomy",
     "BoundaryCurve",
     "Candidate",
     "CriticalTemperature",
     "LossDerivation",
     "OptimumMap",
     "PhaseSwitch",
+    "SparsityTerms",
     "TheoryMap",
     "Transition",
     "boundary_curves",
@@ -35,6 +40,8 @@ __all__ = [
     "mixture_critical_temperature",
     "derive_loss",
     "exact_loss",
+    "loss_by_sparsity",
+    "one_sparse_anatomy",
     "optimum_map",
     "p",
     "phase_switches",
@@ -52,6 +59,10 @@ _HOME = {
     "LossDerivation": "analytics.loss_derivation",
     "derive_loss": "analytics.loss_derivation",
     "exact_loss": "analytics.loss_derivation",
+    "Anatomy": "analytics.loss_anatomy",
+    "SparsityTerms": "analytics.loss_anatomy",
+    "loss_by_sparsity": "analytics.loss_anatomy",
+    "one_sparse_anatomy": "analytics.loss_anatomy",
     "OptimumMap": "analytics.optimum",
     "PhaseSwitch": "analytics.optimum",
     "critical_density": "analytics.optimum",

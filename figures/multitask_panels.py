@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from summaries.run_settings import run_setting, spec_table
-from toymodels.tasks.contextual import OBJECTS
+from toymodels.contextual_data import OBJECTS
 
 from ._layout import log_axis
 from .intro_2d import feature_colours

@@ -11,6 +11,7 @@ import numpy as np
 from .crossing import first_crossing
 from .json_values import listed
 from .run_settings import run_setting, spec_of
+from .seed_selection import diverged_counts
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -22,7 +23,7 @@ def prediction_for(ds: xr.Dataset) -> ModePrediction:
     """The closed form for the run's task, learning rate, initial scale and width (a cell
     picked out of a sweep carries its values as coordinates)."""
     from analytics.mode_dynamics import predict
-    from toymodels.tasks.contextual import ContextualConfig
+    from toymodels.contextual_data import ContextualConfig
 
     config = ContextualConfig(
         n_contexts=int(run_setting(ds, "n_contexts")),
@@ -74,7 +75,7 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             "record_every": train.record_every,
         },
         "final_loss": listed(results["loss"].values),
-        "diverged_models": int(results["diverged"].sum()),
+        **diverged_counts(results),
     }
     if spec.family == "gdln":
         summary["settings"] |= {"gating": config.arch.gating, "training": config.arch.training}

@@ -38,6 +38,7 @@ def test_list_names_every_figure(capsys):
         "phase-2to1",
         "phase-3to2",
         "candidate-losses",
+        "anatomy-2to1",
         "wtw-sparsity",
         "intro-2d",
         "dimensionality",

@@ -19,9 +19,11 @@ from analytics.mode_dynamics import predict  # noqa: E402
 from figures import multitask_panels as mt  # noqa: E402
 from figures._layout import overlapping_texts  # noqa: E402
 from summaries.multitask_summary import prediction_for  # noqa: E402
-from toymodels.families.contextual_networks import DEFAULT_INIT_STD  # noqa: E402
+from toymodels.contextual_data import (
+    DEFAULT_INIT_STD,  # noqa: E402
+    ContextualConfig,  # noqa: E402
+)
 from toymodels.families.gdln import pathway_names  # noqa: E402
-from toymodels.tasks.contextual import ContextualConfig  # noqa: E402
 
 SEEDS = 2
 LR = 1e-2

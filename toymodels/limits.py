@@ -21,6 +21,9 @@ N_CONTEXTS = integer_within(3, 5)
 STRUCTURES = ("same", "different")
 # Its object inputs: one-hot, or whitened so that the input correlation is the identity.
 INPUTS = ("one_hot", "whitened")
+# The context sets a gated deep linear network's gated pathways serve: each context alone,
+# each pair, all but one, or every proper subset.
+GATINGS = ("single", "pairs", "all_but_one", "subsets")
 
 
 def _unit_interval(name: str, value) -> float:
