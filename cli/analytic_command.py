@@ -235,7 +235,7 @@ def register(sub) -> None:
     _add_time_limit(p)
     p.set_defaults(handler=run_critical_temperature)
 
-    analytic_thomson.register(inner)
+    analytic_thomson.register(inner, _add_time_limit)
 
 
 # --latex prints the loss's LaTeX alone: a value at a point would be computed and dropped.

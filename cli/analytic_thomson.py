@@ -9,8 +9,6 @@ neighbour.  The minimiser is ``analytics.thomson``.
 
 from __future__ import annotations
 
-import json
-
 from toymodels.limits import (
     THOMSON_DEFAULT_STARTS,
     THOMSON_DIMS,
@@ -18,13 +16,15 @@ from toymodels.limits import (
     THOMSON_STARTS,
 )
 
+from .analytic_output import budget, print_json, print_table
 from .arguments import declared, headline, nonnegative_int
 
 NORM_CHOICES = ("fixed", "free")  # analytics.thomson.NORMS, without importing torch here
 
 
-def register(inner) -> None:
-    """Add ``thomson`` to the ``toymodels analytic`` subcommands ``inner``."""
+def register(inner, add_time_limit) -> None:
+    """Add ``thomson`` to the ``toymodels analytic`` subcommands ``inner``
+    (``add_time_limit(p)``: the ``--time-limit`` option every heavy step runs under)."""
     p = inner.add_parser(
         "thomson",
         help="minimum of the Thomson energy or the 1-sparse loss: polygons and polytopes",
@@ -67,6 +67,7 @@ def register(inner) -> None:
         help="seed of the random starts (default 0)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_time_limit(p)
     p.set_defaults(handler=run)
 
 
@@ -78,7 +79,9 @@ def run(args) -> int:
 
     if args.bias and args.norms == "fixed":
         raise ConfigError("--bias needs --norms free: the fixed-norm energy has no bias")
-    found = minimise(args.features, args.dims, args.norms, args.bias, args.starts, args.seed)
+    what = f"minimising over {args.starts} starts ({args.features} features, {args.dims} dims)"
+    with budget(args, what):
+        found = minimise(args.features, args.dims, args.norms, args.bias, args.starts, args.seed)
     norms, kept, angles = found.feature_norms, found.kept, found.nearest_angles
     out = {
         "features": args.features,
@@ -97,11 +100,7 @@ def run(args) -> int:
         "convention": _convention(args, found.norms),
     }
     if args.json:
-        try:
-            text = json.dumps(out, indent=2, ensure_ascii=False, allow_nan=False)
-        except ValueError:
-            raise ConfigError("the minimum holds a number beyond the float range") from None
-        print(text)
+        print_json(out)
         return 0
     what = "Thomson energy" if args.norms == "fixed" else "1-sparse loss"
     print(
@@ -115,11 +114,7 @@ def run(args) -> int:
         column = "[" + ", ".join(f"{v:+.4f}" for v in found.W[:, i]) + "]"
         angle = "-" if np.isnan(nearest[i]) else f"{nearest[i]:.2f}"
         rows.append((str(i), f"{norms[i]:.4f}", column, angle))
-    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
-    for j, row in enumerate(rows):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if j == 0:
-            print("  ".join("-" * w for w in widths))
+    print_table(rows)
     return 0
 
 

@@ -202,6 +202,7 @@ def test_command_json(capsys):
         ["--features", "5", "--dims", "2", "--seed", "-1"],
         ["--features", "5", "--dims", "2", "--norms", "fixed", "--bias"],
         ["--features", "5", "--dims", "2", "--norms", "both"],
+        ["--features", "40", "--dims", "1", "--starts", "4096", "--time-limit", "0.05"],
     ],
 )
 def test_command_refuses_bad_input_in_one_line(capsys, args):
