@@ -28,6 +28,7 @@ def prediction_for(ds: xr.Dataset) -> ModePrediction:
         n_contexts=int(run_setting(ds, "n_contexts")),
         structure=run_setting(ds, "structure"),
         inputs=run_setting(ds, "inputs"),
+        context_scale=float(run_setting(ds, "context_scale")),
     )
     lr, init_std = float(run_setting(ds, "lr", "train")), float(run_setting(ds, "init_std"))
     return predict(config, lr, init_std, int(run_setting(ds, "n_hidden")))
@@ -65,6 +66,7 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             "contexts": config.data.n_contexts,
             "structure": config.data.structure,
             "inputs": config.data.inputs,
+            "context_scale": config.data.context_scale,
             "hidden": config.arch.n_hidden,
             "init_std": config.arch.init_std,
             "seeds": spec.seeds,
