@@ -10,6 +10,8 @@
   ``τ_c = 2 λ_max(Σ_x)`` where the redundant prototypes split (competition in a layer);
 - ``analytics.mode_dynamics``: the closed-form learning dynamics of two-layer linear
   pathways on the contextual task (multi-task mixed selectivity);
+- ``analytics.reln_theory``: the closed-form loss of a ReLN (gated linear pathways, any
+  set of context masks) on the contextual task;
 - ``analytics.conflict_theory``: which modes a shared linear layer learns under task
   conflict, and the phase that follows.
 """
