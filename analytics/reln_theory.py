@@ -89,7 +89,10 @@ def check_pathways(pathways, n_contexts: int) -> tuple[tuple[int, ...], ...]:
     out, seen = [], {}
     for i, mask in enumerate(pathways):
         if isinstance(mask, str | bytes) or not isinstance(mask, Sequence) or not mask:
-            raise ConfigError(f"pathway {i + 1} ({mask!r}) must be {allowed.split(', ')[1]}")
+            raise ConfigError(
+                f"pathway {i + 1} ({mask!r}) must be a non-empty list of contexts from 1 to "
+                f"{n_contexts}"
+            )
         for c in mask:
             if isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= n_contexts:
                 raise ConfigError(
