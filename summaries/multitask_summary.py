@@ -52,7 +52,8 @@ def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.nd
 def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> dict:
     """The summary of one run (every model has the same config, the seeds aside): settings,
     final losses, the census of strong units (contextual networks) or each pathway's top
-    singular value (GDLN), the trained mode strengths and the closed form beside them;
+    singular value (GDLN), the trained mode strengths and the closed form beside them, and
+    for a ReLU network the closed-form ReLN loss (``reln``, :mod:`summaries.reln_summary`);
     ``prediction`` is :func:`prediction_for` of ``results`` when the caller has it."""
     from toymodels.families.gdln import pathway_names
 
@@ -91,6 +92,11 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             kind: results[f"units_{kind}"].values.astype(int).tolist()
             for kind in ("all", "subset", "single")
         }
+    if spec.family == "contextual_relu":
+        from .reln_summary import reln_closed_form
+
+        # The ReLN: the gated linear network the ReLU network's gating makes of it.
+        summary["reln"] = {"closed_form": reln_closed_form(results)}
     # A diverged seed's strengths are NaN, so the comparison with theory leaves it out.
     kept = ~results["diverged"]
     modes = results["mode_strength"].where(kept).transpose("seed", "mode").values
