@@ -150,9 +150,7 @@ class RelnPrediction:
     def _maps(self) -> np.ndarray:
         """Every mode's unit-strength output ``u vᵀ X`` on its pathway's samples,
         ``[mode, output, sample]`` (pathways in order)."""
-        maps = [
-            np.einsum("oa,ia,in->aon", p.U, p.V, self.x) * p.on for p in self.pathways
-        ]
+        maps = [np.einsum("oa,ia,in->aon", p.U, p.V, self.x) * p.on for p in self.pathways]
         return np.concatenate(maps) if maps else np.zeros((0, *self.y.shape))
 
     def strengths(self, epochs) -> np.ndarray:
@@ -171,9 +169,7 @@ class RelnPrediction:
         target = self.y.reshape(-1)
         gram, overlap = maps @ maps.T, maps @ target
         a = self.strengths(epochs)
-        return 0.5 * (
-            target @ target - 2 * a @ overlap + np.einsum("ta,ab,tb->t", a, gram, a)
-        )
+        return 0.5 * (target @ target - 2 * a @ overlap + np.einsum("ta,ab,tb->t", a, gram, a))
 
 
 def _positive(name: str, value: float) -> float:

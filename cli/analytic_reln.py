@@ -8,6 +8,7 @@ modes, for the paper's pathways or any given as context masks (numbered from 1).
 from __future__ import annotations
 
 import argparse
+import json
 
 from .arguments import add_contextual_options, positive_float, positive_int
 
@@ -80,15 +81,34 @@ def recorded_epochs(epochs: int, every: int) -> list[int]:
     return [*steps, epochs]
 
 
+def _pathways(text: str):
+    """``--pathways`` read as JSON (what it holds is checked by ``check_pathways``)."""
+    from toymodels.errors import ConfigError
+
+    shown = repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # bad JSON, a huge integer, deep nesting
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not readable"
+        raise ConfigError(
+            f"--pathways {shown} is not valid JSON ({why}); expected e.g. {EXAMPLE}"
+        ) from None
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for j, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if j == 0:
+            print("  ".join("-" * w for w in widths))
+
+
 def run(args: argparse.Namespace) -> int:
     from analytics.reln_theory import predict_reln
     from toymodels.contextual_data import ContextualConfig
+    from toymodels.errors import ConfigError
 
-    from .analytic_command import _json_option, _print_json, _print_table
-
-    pathways = None
-    if args.pathways is not None:
-        pathways = _json_option(args.pathways, "--pathways", EXAMPLE)
+    pathways = None if args.pathways is None else _pathways(args.pathways)
     epochs = recorded_epochs(args.epochs, args.record_every)
     config = ContextualConfig(
         n_contexts=args.contexts, structure=args.structure, context_scale=args.context_scale
@@ -107,22 +127,28 @@ def run(args: argparse.Namespace) -> int:
         for p in found.pathways
     ]
     if args.json:
-        _print_json(
-            {
-                "contexts": args.contexts,
-                "structure": args.structure,
-                "context_scale": args.context_scale,
-                "lr": args.lr,
-                "tau": found.tau,
-                "convention": "tau da/dt = 2a(s - d a) per mode, tau = 1/(P lr) epochs; the "
-                "pathway with every context sees object and context inputs and learns Y, the "
-                "others see the objects and learn its residual, d = s / (the mode's share of "
-                "their joint fixed point); loss = 1/2 sum of squared error of the summed output",
-                "epoch": epochs,
-                "loss": [float(v) for v in loss],
-                "pathways": described,
-            }
-        )
+        result = {
+            "contexts": args.contexts,
+            "structure": args.structure,
+            "context_scale": args.context_scale,
+            "lr": args.lr,
+            "tau": found.tau,
+            "convention": "tau da/dt = 2a(s - d a) per mode, tau = 1/(P lr) epochs; the "
+            "pathway with every context sees object and context inputs and learns Y, the "
+            "others see the objects and learn its residual, d = s / (the mode's share of "
+            "their joint fixed point); loss = 1/2 sum of squared error of the summed output",
+            "epoch": epochs,
+            "loss": [float(v) for v in loss],
+            "pathways": described,
+        }
+        try:
+            text = json.dumps(result, indent=2, allow_nan=False)
+        except ValueError:  # NaN or inf would make the output invalid JSON
+            raise ConfigError(
+                "the closed form holds a number beyond the float range (inf or nan); the "
+                "settings are too extreme for a numeric answer"
+            ) from None
+        print(text)
         return 0
     print(f"tau = {found.tau:.4g} epochs; loss = 1/2 sum of squared error")
     rows = [("pathway", "a0", "modes", "top s", "top s/d")]
