@@ -38,13 +38,22 @@ between the modes do not progress in step, and the rule is the approximation.  A
 that ``A*`` does not use (``a* ≤ 0``: other pathways fit it) is left out.
 
 For the published sets (one pathway per K − 1 contexts, a common pathway) the residual
-sums to zero over the contexts of each object, since the common pathway fits every
-function of the object alone, so ``A*_p = T_p`` exactly and ``d = 1/P``: the isolated
-pathway's ``d = (K − 1)/P`` divided by the K − 1 pathways that share each of its samples,
-which is the published construction (``3_context_diff/closed.py``,
-``diff_context_num/closed*.py``: "d halved" for K = 3).  With the common pathway at
-epoch 8,000 instead of its end, or when the masks are not the published ones, the sum
-is not zero and the rule departs from "divide by the sharers".  The published code pairs
+sums to zero over the contexts of each object when the common pathway has fitted every
+function of the object alone (exactly on the same-structure data sets), so
+``A*_p = T_p`` and ``d = 1/P``: the isolated pathway's ``d = (K − 1)/P`` divided by the
+K − 1 pathways that share each of its samples, which is the published construction
+(``3_context_diff/closed.py``, ``diff_context_num/closed*.py``: "d halved" for K = 3).
+"Divide by the sharers" is not the rule for other masks: with every pair of 4 contexts
+(3 sharers per sample) ``A*_p = T_p/2`` and ``d = 2/P``, not ``2/(3P)``.
+
+``basis = "drive"`` (default) takes a pathway's modes from its drive, as the published
+code does; where ``A*_p`` is not a multiple of ``T_p`` (a residual that does not sum to
+zero, irregular masks) the drive's modes hold only the diagonal of ``A*_p`` and the
+closed form ends above the fixed point.  ``basis = "fixed_point"`` takes the modes of
+``A*_p`` itself, with ``s`` the drive along them, and ends at ``A*``, where gradient
+descent on the pathways ends (less any mode of ``A*_p`` whose drive is not positive,
+which is left out).  On the default 3-context task the drive's modes end at a loss of
+0.33, ``A*`` at 0: context-level pathways can fit the task exactly.  The published code pairs
 the common pathway's ``s`` with the sorted eigenvalues of ``Σ_xx``; here each mode gets
 its Rayleigh quotient, as in the linear theory.  The initial strengths ``a₀`` are the
 published ones (:data:`PUBLISHED_A0`): the start a network's initial scale implies
@@ -70,6 +79,9 @@ from .mode_dynamics import mode_strength
 # The published closed forms' initial strengths (common pathway, gated pathways) per
 # number of contexts: ``3_context_diff/closed.py`` and ``diff_context_num/closed{3,4,5}.py``.
 PUBLISHED_A0 = {3: (5e-9, 5e-5), 4: (1e-8, 1e-4), 5: (1e-9, 3e-4)}
+# A gated pathway's modes: its drive's (the published construction) or its part of the
+# joint fixed point's (ends where gradient descent on the pathways ends).
+BASES = ("drive", "fixed_point")
 
 
 def paper_pathways(n_contexts: int) -> tuple[tuple[int, ...], ...]:
@@ -185,10 +197,14 @@ def predict_reln(
     pathways=None,
     a0_common: float | None = None,
     a0_pathway: float | None = None,
+    basis: str = "drive",
 ) -> RelnPrediction:
     """The ReLN's closed form (module docstring) on the task ``config`` trained at ``lr``,
     for ``pathways`` (lists of contexts numbered from 1; default :func:`paper_pathways`),
-    starting from ``a0_common`` and ``a0_pathway`` (default :data:`PUBLISHED_A0`)."""
+    starting from ``a0_common`` and ``a0_pathway`` (default :data:`PUBLISHED_A0`).
+    ``basis`` picks a gated pathway's modes (:data:`BASES`, module docstring)."""
+    if basis not in BASES:
+        raise ConfigError(f"basis {basis!r} is not one of {', '.join(BASES)}")
     k = config.n_contexts
     masks = check_pathways(paper_pathways(k) if pathways is None else pathways, k)
     published = PUBLISHED_A0[k]
@@ -213,12 +229,13 @@ def predict_reln(
         m = config_modes(config)
         found[every] = Pathway(every, a0_common, m.s, m.d, m.U, m.V, np.ones(samples))
         residual = y - (m.U * (m.s / m.d)) @ m.V.T @ x
-    for mask, pathway in zip(gated, _gated(residual, x, context, gated, a0_pathway), strict=True):
+    found_gated = _gated(residual, x, context, gated, a0_pathway, basis)
+    for mask, pathway in zip(gated, found_gated, strict=True):
         found[mask] = pathway
     return RelnPrediction(tuple(found[m] for m in masks), tau, x, y)
 
 
-def _gated(residual, x, context, masks, a0) -> list[Pathway]:
+def _gated(residual, x, context, masks, a0, basis) -> list[Pathway]:
     """The gated pathways' modes (module docstring, point 2 and the ``d`` rule)."""
     if not masks:
         return []
@@ -232,9 +249,14 @@ def _gated(residual, x, context, masks, a0) -> list[Pathway]:
     out = []
     for q, (mask, gate) in enumerate(zip(masks, on, strict=True)):
         drive = (residual * gate) @ objects.T / samples
-        u, s, vt = np.linalg.svd(drive, full_matrices=False)
+        fixed = joint[:, q * width : (q + 1) * width]
+        if basis == "drive":  # the drive's modes, each with its share of A*
+            u, s, vt = np.linalg.svd(drive, full_matrices=False)
+            share = np.einsum("oa,oi,ia->a", u, fixed, vt.T)
+        else:  # A*'s modes, each with its part of the drive
+            u, share, vt = np.linalg.svd(fixed, full_matrices=False)
+            s = np.einsum("oa,oi,ia->a", u, drive, vt.T)
         v = vt.T
-        share = np.einsum("oa,oi,ia->a", u, joint[:, q * width : (q + 1) * width], v)
         # A mode is learned when it carries drive and the joint fixed point uses it.
         scale = max(s.max(initial=0.0), 1e-300)
         keep = (s > RANK_TOLERANCE * scale) & (share > RANK_TOLERANCE * scale)

@@ -15,6 +15,8 @@ from .arguments import add_contextual_options, positive_float, positive_int
 # Recorded epochs per answer: beyond this the JSON is megabytes and no figure needs it.
 MAX_POINTS = 100_000
 EXAMPLE = "'[[1,2,3],[1,2],[2,3],[1,3]]'"
+# The choices of analytics.reln_theory.BASES, written here so --help loads no numpy.
+BASES = ("drive", "fixed_point")
 
 
 def register(inner) -> None:
@@ -63,6 +65,13 @@ def register(inner) -> None:
         type=positive_float,
         default=None,
         help="initial strength of the gated pathways' modes (default: the published one)",
+    )
+    p.add_argument(
+        "--basis",
+        choices=BASES,
+        default="drive",
+        help="a gated pathway's modes: its drive's, as published (default), or those of the "
+        "pathways' joint fixed point (ends where gradient descent on them ends)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run)
@@ -113,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
     config = ContextualConfig(
         n_contexts=args.contexts, structure=args.structure, context_scale=args.context_scale
     )
-    found = predict_reln(config, args.lr, pathways, args.a0_common, args.a0_pathway)
+    found = predict_reln(
+        config, args.lr, pathways, args.a0_common, args.a0_pathway, basis=args.basis
+    )
     loss = found.loss(epochs)
     described = [
         {
@@ -132,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             "structure": args.structure,
             "context_scale": args.context_scale,
             "lr": args.lr,
+            "basis": args.basis,
             "tau": found.tau,
             "convention": "tau da/dt = 2a(s - d a) per mode, tau = 1/(P lr) epochs; the "
             "pathway with every context sees object and context inputs and learns Y, the "

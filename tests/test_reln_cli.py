@@ -32,6 +32,17 @@ def test_reln_takes_any_masks_and_the_published_four_context_set(capsys):
     assert out["epoch"] == [0, 100] and out["context_scale"] == 1.1
 
 
+def test_reln_basis_choices_are_the_librarys(capsys):
+    from analytics.reln_theory import BASES
+    from cli.analytic_reln import BASES as offered
+
+    assert offered == BASES
+    argv = ["analytic", "reln", "--basis", "fixed_point", "--epochs", "100000", "--json"]
+    assert main([*argv, "--record-every", "100000"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["basis"] == "fixed_point" and out["loss"][-1] < 1e-6  # the fixed point fits
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -148,3 +148,79 @@ def test_closed_form_follows_a_relu_network_while_its_loss_is_above_5():
     gap = np.abs(reln - trained)[keep] / trained[keep]
     assert gap.max() < 0.15, steps[keep][gap.argmax()]
     assert (np.abs(linear - trained)[keep] / trained[keep]).max() > 1.0
+
+
+# -- the d rule against gradient descent on the gated pathways ------------------------------
+def _masks_and_residual(config, pathways):
+    from toymodels.contextual_data import config_modes, contextual_data
+
+    x, y, context = contextual_data(config)
+    m = config_modes(config)
+    residual = y - (m.U * (m.s / m.d)) @ m.V.T @ x
+    gated = [p for p in pathways if len(p) < config.n_contexts]
+    on = [np.isin(context + 1, p).astype(float) for p in gated]
+    return x[:8], residual, on
+
+
+def _descend(objects, residual, on, lr, epochs, record, hidden=100, std=1e-3):
+    """Plain gradient descent on two-layer linear gated pathways (object inputs) fitting a
+    fixed residual: ½·Σ squared error, from a small random start."""
+    rng = np.random.default_rng(0)
+    w1 = [rng.normal(0, std, (hidden, 8)) for _ in on]
+    w2 = [rng.normal(0, std, (residual.shape[0], hidden)) for _ in on]
+    losses = []
+    for t in range(epochs + 1):
+        err = residual - sum((b @ a @ objects) * g for a, b, g in zip(w1, w2, on, strict=True))
+        if t in record:
+            losses.append(0.5 * (err**2).sum())
+        for q, gate in enumerate(on):
+            grad = (err * gate) @ objects.T
+            w1[q], w2[q] = w1[q] + lr * w2[q].T @ grad, w2[q] + lr * grad @ w1[q].T
+    return np.array(losses)
+
+
+def _gated_loss(found, residual, epochs):
+    out = np.zeros((len(epochs), *residual.shape))
+    for p in found.pathways:
+        if len(p.contexts) < found.x.shape[0] - 8:
+            a = p.strength(epochs, found.tau)
+            out += np.einsum("ta,oa,ia,in->ton", a, p.U, p.V, found.x) * p.on
+    return 0.5 * ((residual - out) ** 2).sum((1, 2))
+
+
+def test_every_pair_of_four_contexts_follows_gradient_descent():
+    """Three pathways share each sample, yet each ends at half its drive (d = 2/P): the
+    closed form follows gradient descent; "divide d by the sharers" would overshoot."""
+    config = ContextualConfig(n_contexts=4, structure="same", context_scale=1.1)
+    pathways = [[1, 2, 3, 4], *([a, b] for a in range(1, 5) for b in range(a + 1, 5))]
+    lr = 4e-3  # four times the default: the same dynamics in a quarter of the epochs
+    # a0 of the random start below (N(0, 1e-3²), 100 units), as for the linear theory
+    found = predict_reln(config, lr, pathways, a0_pathway=initial_strength(1e-3, 100))
+    for p in found.pathways[1:]:
+        np.testing.assert_allclose(p.d * 32, 2.0, rtol=1e-6)
+    objects, residual, on = _masks_and_residual(config, pathways)
+    record = list(range(0, 2001, 250))
+    descended = _descend(objects, residual, on, lr, 2000, record)
+    closed = _gated_loss(found, residual, np.array(record, float))
+    assert descended[0] == pytest.approx(closed[0], rel=1e-3)
+    big = descended > 1.0
+    np.testing.assert_allclose(closed[big], descended[big], rtol=0.1)
+    assert closed[-1] < 0.01 and descended[-1] < 0.01
+
+
+@pytest.mark.parametrize(
+    ("config", "pathways", "rel"),
+    [
+        (ContextualConfig(), [[1, 2, 3], [1, 2], [1, 3], [2, 3]], 1e-6),
+        # one mode of A* has a drive below zero there and is left out
+        (ContextualConfig(n_contexts=5), [[1, 2, 3, 4, 5], [1, 2], [2, 3, 4], [5, 1]], 3e-3),
+    ],
+)
+def test_fixed_point_basis_ends_at_the_joint_least_squares_fit(config, pathways, rel):
+    objects, residual, on = _masks_and_residual(config, pathways)
+    z = np.concatenate([objects * g for g in on])
+    floor = 0.5 * ((residual - residual @ np.linalg.pinv(z) @ z) ** 2).sum()
+    fixed = predict_reln(config, LR, pathways, basis="fixed_point").loss([1e7])[0]
+    drive = predict_reln(config, LR, pathways).loss([1e7])[0]
+    assert fixed == pytest.approx(floor, rel=rel, abs=1e-9)
+    assert drive > floor * 1.1  # the drive's modes miss the off-diagonal part of A*
