@@ -53,12 +53,14 @@ closed form ends above the fixed point.  ``basis = "fixed_point"`` takes the mod
 ``A*_p`` itself, with ``s`` the drive along them, and ends at ``A*``, where gradient
 descent on the pathways ends (less any mode of ``A*_p`` whose drive is not positive,
 which is left out).  On the default 3-context task the drive's modes end at a loss of
-0.33, ``A*`` at 0: context-level pathways can fit the task exactly.  The published code pairs
-the common pathway's ``s`` with the sorted eigenvalues of ``Σ_xx``; here each mode gets
-its Rayleigh quotient, as in the linear theory.  The initial strengths ``a₀`` are the
-published ones (:data:`PUBLISHED_A0`): the start a network's initial scale implies
-(``init²·H/2``, 1.8e-8) leaves the gated pathways ~2,000 epochs behind a ReLU network,
-whose context pathways form from units that learned during the common pathway's rise.
+0.33, ``A*`` at 0: context-level pathways can fit the task exactly.
+
+The published code pairs the common pathway's ``s`` with the sorted eigenvalues of
+``Σ_xx``; here each mode gets its Rayleigh quotient, as in the linear theory.  The initial
+strengths ``a₀`` are the published ones (:data:`PUBLISHED_A0`), fitted numbers: the start
+a network's initial scale implies (``init²·H/2``, 1.8e-8) leaves the gated pathways
+~2,000 epochs behind a ReLU network, whose context pathways start far ahead of it in a way
+the sequential construction does not derive.
 """
 
 from __future__ import annotations
