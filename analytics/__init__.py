@@ -15,6 +15,8 @@
   Thomson energy or of the 1-sparse loss over many random starts;
 - ``analytics.mode_dynamics``: the closed-form learning dynamics of two-layer linear
   pathways on the contextual task (multi-task mixed selectivity);
+- ``analytics.reln_theory``: the closed-form loss of a ReLN (gated linear pathways, any
+  set of context masks) on the contextual task;
 - ``analytics.conflict_theory``: which modes a shared linear layer learns under task
   conflict, and the phase that follows.
 """

@@ -98,6 +98,11 @@ def _numeric():
     return sp.lambdify(args, stable, "numpy"), sp.lambdify(args[1:], sol.half_time, "numpy")
 
 
+def mode_strength(times, s_, d_, a0_, tau_) -> np.ndarray:
+    """The solved ``a(t)`` at ``times`` (broadcast against the modes' ``s, d, a₀``)."""
+    return _numeric()[0](np.asarray(times, dtype=float), s_, d_, a0_, tau_)
+
+
 @dataclass(frozen=True)
 class ModePrediction:
     """The closed form for every mode of one task and learning rate."""
@@ -120,7 +125,7 @@ class ModePrediction:
     def strength(self, epochs) -> np.ndarray:
         """``a_α(t)`` at ``epochs`` (``[time, mode]``)."""
         times = np.asarray(epochs, dtype=float)[:, None]
-        return _numeric()[0](times, self.s, self.d, self.a0, self.tau)
+        return mode_strength(times, self.s, self.d, self.a0, self.tau)
 
     def loss(self, epochs) -> np.ndarray:
         """The network's ½·Σ squared error along the closed form."""

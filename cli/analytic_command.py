@@ -8,6 +8,7 @@
   (``cli.analytic_anatomy``);
 - ``optimum``: the density where the true optimum's extra feature changes phase;
 - ``modes``: the closed-form learning dynamics of the contextual task's modes;
+- ``reln``: the closed-form loss of a ReLN on the contextual task (``cli.analytic_reln``);
 - ``critical-temperature``: deterministic annealing's τ_c = 2 λ_max(Σ_x) for a mixture;
 - ``thomson``: the Thomson problem of superposition (``cli.analytic_thomson``).
 sympy and torch work happens inside the handlers, so ``--help`` stays fast.  Each heavy
@@ -206,6 +207,10 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_time_limit(p)
     p.set_defaults(handler=run_modes)
+
+    from .analytic_reln import register as register_reln
+
+    register_reln(inner)
 
     p = inner.add_parser(
         "critical-temperature",

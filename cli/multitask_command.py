@@ -168,7 +168,9 @@ def run(args: argparse.Namespace) -> int:
     prediction = prediction_for(results)
     summary = summarise(results, prediction)
     figures = {
-        "loss": loss_curves({spec.family: results}, prediction),
+        "loss": loss_curves(
+            {spec.family: results}, prediction, (summary.get("reln") or {}).get("closed_form")
+        ),
         "modes": mode_trajectories(results, prediction),
     }
     if spec.family == "gdln":

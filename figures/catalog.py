@@ -128,6 +128,7 @@ def _thomson(results: Mapping, scale: str = "default"):
 
 def _multitask_loss(results: Mapping, scale: str = "default"):
     from summaries.multitask_summary import prediction_for
+    from summaries.reln_summary import reln_closed_form
 
     from .multitask_panels import loss_curves
 
@@ -138,7 +139,8 @@ def _multitask_loss(results: Mapping, scale: str = "default"):
         "multitask-gdln-single": "GDLN, one pathway per context",
     }
     runs = {labels[name]: ds for name, ds in results.items()}
-    return loss_curves(runs, prediction_for(results["multitask-linear"]))
+    reln = reln_closed_form(results["multitask-relu"])
+    return loss_curves(runs, prediction_for(results["multitask-linear"]), reln)
 
 
 def _multitask_modes(results: Mapping, scale: str = "default"):

@@ -29,6 +29,7 @@ def prediction_for(ds: xr.Dataset) -> ModePrediction:
         n_contexts=int(run_setting(ds, "n_contexts")),
         structure=run_setting(ds, "structure"),
         inputs=run_setting(ds, "inputs"),
+        context_scale=float(run_setting(ds, "context_scale")),
     )
     lr, init_std = float(run_setting(ds, "lr", "train")), float(run_setting(ds, "init_std"))
     return predict(config, lr, init_std, int(run_setting(ds, "n_hidden")))
@@ -52,7 +53,8 @@ def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.nd
 def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> dict:
     """The summary of one run (every model has the same config, the seeds aside): settings,
     final losses, the census of strong units (contextual networks) or each pathway's top
-    singular value (GDLN), the trained mode strengths and the closed form beside them;
+    singular value (GDLN), the trained mode strengths and the closed form beside them, and
+    for a ReLU network the closed-form ReLN loss (``reln``, :mod:`summaries.reln_summary`);
     ``prediction`` is :func:`prediction_for` of ``results`` when the caller has it."""
     from toymodels.families.gdln import pathway_names
 
@@ -66,6 +68,7 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             "contexts": config.data.n_contexts,
             "structure": config.data.structure,
             "inputs": config.data.inputs,
+            "context_scale": config.data.context_scale,
             "hidden": config.arch.n_hidden,
             "init_std": config.arch.init_std,
             "seeds": spec.seeds,
@@ -90,6 +93,11 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             kind: results[f"units_{kind}"].values.astype(int).tolist()
             for kind in ("all", "subset", "single")
         }
+    if spec.family == "contextual_relu":
+        from .reln_summary import reln_closed_form
+
+        # The ReLN: the gated linear network the ReLU network's gating makes of it.
+        summary["reln"] = {"closed_form": reln_closed_form(results)}
     # A diverged seed's strengths are NaN, so the comparison with theory leaves it out.
     kept = ~results["diverged"]
     modes = results["mode_strength"].where(kept).transpose("seed", "mode").values

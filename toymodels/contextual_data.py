@@ -14,7 +14,7 @@ import numpy as np
 
 from .correlation_modes import RANK_TOLERANCE, Modes, modes
 from .fields import Config, choice, param
-from .limits import INPUTS, N_CONTEXTS, STRUCTURES
+from .limits import CONTEXT_SCALE, INPUTS, N_CONTEXTS, STRUCTURES
 
 OBJECTS = 8
 FEATURES = 15  # rows of a structure: 1 + 2 + 4 + 8
@@ -38,6 +38,12 @@ class ContextualConfig(Config):
         choice("inputs", lambda: INPUTS),
         help="one_hot object and context; whitened: the same, ZCA-whitened (exact theory)",
     )
+    context_scale: float = param(
+        1.0,
+        CONTEXT_SCALE,
+        help="the value of the context one-hot inputs (published: 1 for K = 3, 1.1 for "
+        "K = 4, 1.35 for K = 5)",
+    )
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -50,10 +56,18 @@ def hierarchy() -> np.ndarray:
     return np.array(rows)
 
 
+# The published ring's bump, with its values as written there (0.33 and 0.66, not 1/3 and
+# 2/3): the data set is the published one to the bit.
+RING_BUMP = (0.0, 0.33, 0.66, 1.0, 1.0, 0.66, 0.33, 0.0)
+
+
 def ring() -> np.ndarray:
-    """The all-objects row, then circular bumps whose peak pair starts at 0, 1, …, 7, 0, …, 5."""
-    bump = np.array([1.0, 1.0, 2 / 3, 1 / 3, 0.0, 0.0, 1 / 3, 2 / 3])
-    rows = [np.ones(OBJECTS)] + [np.roll(bump, r % OBJECTS) for r in range(FEATURES - 1)]
+    """The all-objects row, then the bump :data:`RING_BUMP` as written and its circular
+    shifts, the peak moving one object to the left each row: rows 1–8 are the eight
+    shifts, rows 9–14 repeat rows 1–6 (the published ``gen_ring``; its scaling by 0.5 and
+    then by 2 is exact in floating point and leaves these values)."""
+    bump = np.array(RING_BUMP)
+    rows = [np.ones(OBJECTS)] + [np.roll(bump, -(r % OBJECTS)) for r in range(FEATURES - 1)]
     return np.array(rows)
 
 
@@ -74,13 +88,13 @@ def structures(n_contexts: int, structure: str) -> list[np.ndarray]:
 
 
 @cache
-def _data(n_contexts: int, structure: str, inputs: str):
+def _data(n_contexts: int, structure: str, inputs: str, context_scale: float = 1.0):
     k, samples = n_contexts, OBJECTS * n_contexts
     context = np.repeat(np.arange(k), OBJECTS)
     obj = np.tile(np.arange(OBJECTS), k)
     x = np.zeros((OBJECTS + k, samples))
     x[obj, np.arange(samples)] = 1.0
-    x[OBJECTS + context, np.arange(samples)] = 1.0
+    x[OBJECTS + context, np.arange(samples)] = context_scale
     blocks = [np.tile(hierarchy(), (1, k))]
     for c, h in enumerate(structures(k, structure)):
         block = np.zeros((FEATURES, samples))
@@ -99,14 +113,16 @@ def _data(n_contexts: int, structure: str, inputs: str):
 
 def contextual_data(config: ContextualConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inputs ``X [8+K, 8K]``, targets ``Y [15(K+1), 8K]`` and each sample's context."""
-    return _data(config.n_contexts, config.structure, config.inputs)
+    return _data(config.n_contexts, config.structure, config.inputs, config.context_scale)
 
 
 @cache
-def _config_modes(n_contexts: int, structure: str, inputs: str) -> Modes:
-    x, y, _ = _data(n_contexts, structure, inputs)
+def _config_modes(n_contexts: int, structure: str, inputs: str, context_scale: float) -> Modes:
+    x, y, _ = _data(n_contexts, structure, inputs, context_scale)
     return modes(x, y)
 
 
 def config_modes(config: ContextualConfig) -> Modes:
-    return _config_modes(config.n_contexts, config.structure, config.inputs)
+    return _config_modes(
+        config.n_contexts, config.structure, config.inputs, config.context_scale
+    )

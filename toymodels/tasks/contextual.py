@@ -7,10 +7,12 @@ pairs once, context-major (sample ``p = 8·c + o``).  The target stacks ``K + 1`
 every context) and one block per context, non-zero only in its own context's samples.
 ``H``'s 15 rows are indicators of all objects, two halves, four pairs and eight
 singletons.  ``structure = "same"`` puts ``H`` in every context block; ``"different"``
-uses ``H`` for context 1, a ring for context 2 (the all-objects row, then 14 circular
-bumps ``(1, 1, 2/3, 1/3, 0, 0, 1/3, 2/3)`` whose peak pair starts at objects 0, 1, …, 7,
-0, …, 5) and, for context 3, ``H`` with its pairs regrouped as {0,2}, {1,3}, {4,6},
-{5,7}; with 4 or 5 contexts, contexts 4 and 5 repeat the hierarchy and the ring.
+uses ``H`` for context 1, the published ring for context 2 (the all-objects row, then
+the bump ``(0, 0.33, 0.66, 1, 1, 0.66, 0.33, 0)`` and its circular shifts to the left,
+rows 9–14 repeating rows 1–6) and, for context 3, ``H`` with its pairs regrouped as
+{0,2}, {1,3}, {4,6}, {5,7}; with 4 or 5 contexts, contexts 4 and 5 repeat the hierarchy
+and the ring.  The context inputs are ``context_scale`` rather than 1 (the published 4-
+and 5-context data sets use 1.1 and 1.35).
 
 ``inputs = "whitened"`` replaces the inputs ``X`` by ``Σ_xx^{+1/2} X`` (ZCA on the
 input span), so the input correlation is the projector onto that span: every mode of the
