@@ -3,8 +3,10 @@
 Trains ``--seeds`` models of ``--model`` (batched, full-batch gradient descent on ½·Σ
 squared error) with their trajectories recorded, and writes the run (``DIR/run``,
 resumable), the figures and ``DIR/summary.json``: the final loss, the census of strong
-units (contextual networks), each pathway's top singular value (GDLN), the trained mode
-strengths in the order of the closed form's modes, and the closed form itself.
+units (contextual networks), the ReLN of a ReLU network (its gating patterns as the
+pathways of a GDLN, trained: ``DIR/reln/results.nc``; ``reln`` in the summary), each
+pathway's top singular value (GDLN), the trained mode strengths in the order of the
+closed form's modes, and the closed form itself.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from .arguments import (
 )
 
 MODELS = ("contextual_relu", "contextual_linear", "gdln")
+RELU = "contextual_relu"  # its run also trains its ReLN (summaries.reln), in DIR/reln
+RELN_LABEL = "ReLN (trained)"
 DEFAULTS = {"seeds": 5, "epochs": 8001, "lr": 1e-3, "record_every": 100}
 
 
@@ -59,7 +63,16 @@ def register(sub) -> None:
         default=DEFAULTS["record_every"],
         help="epochs between recorded states (default 100)",
     )
-    p.add_argument("--gating", default=None, help="gdln: single, pairs, all_but_one, subsets")
+    p.add_argument(
+        "--gating", default=None, help="gdln: single, pairs, all_but_one, subsets, masks"
+    )
+    p.add_argument(
+        "--masks",
+        type=context_masks,
+        default=None,
+        help="gdln: the contexts (from 1) of each gated pathway, JSON, e.g. '[[1,2],[2,3]]' "
+        "(sets --gating masks)",
+    )
     p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
     add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path("multitask"), help="output folder")
@@ -67,8 +80,25 @@ def register(sub) -> None:
     p.set_defaults(handler=run)
 
 
+def context_masks(text: str) -> list:
+    """``--masks``: a JSON list of lists (what they may hold is the gdln config's check)."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not JSON; give a list of lists of contexts, e.g. '[[1,2],[2,3]]'"
+        ) from None
+    if not isinstance(value, list):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a JSON list of lists of contexts")
+    return value
+
+
 def build_spec(args: argparse.Namespace):
     """The sweep spec of this run (validated: bad values fail before anything is written)."""
+    import json
+
     from sweeps.spec import SweepSpec
     from toymodels.errors import ConfigError
 
@@ -79,6 +109,10 @@ def build_spec(args: argparse.Namespace):
         if args.model != "gdln":
             raise ConfigError(f"--gating applies to --model gdln, not {args.model}")
         model["gating"] = args.gating
+    if args.masks is not None:
+        if args.model != "gdln":
+            raise ConfigError(f"--masks applies to --model gdln, not {args.model}")
+        model |= {"gating": model.get("gating", "masks"), "masks": args.masks}
     spec = {
         "name": f"multitask-{args.model}",
         "family": args.model,
@@ -103,6 +137,8 @@ def build_spec(args: argparse.Namespace):
     gdln = args.model == "gdln"
     width = f"{data['n_hidden']} hidden units{' per pathway' if gdln else ''}"
     gating = f", gating {data['model']['gating']}" if gdln else ""
+    if gdln and data["model"].get("masks"):
+        gating += " " + json.dumps(data["model"]["masks"])
     description = (
         f"multitask train: {args.model} on {args.contexts} contexts ({args.structure} "
         f"structures), {width}, initial weights std {data['model']['init_std']:.3g}{gating}, "
@@ -144,8 +180,16 @@ def run(args: argparse.Namespace) -> int:
     spec, results = train_into_out(args, "multitask train", checked_spec)
     prediction = prediction_for(results)
     summary = summarise(results, prediction)
+    runs = {spec.family: results}
+    if spec.family == RELU:
+        from summaries.reln import save_reln, summarise_reln, train_reln
+
+        reln = train_reln(results)
+        save_reln(reln, args.out / "reln")
+        summary["reln"] = summarise_reln(results, reln)
+        runs[RELN_LABEL] = reln
     figures = {
-        "loss": loss_curves({spec.family: results}, prediction),
+        "loss": loss_curves(runs, prediction),
         "modes": mode_trajectories(results, prediction),
     }
     if spec.family == "gdln":
@@ -173,6 +217,14 @@ def run(args: argparse.Namespace) -> int:
                 f"{k} {shown(_mean(v), '.3g')}"
                 for k, v in summary["module_singular_values"].items()
             )
+        )
+    if "reln" in summary:
+        r = summary["reln"]
+        lines.append(
+            "ReLN (the ReLU network's gating patterns as GDLN pathways, trained): pathways "
+            f"per seed {[len(p) for p in r['pathways']]}, gates settle at epochs "
+            f"{r['gates_settle_epoch']}, largest relative loss gap after that "
+            + ", ".join(shown(v, ".3g") for v in r["trained_loss_gap"])
         )
     theory = summary["theory"]
     lines.append(

@@ -242,7 +242,8 @@ def pathway_strengths(ds: xr.Dataset):
     from toymodels.families.gdln import gate_sets, pathway_names
 
     k, gating = int(run_setting(ds, "n_contexts")), run_setting(ds, "gating")
-    names, sets = pathway_names(k, gating), gate_sets(k, gating)
+    masks = run_setting(ds, "masks")
+    names, sets = pathway_names(k, gating, masks), gate_sets(k, gating, masks)
     top = ds["pathway_singular_values_trajectory"].isel(singular=0)
     top = top.transpose("pathway", "seed", "step").values
     if top.shape[0] != len(names):

@@ -78,7 +78,7 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
     }
     if spec.family == "gdln":
         summary["settings"] |= {"gating": config.arch.gating, "training": config.arch.training}
-        names = pathway_names(config.data.n_contexts, config.arch.gating)
+        names = pathway_names(config.data.n_contexts, config.arch.gating, config.arch.masks)
         top = results["pathway_singular_values"].isel(singular=0)
         top = top.where(~results["diverged"]).transpose("pathway", "seed")
         summary["module_singular_values"] = {
