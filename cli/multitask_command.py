@@ -179,15 +179,15 @@ def run(args: argparse.Namespace) -> int:
 
     spec, results = train_into_out(args, "multitask train", checked_spec)
     prediction = prediction_for(results)
-    summary = summarise(results, prediction)
     runs = {spec.family: results}
+    reln = None
     if spec.family == RELU:
-        from summaries.reln import save_reln, summarise_reln, train_reln
+        from summaries.reln import save_reln, train_reln
 
         reln = train_reln(results)
         save_reln(reln, args.out / "reln")
-        summary["reln"] = summarise_reln(results, reln)
         runs[RELN_LABEL] = reln
+    summary = summarise(results, prediction, reln)
     figures = {
         "loss": loss_curves(runs, prediction),
         "modes": mode_trajectories(results, prediction),

@@ -12,6 +12,9 @@ from .crossing import first_crossing
 from .json_values import listed
 from .run_settings import run_setting, spec_of
 
+# The family whose summary holds its ReLN.
+RELU = "contextual_relu"
+
 if TYPE_CHECKING:
     import xarray as xr
 
@@ -48,11 +51,18 @@ def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.nd
     return out
 
 
-def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> dict:
+def summarise(
+    results: xr.Dataset,
+    prediction: ModePrediction | None = None,
+    reln: xr.Dataset | None = None,
+) -> dict:
     """The summary of one run (every model has the same config, the seeds aside): settings,
     final losses, the census of strong units (contextual networks) or each pathway's top
-    singular value (GDLN), the trained mode strengths and the closed form beside them;
-    ``prediction`` is :func:`prediction_for` of ``results`` when the caller has it."""
+    singular value (GDLN), the trained mode strengths and the closed form beside them, and
+    for a ReLU network its ReLN (``summaries.reln``); ``prediction`` is
+    :func:`prediction_for` of ``results`` and ``reln`` the trained ReLN
+    (:func:`summaries.reln.train_reln`, trained here when not given) when the caller has
+    them."""
     from toymodels.families.gdln import pathway_names
 
     spec = spec_of(results)
@@ -89,6 +99,10 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             kind: results[f"units_{kind}"].values.astype(int).tolist()
             for kind in ("all", "subset", "single")
         }
+    if spec.family == RELU:
+        from .reln import summarise_reln, train_reln
+
+        summary["reln"] = summarise_reln(results, train_reln(results) if reln is None else reln)
     # A diverged seed's strengths are NaN, so the comparison with theory leaves it out.
     kept = ~results["diverged"]
     modes = results["mode_strength"].where(kept).transpose("seed", "mode").values
