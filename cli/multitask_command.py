@@ -78,6 +78,51 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("multitask"), help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
+    r = inner.add_parser(
+        "reln",
+        help="train the ReLN of a stored contextual_relu run; loss figure and summary.json",
+        description="The ReLN of a stored contextual_relu run (multitask train's DIR or "
+        "DIR/run): its gating patterns as the pathways of a GDLN, one per seed, trained with "
+        "the run's settings; writes OUT/results.nc, OUT/loss.png and OUT/summary.json "
+        '({"reln": ...} as multitask train writes it).',
+    )
+    r.add_argument("--run", type=Path, required=True, help="a multitask train folder or its run")
+    r.add_argument("--out", type=Path, default=Path("reln"), help="output folder")
+    r.set_defaults(handler=run_reln)
+
+
+def run_reln(args: argparse.Namespace) -> int:
+    """``multitask reln``: the run is read and checked before anything is written."""
+    import sweeps
+    from figures.multitask_panels import loss_curves
+    from summaries.multitask_summary import prediction_for
+    from summaries.reln import check_relu_run, save_reln, summarise_reln, train_reln
+    from toymodels.errors import ConfigError
+    from toymodels.files import check_writable
+
+    from .reports import save_figures, shown, write_json
+
+    folder = args.run / "run" if (args.run / "run" / "spec.json").is_file() else args.run
+    if not (folder / "spec.json").is_file():
+        raise ConfigError(f"--run {args.run} holds no run (no spec.json there or in its run)")
+    check_writable(args.out)
+    results = sweeps.load(folder)
+    check_relu_run(results, f"--run {args.run}")
+    reln = train_reln(results)
+    summary = {"reln": summarise_reln(results, reln)}
+    figure = loss_curves({RELU: results, RELN_LABEL: reln}, prediction_for(results))
+    save_reln(reln, args.out)
+    summary["figures"] = save_figures(args.out, {"loss": figure})
+    write_json(args.out / "summary.json", summary)
+    r = summary["reln"]
+    print(
+        f"ReLN of {folder}: pathways per seed {[len(p) for p in r['pathways']]}, gates settle "
+        f"at epochs {r['gates_settle_epoch']}, largest relative loss gap after that "
+        + ", ".join(shown(v, ".3g") for v in r["trained_loss_gap"])
+        + f"; wrote {args.out / 'summary.json'}",
+        file=sys.stdout,
+    )
+    return 0
 
 
 def context_masks(text: str) -> list:

@@ -193,15 +193,26 @@ def test_trained_reln_follows_its_relu_network_and_wrong_gates_do_not(relu_out):
     )
 
 
-def test_reln_of_a_run_that_is_not_a_relu_run_is_refused(tmp_path):
-    from toymodels.errors import ConfigError
+def test_reln_command_on_a_stored_run_gives_the_trains_summary(relu_out, tmp_path):
+    out = tmp_path / "r"
+    assert main(["multitask", "reln", "--run", str(relu_out), "--out", str(out)]) == 0
+    train_summary = json.loads((relu_out / "summary.json").read_text())["reln"]
+    assert json.loads((out / "summary.json").read_text())["reln"] == train_summary
+    assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG" and (out / "results.nc").is_file()
 
-    out = tmp_path / "gd"
+
+def test_reln_of_a_run_that_is_not_a_relu_run_is_one_line_exit_2_nothing_written(tmp_path, capsys):
+    run = tmp_path / "gd"
     args = ["--hidden", "4", "--epochs", "20", "--seeds", "1", "--quiet"]
-    assert main(["multitask", "train", "--model", "gdln", *args, "--out", str(out)]) == 0
-    assert not (out / "reln").exists()
-    with pytest.raises(ConfigError, match="is a gdln run"):
-        reln.train_reln(sweeps.load(out / "run"))
+    assert main(["multitask", "train", "--model", "gdln", *args, "--out", str(run)]) == 0
+    assert not (run / "reln").exists()
+    capsys.readouterr()
+    for bad, says in ((run, "is a gdln run"), (tmp_path / "none", "holds no run")):
+        out = tmp_path / "r"
+        assert main(["multitask", "reln", "--run", str(bad), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err and "Traceback" not in err, err
+        assert not out.exists()
 
 
 @pytest.mark.parametrize(
