@@ -116,6 +116,10 @@ def _multitask_loss(results: Mapping, scale: str = "default"):
         "multitask-gdln-single": "GDLN, one pathway per context",
     }
     runs = {labels[name]: ds for name, ds in results.items()}
+    if "multitask-relu" in results:  # its ReLN, trained here (summaries.reln)
+        from summaries.reln import train_reln
+
+        runs["ReLN on the ReLU network's gates"] = train_reln(results["multitask-relu"])
     return loss_curves(runs, prediction_for(results["multitask-linear"]))
 
 
@@ -323,8 +327,9 @@ FIGURES: dict[str, FigureEntry] = {
         FigureEntry(
             "multitask-loss",
             "Contextual task (3 contexts, different structures): loss of the ReLU network, "
-            "the linear network and two GDLNs against epochs, with the closed-form loss of "
-            "the linear theory.",
+            "the linear network, two GDLNs and the ReLN (the GDLN on the ReLU network's own "
+            "gating patterns, trained) against epochs, with the closed-form loss of the "
+            "linear theory.",
             _multitask_loss,
             {"default": _MULTITASK},
         ),
