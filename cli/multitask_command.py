@@ -106,6 +106,12 @@ def run_reln(args: argparse.Namespace) -> int:
     if not (folder / "spec.json").is_file():
         raise ConfigError(f"--run {args.run} holds no run (no spec.json there or in its run)")
     check_writable(args.out)
+    earlier = (args.out / "results.nc").is_file() and not (args.out / "run").exists()
+    if args.out.is_dir() and any(args.out.iterdir()) and not earlier:
+        raise ConfigError(
+            f"--out {args.out} is not empty and holds no earlier output of toymodels "
+            "multitask reln; give a new or empty folder"
+        )
     results = sweeps.load(folder)
     check_relu_run(results, f"--run {args.run}")
     reln = train_reln(results)

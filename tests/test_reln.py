@@ -199,6 +199,10 @@ def test_reln_command_on_a_stored_run_gives_the_trains_summary(relu_out, tmp_pat
     train_summary = json.loads((relu_out / "summary.json").read_text())["reln"]
     assert json.loads((out / "summary.json").read_text())["reln"] == train_summary
     assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG" and (out / "results.nc").is_file()
+    # a folder holding a run is not overwritten
+    before = (relu_out / "summary.json").read_bytes()
+    assert main(["multitask", "reln", "--run", str(relu_out), "--out", str(relu_out)]) == 2
+    assert (relu_out / "summary.json").read_bytes() == before
 
 
 def test_reln_of_a_run_that_is_not_a_relu_run_is_one_line_exit_2_nothing_written(tmp_path, capsys):
