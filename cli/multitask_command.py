@@ -3,8 +3,10 @@
 Trains ``--seeds`` models of ``--model`` (batched, full-batch gradient descent on ½·Σ
 squared error) with their trajectories recorded, and writes the run (``DIR/run``,
 resumable), the figures and ``DIR/summary.json``: the final loss, the census of strong
-units (contextual networks), each pathway's top singular value (GDLN), the trained mode
-strengths in the order of the closed form's modes, and the closed form itself.
+units (contextual networks), the ReLN of a ReLU network (its gating patterns as the
+pathways of a GDLN, trained: ``DIR/reln/results.nc``; ``reln`` in the summary), each
+pathway's top singular value (GDLN), the trained mode strengths in the order of the
+closed form's modes, and the closed form itself.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from .arguments import (
 )
 
 MODELS = ("contextual_relu", "contextual_linear", "gdln")
+RELU = "contextual_relu"  # its run also trains its ReLN (summaries.reln), in DIR/reln
+RELN_LABEL = "ReLN (trained)"
 DEFAULTS = {"seeds": 5, "epochs": 8001, "lr": 1e-3, "record_every": 100}
 
 
@@ -69,7 +73,15 @@ def register(sub) -> None:
         "--gating",
         choices=GATINGS,
         default=None,
-        help="--model gdln: the context sets its gated pathways serve (default subsets)",
+        help="--model gdln: the context sets its gated pathways serve (default subsets; "
+        "masks: those of --masks)",
+    )
+    p.add_argument(
+        "--masks",
+        type=context_masks,
+        default=None,
+        help="--model gdln: the contexts (from 1) of each gated pathway, JSON, e.g. "
+        "'[[1,2],[2,3]]' (sets --gating masks; default: none)",
     )
     p.add_argument(
         "--root-seed", type=int, default=0, help="root of every model's seed (default 0)"
@@ -80,6 +92,7 @@ def register(sub) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run, only_with=ONLY_WITH)
+    _register_reln(inner)
 
 
 # The gating says which contexts each gated pathway serves: only the GDLN has pathways.
@@ -90,11 +103,92 @@ ONLY_WITH = (
         needs="with --model gdln (the one with gated pathways)",
         chosen=lambda args: f"--model {args.model}",
     ),
+    OnlyWith(
+        "--masks",
+        holds=lambda args: args.model == "gdln",
+        needs="with --model gdln (the one with gated pathways)",
+        chosen=lambda args: f"--model {args.model}",
+    ),
 )
+
+
+def _register_reln(inner) -> None:
+    r = inner.add_parser(
+        "reln",
+        help="train the ReLN of a stored contextual_relu run; loss figure and summary.json",
+        description="The ReLN of a stored contextual_relu run (multitask train's DIR or "
+        "DIR/run): its gating patterns as the pathways of a GDLN, one per seed, trained with "
+        "the run's settings; writes OUT/results.nc, OUT/loss.png and OUT/summary.json "
+        '({"reln": ...} as multitask train writes it).',
+    )
+    r.add_argument("--run", type=Path, required=True, help="a multitask train folder or its run")
+    r.add_argument("--out", type=Path, default=Path("reln"), help="output folder (default reln)")
+    r.set_defaults(handler=run_reln)
+
+
+def run_reln(args: argparse.Namespace) -> int:
+    """``multitask reln``: the run is read and checked before anything is written."""
+    import sweeps
+    from figures.multitask_panels import loss_curves
+    from summaries.multitask_summary import prediction_for
+    from summaries.reln import check_relu_run, save_reln, summarise_reln, train_reln
+    from toymodels.errors import ConfigError
+    from toymodels.files import check_writable
+
+    from .reports import save_figures, shown, write_json
+
+    folder = args.run / "run" if (args.run / "run" / "spec.json").is_file() else args.run
+    if not (folder / "spec.json").is_file():
+        raise ConfigError(f"--run {args.run} holds no run (no spec.json there or in its run)")
+    check_writable(args.out)
+    earlier = (args.out / "results.nc").is_file() and not (args.out / "run").exists()
+    if args.out.is_dir() and any(args.out.iterdir()) and not earlier:
+        raise ConfigError(
+            f"--out {args.out} is not empty and holds no earlier output of toymodels "
+            "multitask reln; give a new or empty folder"
+        )
+    results = sweeps.load(folder)
+    check_relu_run(results, f"--run {args.run}")
+    reln = train_reln(results)
+    summary = {"reln": summarise_reln(results, reln)}
+    figure = loss_curves(
+        {RELU: results, RELN_LABEL: reln},
+        prediction_for(results),
+        summary["reln"]["closed_form"],
+    )
+    save_reln(reln, args.out)
+    summary["figures"] = save_figures(args.out, {"loss": figure})
+    write_json(args.out / "summary.json", summary)
+    r = summary["reln"]
+    print(
+        f"ReLN of {folder}: pathways per seed {[len(p) for p in r['pathways']]}, gates settle "
+        f"at epochs {r['gates_settle_epoch']}, largest relative loss gap after that "
+        + ", ".join(shown(v, ".3g") for v in r["trained_loss_gap"])
+        + f"; wrote {args.out / 'summary.json'}",
+        file=sys.stdout,
+    )
+    return 0
+
+
+def context_masks(text: str) -> list:
+    """``--masks``: a JSON list of lists (what they may hold is the gdln config's check)."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not JSON; give a list of lists of contexts, e.g. '[[1,2],[2,3]]'"
+        ) from None
+    if not isinstance(value, list):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a JSON list of lists of contexts")
+    return value
 
 
 def build_spec(args: argparse.Namespace):
     """The sweep spec of this run (validated: bad values fail before anything is written)."""
+    import json
+
     from sweeps.spec import SweepSpec
 
     model = {"structure": args.structure}
@@ -102,6 +196,10 @@ def build_spec(args: argparse.Namespace):
         model["init_std"] = args.init
     if args.gating is not None:
         model["gating"] = args.gating
+    if args.masks is not None:
+        if args.model != "gdln":
+            raise ConfigError(f"--masks applies to --model gdln, not {args.model}")
+        model |= {"gating": model.get("gating", "masks"), "masks": args.masks}
     spec = {
         "name": f"multitask-{args.model}",
         "family": args.model,
@@ -126,6 +224,8 @@ def build_spec(args: argparse.Namespace):
     gdln = args.model == "gdln"
     width = f"{data['n_hidden']} hidden units{' per pathway' if gdln else ''}"
     gating = f", gating {data['model']['gating']}" if gdln else ""
+    if gdln and data["model"].get("masks"):
+        gating += " " + json.dumps(data["model"]["masks"])
     description = (
         f"multitask train: {args.model} on {args.contexts} contexts ({args.structure} "
         f"structures), {width}, initial weights std {data['model']['init_std']:.3g}{gating}, "
@@ -166,10 +266,18 @@ def run(args: argparse.Namespace) -> int:
 
     spec, results = train_into_out(args, "multitask train", checked_spec)
     prediction = prediction_for(results)
-    summary = summarise(results, prediction)
+    runs = {spec.family: results}
+    reln = None
+    if spec.family == RELU:
+        from summaries.reln import save_reln, train_reln
+
+        reln = train_reln(results)
+        save_reln(reln, args.out / "reln")
+        runs[RELN_LABEL] = reln
+    summary = summarise(results, prediction, reln)
     figures = {
         "loss": loss_curves(
-            {spec.family: results}, prediction, (summary.get("reln") or {}).get("closed_form")
+            runs, prediction, (summary.get("reln") or {}).get("closed_form")
         ),
         "modes": mode_trajectories(results, prediction),
     }
@@ -198,6 +306,14 @@ def run(args: argparse.Namespace) -> int:
                 f"{k} {shown(_mean(v), '.3g')}"
                 for k, v in summary["module_singular_values"].items()
             )
+        )
+    if "reln" in summary:
+        r = summary["reln"]
+        lines.append(
+            "ReLN (the ReLU network's gating patterns as GDLN pathways, trained): pathways "
+            f"per seed {[len(p) for p in r['pathways']]}, gates settle at epochs "
+            f"{r['gates_settle_epoch']}, largest relative loss gap after that "
+            + ", ".join(shown(v, ".3g") for v in r["trained_loss_gap"])
         )
     theory = summary["theory"]
     lines.append(

@@ -128,7 +128,7 @@ def _thomson(results: Mapping, scale: str = "default"):
 
 def _multitask_loss(results: Mapping, scale: str = "default"):
     from summaries.multitask_summary import prediction_for
-    from summaries.reln_summary import reln_closed_form
+    from summaries.reln_closed_form import reln_closed_form
 
     from .multitask_panels import loss_curves
 
@@ -139,6 +139,10 @@ def _multitask_loss(results: Mapping, scale: str = "default"):
         "multitask-gdln-single": "GDLN, one pathway per context",
     }
     runs = {labels[name]: ds for name, ds in results.items()}
+    if "multitask-relu" in results:  # its ReLN, trained here (summaries.reln)
+        from summaries.reln import train_reln
+
+        runs["ReLN on the ReLU network's gates"] = train_reln(results["multitask-relu"])
     reln = reln_closed_form(results["multitask-relu"])
     return loss_curves(runs, prediction_for(results["multitask-linear"]), reln)
 
@@ -366,8 +370,9 @@ FIGURES: dict[str, FigureEntry] = {
         FigureEntry(
             "multitask-loss",
             "Contextual task (3 contexts, different structures): loss of the ReLU network, "
-            "the linear network and two GDLNs against epochs, with the closed-form loss of "
-            "the linear theory.",
+            "the linear network, two GDLNs and the ReLN (the GDLN on the ReLU network's own "
+            "gating patterns, trained) against epochs, with the closed-form loss of the "
+            "linear theory.",
             _multitask_loss,
             {"default": _MULTITASK},
         ),

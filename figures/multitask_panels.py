@@ -5,7 +5,7 @@ context ``p // 8``), beside the closed-form learning dynamics of ``analytics.mod
 
 - :func:`loss_curves`: ½·Σ squared error against epochs per run (mean over seeds, band
   from the lowest to the highest seed), log scale, with the linear network's closed form
-  dashed and, given, the ReLN's closed form (``summaries.reln_summary``) dash-dotted;
+  dashed and, given, the ReLN's closed form (``summaries.reln_closed_form``) dash-dotted;
 - :func:`mode_trajectories`: each theory mode's strength over training (every seed),
   with its closed form dashed in the same colour: modes are learned in order of s;
 - :func:`census_bars`: how many strong hidden units serve all contexts, a subset, or a
@@ -71,7 +71,7 @@ def loss_curves(
     """Loss against epochs for each labelled run, with the closed form ``prediction``
     (``summaries.multitask_summary.prediction_for`` of a run) and, given, the ReLN's
     closed form ``reln = {"epoch": [...], "loss": [...]}``
-    (``summaries.reln_summary.reln_closed_form`` of a ReLU run)."""
+    (``summaries.reln_closed_form.reln_closed_form`` of a ReLU run)."""
     if not runs:
         raise ValueError("loss_curves needs at least one run")
     with house_style():
@@ -255,7 +255,8 @@ def pathway_strengths(ds: xr.Dataset):
     from toymodels.families.gdln import gate_sets, pathway_names
 
     k, gating = int(run_setting(ds, "n_contexts")), run_setting(ds, "gating")
-    names, sets = pathway_names(k, gating), gate_sets(k, gating)
+    masks = run_setting(ds, "masks")
+    names, sets = pathway_names(k, gating, masks), gate_sets(k, gating, masks)
     top = ds["pathway_singular_values_trajectory"].isel(singular=0)
     top = top.transpose("pathway", "seed", "step").values
     if top.shape[0] != len(names):

@@ -13,6 +13,9 @@ from .json_values import listed
 from .run_settings import run_setting, spec_of
 from .seed_selection import diverged_counts
 
+# The family whose summary holds its ReLN.
+RELU = "contextual_relu"
+
 if TYPE_CHECKING:
     import xarray as xr
 
@@ -50,12 +53,19 @@ def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.nd
     return out
 
 
-def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> dict:
+def summarise(
+    results: xr.Dataset,
+    prediction: ModePrediction | None = None,
+    reln: xr.Dataset | None = None,
+) -> dict:
     """The summary of one run (every model has the same config, the seeds aside): settings,
     final losses, the census of strong units (contextual networks) or each pathway's top
     singular value (GDLN), the trained mode strengths and the closed form beside them, and
-    for a ReLU network the closed-form ReLN loss (``reln``, :mod:`summaries.reln_summary`);
-    ``prediction`` is :func:`prediction_for` of ``results`` when the caller has it."""
+    for a ReLU network its ReLN (``reln``): the trained ReLN (:mod:`summaries.reln`) and the
+    closed-form ReLN loss (:mod:`summaries.reln_closed_form`); ``prediction`` is
+    :func:`prediction_for` of ``results`` and ``reln`` the trained ReLN
+    (:func:`summaries.reln.train_reln`, trained here when not given) when the caller has
+    them."""
     from toymodels.families.gdln import pathway_names
 
     spec = spec_of(results)
@@ -82,7 +92,7 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
     }
     if spec.family == "gdln":
         summary["settings"] |= {"gating": config.arch.gating, "training": config.arch.training}
-        names = pathway_names(config.data.n_contexts, config.arch.gating)
+        names = pathway_names(config.data.n_contexts, config.arch.gating, config.arch.masks)
         top = results["pathway_singular_values"].isel(singular=0)
         top = top.where(~results["diverged"]).transpose("pathway", "seed")
         summary["module_singular_values"] = {
@@ -93,11 +103,12 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             kind: results[f"units_{kind}"].values.astype(int).tolist()
             for kind in ("all", "subset", "single")
         }
-    if spec.family == "contextual_relu":
-        from .reln_summary import reln_closed_form
+    if spec.family == RELU:
+        from .reln import summarise_reln, train_reln
 
-        # The ReLN: the gated linear network the ReLU network's gating makes of it.
-        summary["reln"] = {"closed_form": reln_closed_form(results)}
+        # The ReLN: the gated linear network the ReLU network's gating makes of it, trained
+        # and in closed form.
+        summary["reln"] = summarise_reln(results, train_reln(results) if reln is None else reln)
     # A diverged seed's strengths are NaN, so the comparison with theory leaves it out.
     kept = ~results["diverged"]
     modes = results["mode_strength"].where(kept).transpose("seed", "mode").values

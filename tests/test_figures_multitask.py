@@ -137,7 +137,7 @@ def test_loss_curves_draw_each_runs_mean_and_range_and_the_closed_form(relu, gdl
 
 def test_loss_curves_draw_the_reln_closed_form_of_a_relu_run(relu):
     from analytics.reln_theory import predict_reln
-    from summaries.reln_summary import reln_closed_form
+    from summaries.reln_closed_form import reln_closed_form
 
     reln = reln_closed_form(relu)
     assert reln["epoch"] == relu.step.values.tolist()

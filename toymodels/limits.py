@@ -22,8 +22,8 @@ STRUCTURES = ("same", "different")
 # Its object inputs: one-hot, or whitened so that the input correlation is the identity.
 INPUTS = ("one_hot", "whitened")
 # The context sets a gated deep linear network's gated pathways serve: each context alone,
-# each pair, all but one, or every proper subset.
-GATINGS = ("single", "pairs", "all_but_one", "subsets")
+# each pair, all but one, every proper subset, or the list of context masks given.
+GATINGS = ("single", "pairs", "all_but_one", "subsets", "masks")
 # The contextual task's context inputs are this number instead of 1 (the published 4- and
 # 5-context data sets use 1.1 and 1.35).  Beyond a thousand to one either the objects or the
 # contexts fall below float32's resolution in the network's first layer.

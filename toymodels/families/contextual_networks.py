@@ -27,6 +27,7 @@ from ..contextual_data import DEFAULT_HIDDEN, DEFAULT_INIT_STD
 from ..fields import integer, param
 from ..outputs import Output
 from ..tasks import Batch
+from ._gates import gates, pathway_totals, patterns
 from .two_layer import TwoLayerConfig, TwoLayerNetwork, init_std_field
 
 # A strong unit carries at least this fraction of the largest unit's strength: units
@@ -46,12 +47,17 @@ class ContextualNetConfig(TwoLayerConfig):
     init_std: float = init_std_field(DEFAULT_INIT_STD)
 
 
+def strong_units(strength: torch.Tensor) -> torch.Tensor:
+    """Whether each unit is strong, ``[model, unit]`` from strengths ``[model, unit]``."""
+    strong = strength >= STRONG_FRACTION * strength.amax(-1, keepdim=True)
+    return strong & (strength > 0)
+
+
 def census(strength: torch.Tensor, contexts: torch.Tensor, n_contexts: int):
     """Counts of strong all-context, subset and single-context units ``[model]`` each, from
     unit strengths ``[model, unit]`` and context bitmasks ``[model, unit]``."""
-    strong = strength >= STRONG_FRACTION * strength.amax(-1, keepdim=True)
+    strong = strong_units(strength)
     active = torch.stack([(contexts >> c) & 1 for c in range(n_contexts)]).sum(0)
-    strong &= strength > 0
     count = {
         "units_all": strong & (active == n_contexts),
         "units_subset": strong & (active > 1) & (active < n_contexts),
@@ -109,9 +115,33 @@ class ContextualNetwork(TwoLayerNetwork):
 
 class ContextualReLU(ContextualNetwork, relu=True):
     """W₂ relu(W₁ x): a ReLU network on the contextual task, whose units may serve all,
-    some or one of the contexts (mixed selectivity)."""
+    some or one of the contexts (mixed selectivity).  Its metrics add the gates and the
+    pathways they form (``toymodels.families._gates``): ``pathway_*[b]`` is about the
+    units whose context pattern is the bitmask ``b`` (bit c: context c + 1)."""
 
     name = "contextual_relu"
+    metrics = ContextualNetwork.metrics | {
+        "unit_gates": Output(("unit", "sample"), "int8", "G_k(x) = 1[h_k(x) > 0]"),
+        "pathway_units": Output(
+            ("pattern",), "int32", "units whose context pattern (unit_contexts) is the bitmask"
+        ),
+        "pathway_strong_units": Output(("pattern",), "int32", "strong units of each pattern"),
+        "pathway_strength": Output(
+            ("pattern",), "float32", "summed strength of the strong units of each pattern"
+        ),
+    }
+
+    @classmethod
+    def dims(cls, config) -> dict[str, int]:
+        return super().dims(config) | {"pattern": patterns(config.data.n_contexts)}
+
+    @torch.no_grad()
+    def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
+        out = super().compute_metrics(probe)
+        strength, bits = out["unit_strength"], out["unit_contexts"]
+        n_contexts = self.configs[0].data.n_contexts
+        out["unit_gates"] = gates(self.hidden(probe.x))
+        return out | pathway_totals(bits, strength, strong_units(strength), n_contexts)
 
 
 class ContextualLinear(ContextualNetwork, relu=False):

@@ -9,7 +9,15 @@ context one-hot:
 - ``"pairs"``: one per pair of contexts;
 - ``"all_but_one"``: one per set of K−1 contexts;
 - ``"subsets"``: one per proper non-empty subset of contexts (singles, pairs, …), so
-  pathways serving one context race against pathways serving several.
+  pathways serving one context race against pathways serving several;
+- ``"masks"``: one per set of contexts listed in ``masks`` (contexts numbered from 1), any
+  sets: the pathways a ReLU network's gates form (its ReLN, ``summaries.reln``).
+
+``units`` gives each model its own number of units per pathway (the common one first,
+then the gated ones; default ``n_hidden`` each, at most ``n_hidden``): the pathway's first
+``units`` units start as drawn and the rest start at zero, where a linear pathway's
+gradient is zero, so they stay zero.  Models of one batch then share the gated pathways
+but not their sizes (0 leaves a pathway out of a model).
 
 ``training = "residual"`` (as published) trains the common pathway on the targets alone
 and the gated pathways on what it leaves (its output held constant in their gradient);
@@ -29,7 +37,7 @@ import torch
 
 from ..contextual_data import DEFAULT_INIT_STD, OBJECTS
 from ..errors import ConfigError
-from ..fields import Config, choice, integer, param
+from ..fields import Check, Config, choice, integer, param
 from ..limits import GATINGS
 from ..linear_algebra import singular_values
 from ..outputs import Output
@@ -41,6 +49,51 @@ from .two_layer import init_std_field
 TRAININGS = ("residual", "joint")
 # Singular values stored per pathway (a gated pathway's map has rank <= 8 objects).
 SINGULAR_VALUES = OBJECTS
+
+
+def context_masks() -> Check:
+    """A list of sets of contexts (numbered from 1): none empty, no context twice in one,
+    no set twice; each set stored sorted.  Whether the contexts exist is checked against
+    the task (:meth:`GatedLinearNetwork.validate`).  Not an axis."""
+
+    def apply(name: str, value):
+        if value is None or (isinstance(value, list | tuple) and len(value) == 0):
+            return ()
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise ConfigError(f"{name}={value!r} must be a list of lists of contexts (from 1)")
+        masks = []
+        for i, mask in enumerate(value):
+            if isinstance(mask, str) or not isinstance(mask, list | tuple) or not mask:
+                raise ConfigError(f"{name}[{i}]={mask!r} must be a non-empty list of contexts")
+            for c in mask:
+                if isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 1:
+                    raise ConfigError(f"{name}[{i}]={list(mask)}: contexts are integers from 1")
+            if len(set(mask)) != len(mask):
+                raise ConfigError(f"{name}[{i}]={list(mask)} names a context twice")
+            mask = tuple(sorted(int(c) for c in mask))
+            if mask in masks:
+                raise ConfigError(f"{name}: the set {list(mask)} appears twice")
+            masks.append(mask)
+        return tuple(masks)
+
+    bad = ("x", [[]], [[0]], [[1, 1]], [[1], [1]])
+    return Check(tuple, apply, "a list of lists of contexts (from 1)", bad)
+
+
+def unit_counts() -> Check:
+    """A list of integers >= 0 (units of each pathway), or an empty list for the default."""
+
+    def apply(name: str, value):
+        if value is None or (isinstance(value, list | tuple) and len(value) == 0):
+            return ()
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise ConfigError(f"{name}={value!r} must be a list of integers >= 0")
+        for i, u in enumerate(value):
+            if isinstance(u, bool) or not isinstance(u, int | np.integer) or u < 0:
+                raise ConfigError(f"{name}[{i}]={u!r} must be an integer >= 0")
+        return tuple(int(u) for u in value)
+
+    return Check(tuple, apply, "a list of integers >= 0", ("x", [-1], [1.5]))
 
 
 @dataclass(frozen=True)
@@ -59,10 +112,35 @@ class GDLNConfig(Config):
         help="residual: gated pathways learn what the common one leaves; joint: one loss",
     )
     init_std: float = init_std_field(DEFAULT_INIT_STD)
+    masks: tuple = param(
+        (),
+        context_masks(),
+        help="gating=masks: the contexts (from 1) of each gated pathway, e.g. [[1, 2], [2, 3]]",
+    )
+    units: tuple = param(
+        (),
+        unit_counts(),
+        per_model=True,
+        help="units of each pathway, the common one first (default: n_hidden each)",
+    )
+
+    def validate(self) -> None:
+        if (self.gating == "masks") != bool(self.masks):
+            raise ConfigError(
+                f"masks={list(map(list, self.masks))} goes with gating=masks and only with it "
+                f"(gating={self.gating})"
+            )
+        if any(u > self.n_hidden for u in self.units):
+            raise ConfigError(
+                f"units={list(self.units)}: a pathway has at most n_hidden={self.n_hidden} units"
+            )
 
 
-def gate_sets(n_contexts: int, gating: str) -> list[tuple[int, ...]]:
-    """The contexts each gated pathway is on in (0-based), in pathway order."""
+def gate_sets(n_contexts: int, gating: str, masks=()) -> list[tuple[int, ...]]:
+    """The contexts each gated pathway is on in (0-based), in pathway order; ``masks`` (as
+    in the config, from 1) with ``gating = "masks"``."""
+    if gating == "masks":
+        return [tuple(c - 1 for c in mask) for mask in masks]
     sizes = {
         "single": [1],
         "pairs": [2],
@@ -72,9 +150,9 @@ def gate_sets(n_contexts: int, gating: str) -> list[tuple[int, ...]]:
     return [c for size in sizes for c in combinations(range(n_contexts), size)]
 
 
-def pathway_names(n_contexts: int, gating: str) -> list[str]:
+def pathway_names(n_contexts: int, gating: str, masks=()) -> list[str]:
     """``common``, then each gated pathway as its contexts (1-based), e.g. ``ctx1+2``."""
-    sets = gate_sets(n_contexts, gating)
+    sets = gate_sets(n_contexts, gating, masks)
     return ["common"] + ["ctx" + "+".join(str(c + 1) for c in s) for s in sets]
 
 
@@ -86,6 +164,7 @@ class GatedLinearNetwork(ToyModel):
     Config = GDLNConfig
     tasks = ("contextual",)
     estimators = ("full", "sampled")
+    hand_gradient = True
     params = {
         "Wc1": Output(("unit", "input"), "float32", "common pathway, first layer"),
         "Wc2": Output(("output", "unit"), "float32", "common pathway, second layer"),
@@ -111,12 +190,18 @@ class GatedLinearNetwork(ToyModel):
             std = init_scale * c.arch.init_std
             for name, shape in shapes.items():
                 drawn[name].append(rng.standard_normal(shape) * std)
+            # Units beyond a pathway's size start at zero, where they get no gradient.
+            _zero_beyond({name: values[-1] for name, values in drawn.items()}, c.arch.units)
         for name, values in drawn.items():
             setattr(
                 self, name, torch.nn.Parameter(torch.as_tensor(np.stack(values), dtype=self.dtype))
             )
         config = self.configs[0]
-        sets = gate_sets(config.data.n_contexts, config.arch.gating)
+        # Units computed per pathway (common first): the most any model of the batch has.
+        full = (config.arch.n_hidden,) * (1 + mods)
+        counts = [c.arch.units or full for c in self.configs]
+        self.live = tuple(max(column) for column in zip(*counts, strict=True))
+        sets = gate_sets(config.data.n_contexts, config.arch.gating, config.arch.masks)
         # gate[m, c]: pathway m is on in context c
         gate = torch.zeros(len(sets), config.data.n_contexts, dtype=self.dtype)
         for m, contexts in enumerate(sets):
@@ -126,7 +211,7 @@ class GatedLinearNetwork(ToyModel):
     @classmethod
     def dims(cls, config) -> dict[str, int]:
         task = TASKS[config.task].dims(config.data)
-        modules = len(gate_sets(config.data.n_contexts, config.arch.gating))
+        modules = len(gate_sets(config.data.n_contexts, config.arch.gating, config.arch.masks))
         return {
             "unit": config.arch.n_hidden,
             "module": modules,
@@ -137,7 +222,27 @@ class GatedLinearNetwork(ToyModel):
         }
 
     @classmethod
+    def uses_hand_gradient(cls, config) -> bool:
+        # Both trainings take the hand gradient, but only the joint one is the gradient of
+        # the loss the common checks compare with autograd; the residual one has its own
+        # check (tests/test_multitask.py).
+        return config.arch.training == "joint"
+
+    @classmethod
     def validate(cls, config) -> None:
+        arch, k = config.arch, config.data.n_contexts
+        for i, mask in enumerate(arch.masks):
+            if mask[-1] > k:
+                raise ConfigError(
+                    f"masks[{i}]={list(mask)} names context {mask[-1]}; the task has contexts "
+                    f"1 to {k}"
+                )
+        pathways = 1 + len(gate_sets(k, arch.gating, arch.masks))
+        if arch.units and len(arch.units) != pathways:
+            raise ConfigError(
+                f"units={list(arch.units)} needs one count per pathway: {pathways} (the "
+                f"common one, then {', '.join(pathway_names(k, arch.gating, arch.masks)[1:])})"
+            )
         if config.data.inputs != "one_hot":
             raise ConfigError(
                 f"the gdln family reads each sample's context from one-hot inputs; "
@@ -157,20 +262,57 @@ class GatedLinearNetwork(ToyModel):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.common(x) + self.gated(x)
 
+    @torch.no_grad()
     def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
-        if self.configs[0].arch.training == "joint":
-            return super().batch_loss_and_grad(batch, row_weight, need_loss)
-        params = list(self.parameters())
-        with torch.enable_grad():
-            common = self.common(batch.x)
-            network = common.detach() + self.gated(batch.x)
-            total = self.task.loss(network, batch, row_weight)
-            # Each loss reaches only its own pathways' parameters.
-            objective = self.task.loss(common, batch, row_weight) + total
-            grads = torch.autograd.grad(objective.sum(), params)
-        for p, g in zip(params, grads, strict=True):
-            p.grad = g
-        return total.detach() if need_loss else None
+        """The gradient by hand (every pathway is linear; trained for thousands of
+        full-batch epochs).  ``residual``: the common pathway's gradient comes from its own
+        error, the gated pathways' from the network's; ``joint``: every gradient from the
+        network's error.  Only each pathway's first ``live`` units are computed (the rest
+        are zero in every model of the batch, ``units``, and stay so), the gated ones
+        packed side by side into one layer, so a step is a few batched products."""
+        x, y = batch.x, batch.y
+        objects = x[:, :OBJECTS, :]  # [model, object, example]
+        live_c, live_g = self.live[0], self.live[1:]
+        on = self._packed_gate(batch)
+        W1 = torch.cat([self.Wg1[:, m, :u] for m, u in enumerate(live_g)], 1)
+        W2 = torch.cat([self.Wg2[:, m, :, :u] for m, u in enumerate(live_g)], 2)
+        Wc1, Wc2 = self.Wc1[:, :live_c], self.Wc2[:, :, :live_c]
+        hc = torch.bmm(Wc1, x)  # [model, unit, example]
+        common = torch.bmm(Wc2, hc)
+        hg = torch.bmm(W1, objects).mul_(on)  # the gated units, [model, unit, example]
+        resid = torch.baddbmm(common, W2, hg).sub_(y)  # ŷ − y
+        w = float(row_weight)  # the estimators weigh every example alike
+        loss = 0.5 * w * resid.square().sum((1, 2)) if need_loss else None
+        own = common.sub_(y) if self.configs[0].arch.training == "residual" else resid
+        resid, own = resid * w, own * w
+        grads = {name: self._zero_grad(name) for name in self.weights}
+        grads["Wc2"][:, :, :live_c] = torch.bmm(own, hc.mT)
+        grads["Wc1"][:, :live_c] = torch.bmm(torch.bmm(Wc2.mT, own), x.mT)
+        g2 = torch.bmm(resid, hg.mT).split(live_g, 2)
+        g1 = torch.bmm(torch.bmm(W2.mT, resid).mul_(on), objects.mT).split(live_g, 1)
+        for m, u in enumerate(live_g):
+            grads["Wg2"][:, m, :, :u] = g2[m]
+            grads["Wg1"][:, m, :u] = g1[m]
+        return loss
+
+    def _packed_gate(self, batch: Batch) -> torch.Tensor:
+        """Whether each packed gated unit is on for each example, ``[model, unit, example]``;
+        cached for the batch a full-batch estimator passes at every step."""
+        cached, on = getattr(self, "_gate_cache", (None, None))
+        if cached is not batch:
+            on = self.gate[:, batch.x[:, OBJECTS:, :].argmax(1)]  # [module, model, example]
+            on = on.repeat_interleave(torch.tensor(self.live[1:]), dim=0).transpose(0, 1)
+            on = on.contiguous()
+            self._gate_cache = (batch, on)
+        return on
+
+    def _zero_grad(self, name: str) -> torch.Tensor:
+        """``name``'s gradient buffer, kept between steps: only its live units are
+        written, the rest stay zero (a weight penalty adds λ·W there, which is zero)."""
+        p = getattr(self, name)
+        if p.grad is None or p.grad.shape != p.shape:
+            p.grad = torch.zeros_like(p)
+        return p.grad
 
     @torch.no_grad()
     def pathway_maps(self) -> list[torch.Tensor]:
@@ -184,3 +326,15 @@ class GatedLinearNetwork(ToyModel):
         top = singular_values(common)[:, None, :SINGULAR_VALUES]
         values = torch.cat([top, singular_values(gated)[..., :SINGULAR_VALUES]], dim=1)
         return {"pathway_singular_values": values}
+
+
+def _zero_beyond(arrays: dict[str, np.ndarray], units: tuple[int, ...]) -> None:
+    """Set to zero, in one model's drawn arrays (layout of ``params``), the units beyond
+    each pathway's size ``units`` (common first); nothing when ``units`` is the default."""
+    if not units:
+        return
+    arrays["Wc1"][units[0] :] = 0.0
+    arrays["Wc2"][:, units[0] :] = 0.0
+    for m, u in enumerate(units[1:]):
+        arrays["Wg1"][m, u:] = 0.0
+        arrays["Wg2"][m, :, u:] = 0.0

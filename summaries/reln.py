@@ -1,0 +1,232 @@
+"""The ReLN of a trained ReLU network on the contextual task (Jarvis et al. 2025, §4): the
+gated deep linear network whose pathways are the ReLU network's own gating patterns.
+
+From a ``contextual_relu`` run (``toymodels multitask train``):
+
+- :func:`pathways`: per seed, the context patterns of its strong units at the end (the
+  census's ``unit_contexts``), each with the units of that pattern (strong or not: every
+  unit the ReLU network gave it) and the strong units' summed strength;
+- :func:`gates_settle_epoch`: per seed, the first recorded epoch after which no strong
+  unit's pattern changes; :func:`sample_gates_changed`: how many unit × sample gates
+  ``G_k(x)`` still differ from the final ones at each recorded epoch;
+- :func:`reln_configs` and :func:`train_reln`: the ReLN of every seed, trained as one
+  batch with the run's learning rate, epochs, initial scale and recording.  The pattern
+  on in every context is the GDLN's common pathway (it sees the whole input, as the
+  ReLU units do); every other pattern is a gated pathway (object inputs).  Seeds may find
+  different patterns: the batch's gated pathways are the union of every seed's, and a
+  seed gives 0 units to a pattern it does not have (``gdln`` ``units``), so one batched
+  program trains them all.  Every pathway trains on the full loss (``training =
+  "joint"``), as the ReLU network's units do;
+- :func:`loss_gap`: the largest relative difference of the two loss curves once the
+  gates have settled (Proposition 4.2: with the ReLU network's gates the losses are equal).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .json_values import listed
+from .run_settings import spec_of
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+# The ReLU network's loss down to which its context-level gating patterns carry its
+# learning (measured on the default task: within 10% of the trained ReLN to here, epoch
+# ~2,200 of 8,001; below it the ReLU network also gates within contexts, by object).
+EARLY_LOSS = 20.0
+# The family a ReLN is read from.
+RELU_FAMILY = "contextual_relu"
+RELN_FILE = "results.nc"
+
+
+def contexts_of(bits: int, n_contexts: int) -> list[int]:
+    """The contexts (from 1) in a pattern bitmask (bit c: context c + 1)."""
+    return [c + 1 for c in range(n_contexts) if bits >> c & 1]
+
+
+def check_relu_run(results: xr.Dataset, where: str = "the run") -> None:
+    """Refuse (``ConfigError``) a run that is not a ``contextual_relu`` run with gates."""
+    from toymodels.errors import ConfigError
+
+    family = results.attrs.get("family")
+    if family != RELU_FAMILY or "pathway_units" not in results:
+        raise ConfigError(
+            f"{where} is a {family} run; the ReLN's pathways come from a {RELU_FAMILY} run "
+            "(toymodels multitask train --model contextual_relu)"
+        )
+
+
+def pathways(results: xr.Dataset) -> list[list[dict]]:
+    """Per seed, ``[{"contexts": [...], "units": n, "strong_units": m, "strength": s}]``
+    for every pattern held by a strong unit at the end, patterns in bitmask order."""
+    check_relu_run(results)
+    k = int(results.sizes["pattern"]).bit_length() - 1
+    units = results["pathway_units"].transpose("seed", "pattern").values
+    strong = results["pathway_strong_units"].transpose("seed", "pattern").values
+    strength = results["pathway_strength"].transpose("seed", "pattern").values
+    return [
+        [
+            {
+                "contexts": contexts_of(b, k),
+                "units": int(units[i, b]),
+                "strong_units": int(strong[i, b]),
+                "strength": float(strength[i, b]),
+            }
+            for b in range(1, 2**k)
+            if strong[i, b] > 0
+        ]
+        for i in range(units.shape[0])
+    ]
+
+
+def gates_settle_epoch(results: xr.Dataset) -> list[int]:
+    """Per seed, the first recorded epoch from which every final strong unit keeps its
+    final context pattern to the end."""
+    from toymodels.families.contextual_networks import STRONG_FRACTION
+
+    steps = results["step"].values
+    pattern = results["unit_contexts_trajectory"].transpose("seed", "step", "unit").values
+    strength = results["unit_strength"].transpose("seed", "unit").values
+    out = []
+    for i in range(pattern.shape[0]):
+        strong = strength[i] >= STRONG_FRACTION * strength[i].max()
+        differs = (pattern[i][:, strong] != pattern[i][-1, strong]).any(1)
+        changed = np.flatnonzero(differs)
+        out.append(int(steps[changed[-1] + 1]) if changed.size else int(steps[0]))
+    return out
+
+
+def sample_gates_changed(results: xr.Dataset) -> np.ndarray:
+    """How many of a seed's unit × sample gates differ from its final ones, ``[seed, step]``."""
+    gates = results["unit_gates_trajectory"].transpose("seed", "step", "unit", "sample").values
+    return (gates != gates[:, -1:]).sum((2, 3))
+
+
+def reln_configs(results: xr.Dataset):
+    """``(configs, train, seeds, masks)``: the ReLN of every seed of ``results`` (see the
+    module docstring) with the run's training settings and each model's own seed."""
+    from toymodels import ModelConfig
+    from toymodels.seeds import model_seed
+
+    found = pathways(results)
+    spec = spec_of(results)
+    point = spec.cell_point(0)
+    relu = spec.model_config(point)
+    k = relu.data.n_contexts
+    every = list(range(1, k + 1))
+    gated = sorted(
+        {tuple(p["contexts"]) for seed in found for p in seed if p["contexts"] != every},
+        key=lambda m: (-len(m), m),
+    )
+    units = []
+    for seed in found:
+        size = {tuple(p["contexts"]): p["units"] for p in seed}
+        units.append((size.get(tuple(every), 0), *(size.get(m, 0) for m in gated)))
+    width = max(1, max(max(u) for u in units))
+    common = {
+        "n_contexts": k,
+        "structure": relu.data.structure,
+        "inputs": relu.data.inputs,
+        "n_hidden": width,
+        "init_std": relu.arch.init_std,
+        "training": "joint",
+    }
+    if gated:
+        common |= {"gating": "masks", "masks": [list(m) for m in gated]}
+    else:  # only the common pathway: one gated pathway on in every context, with 0 units
+        common |= {"gating": "masks", "masks": [every]}
+        units = [(*u, 0) for u in units]
+    configs = [ModelConfig.build("gdln", "contextual", **common, units=list(u)) for u in units]
+    seeds = [model_seed(spec.root_seed, 0, r) for r in range(len(configs))]
+    return configs, spec.train_config(point), seeds, configs[0].arch.masks
+
+
+def train_reln(results: xr.Dataset) -> xr.Dataset:
+    """The ReLN of every seed trained (:func:`reln_configs`): its loss trajectory
+    ``[seed, step]``, final loss, pathway singular values, and the pathways as attributes."""
+    import json
+
+    import xarray as xr
+
+    import toymodels
+
+    configs, train, seeds, masks = reln_configs(results)
+    trained = toymodels.train(configs, train, seeds)
+    steps = np.asarray(trained.record_steps, dtype=np.int64)
+    singular = trained.trajectory["pathway_singular_values"]
+    return xr.Dataset(
+        {
+            "loss_trajectory": (("seed", "step"), trained.trajectory["loss"]),
+            "loss": (("seed",), trained.trajectory["loss"][:, -1]),
+            "pathway_singular_values_trajectory": (
+                ("seed", "step", "pathway", "singular"),
+                singular,
+            ),
+        },
+        coords={"seed": np.arange(len(configs)), "step": steps},
+        attrs={
+            "family": "gdln",
+            "description": "the ReLN of each seed of a contextual_relu run (summaries.reln)",
+            "masks": json.dumps([list(m) for m in masks]),
+            "units": json.dumps([list(c.arch.units) for c in configs]),
+            "n_hidden": configs[0].arch.n_hidden,
+        },
+    )
+
+
+def save_reln(ds: xr.Dataset, folder: Path) -> Path:
+    """Write a trained ReLN (:func:`train_reln`) to ``folder/results.nc`` atomically."""
+    from sweeps._dataset import ENGINE
+    from toymodels.files import atomic_write
+
+    return atomic_write(Path(folder) / RELN_FILE, lambda tmp: ds.to_netcdf(tmp, engine=ENGINE))
+
+
+def loss_gap(
+    relu: xr.Dataset, reln: xr.Dataset, settle: list[int] | None = None, above: float = 0.0
+) -> list[float | None]:
+    """Per seed, ``max |L_ReLN − L_ReLU| / L_ReLU`` over the recorded epochs from the seed's
+    gates settle epoch on (``settle``), or where ``L_ReLU >= above``."""
+    steps = relu["step"].values
+    a = relu["loss_trajectory"].transpose("seed", "step").values
+    b = reln["loss_trajectory"].transpose("seed", "step").values
+    gap = []
+    for i in range(a.shape[0]):
+        kept = (steps >= (settle[i] if settle else steps[0])) & (a[i] >= above)
+        gap.append(np.max(np.abs(b[i, kept] - a[i, kept]) / a[i, kept]) if kept.any() else np.nan)
+    return listed(np.asarray(gap, float))
+
+
+def summarise_reln(relu: xr.Dataset, reln: xr.Dataset) -> dict:
+    """The ``reln`` entry of ``summary.json``: each seed's pathways (contexts from 1, units),
+    the epoch its gates settle, and the largest relative gap of the trained ReLN's loss to
+    the ReLU network's after it; the same gap while the ReLU network's loss is at least
+    ``EARLY_LOSS``; besides, the strong units and strength per pathway, the
+    unit × sample gates that differ from the final ones, and the ReLN's final loss; and
+    ``closed_form``, the closed-form ReLN's loss at the run's epochs
+    (:func:`summaries.reln_closed_form.reln_closed_form`)."""
+    from .reln_closed_form import reln_closed_form
+
+    settle = gates_settle_epoch(relu)
+    found = pathways(relu)
+    return {
+        "pathways": [[{"contexts": p["contexts"], "units": p["units"]} for p in s] for s in found],
+        "gates_settle_epoch": settle,
+        "trained_loss_gap": loss_gap(relu, reln, settle),
+        "trained_loss_gap_early": {
+            "while_loss_at_least": EARLY_LOSS,
+            "gap": loss_gap(relu, reln, above=EARLY_LOSS),
+        },
+        "pathway_strong_units": [[p["strong_units"] for p in s] for s in found],
+        "pathway_strength": [[p["strength"] for p in s] for s in found],
+        "sample_gates_changed": {
+            "epoch": relu["step"].values.tolist(),
+            "count": sample_gates_changed(relu).tolist(),
+        },
+        "trained_final_loss": listed(reln["loss"].values),
+        "closed_form": reln_closed_form(relu),
+    }
