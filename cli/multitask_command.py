@@ -276,9 +276,7 @@ def run(args: argparse.Namespace) -> int:
         runs[RELN_LABEL] = reln
     summary = summarise(results, prediction, reln)
     figures = {
-        "loss": loss_curves(
-            runs, prediction, (summary.get("reln") or {}).get("closed_form")
-        ),
+        "loss": loss_curves(runs, prediction, (summary.get("reln") or {}).get("closed_form")),
         "modes": mode_trajectories(results, prediction),
     }
     if spec.family == "gdln":

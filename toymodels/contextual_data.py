@@ -123,6 +123,4 @@ def _config_modes(n_contexts: int, structure: str, inputs: str, context_scale: f
 
 
 def config_modes(config: ContextualConfig) -> Modes:
-    return _config_modes(
-        config.n_contexts, config.structure, config.inputs, config.context_scale
-    )
+    return _config_modes(config.n_contexts, config.structure, config.inputs, config.context_scale)
