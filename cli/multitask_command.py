@@ -196,9 +196,7 @@ def build_spec(args: argparse.Namespace):
         model["init_std"] = args.init
     if args.gating is not None:
         model["gating"] = args.gating
-    if args.masks is not None:
-        if args.model != "gdln":
-            raise ConfigError(f"--masks applies to --model gdln, not {args.model}")
+    if args.masks is not None:  # only with --model gdln (ONLY_WITH)
         model |= {"gating": model.get("gating", "masks"), "masks": args.masks}
     spec = {
         "name": f"multitask-{args.model}",
