@@ -15,10 +15,10 @@ collapsed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from toymodels import strict_json
 from toymodels.limits import TEMPERATURE, VOLUME_STRENGTH
 
 from .arguments import add_sweep_options, declared, headline, positive_float, positive_int
@@ -252,7 +252,7 @@ def build_compare_spec(args: argparse.Namespace):
 # -- handlers -------------------------------------------------------------------------------
 def run_phase_diagram(args: argparse.Namespace) -> int:
     from figures.competition_panels import competition_diagram
-    from summaries.competition_summary import critical_temperature_of, summarise
+    from summaries.competition_summary import critical_temperature_of, outside_band, summarise
 
     from .arguments import train_into_out
     from .reports import phase_counts, save_figures, shown, write_json
@@ -277,9 +277,15 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     ]
     if summary["critical_temperature"] is not None:
         agree = summary["agreement_outside_band"]
+        missing = (
+            "every cell outside it diverged"
+            if outside_band(summary["temperature"], summary["critical_temperature"]).any()
+            else "no cell lies outside that band"
+        )
         lines.append(
             f"critical temperature (theory) {summary['critical_temperature']:.4g}; trained "
-            f"phases agree with it in {shown(agree)} of the cells outside ±10% of it"
+            f"phases agree with it in {shown(agree, missing=missing)} of the cells outside "
+            f"±{summary['band']:.0%} of it"
         )
     lines.append(f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}")
     print("\n".join(lines), file=sys.stdout)
@@ -304,7 +310,7 @@ def run_compare(args: argparse.Namespace) -> int:
     figures = save_figures(args.out, {"compare": comparison_figure(rows, title=title)})
     write_json(args.out / "compare.json", {"rows": rows, "figures": figures, **compared})
     if args.json:
-        print(json.dumps({"rows": rows}, indent=2))
+        print(strict_json.dumps({"rows": rows}, indent=2))
         return 0
     header = ("activation", "volume", "loss", "max|cos|", "eff.rank", "H(p̄)", "dead", "distinct")
     table = [header]
@@ -354,7 +360,7 @@ def run_list(args: argparse.Namespace) -> int:
         for name, cls in VOLUMES.items()
     ]
     if args.json:
-        print(json.dumps({"activations": activations, "volumes": volumes}, indent=2))
+        print(strict_json.dumps({"activations": activations, "volumes": volumes}, indent=2))
         return 0
     print("activations:")
     for a in activations:

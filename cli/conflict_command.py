@@ -240,8 +240,18 @@ def run(args: argparse.Namespace) -> int:
         f"agreement with the linear theory: {shown(summary['agreement'])} of cells "
         f"(per seed {shown(summary['agreement_per_seed'])})",
         "dominance spread over seeds at conflict 0: at most "
-        f"{shown(summary['spread_at_no_conflict'], '.2g')}",
+        f"{shown(summary['spread_at_no_conflict'], '.2g', _no_spread(summary))}",
         f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}",
     ]
     print("\n".join(lines), file=sys.stdout)
     return 0
+
+
+def _no_spread(summary: dict) -> str:
+    """Why a summary has no dominance spread at conflict 0: the grid has no such cell, or
+    every seed of those cells diverged."""
+    import numpy as np
+
+    if not np.isclose(summary["conflict"], 0.0).any():  # as the summary picks them
+        return "the grid has no cell at conflict 0"
+    return "every seed at conflict 0 diverged"

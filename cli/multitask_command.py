@@ -170,14 +170,14 @@ def run(args: argparse.Namespace) -> int:
         lines.append(
             "top singular value per pathway (mean over seeds): "
             + ", ".join(
-                f"{k} {shown(_mean(v), '.3g')}"
+                f"{k} {shown(_mean(v), '.3g', 'every seed diverged')}"
                 for k, v in summary["module_singular_values"].items()
             )
         )
     theory = summary["theory"]
     lines.append(
         "final mode strengths vs closed-form asymptotes: largest relative difference "
-        f"{shown(theory['max_relative_difference'], '.3g')}"
+        f"{shown(theory['max_relative_difference'], '.3g', 'every seed diverged')}"
     )
     lines.append(f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}")
     print("\n".join(lines), file=sys.stdout)

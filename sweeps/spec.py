@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from toymodels import strict_json
 from toymodels.errors import ConfigError, check_int, unknown_name
 from toymodels.model_config import ModelConfig
 from toymodels.train_config import TrainConfig
@@ -207,7 +208,7 @@ class SweepSpec:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1)
+        return strict_json.dumps(self.to_dict(), indent=1)
 
     def identity(self) -> dict[str, Any]:
         """What determines the numbers: everything but name and description, axes by
