@@ -73,6 +73,20 @@ def declared(check, name: str) -> Callable[[str], Any]:
     return parse
 
 
+def learning_rate(text: str) -> float:
+    """``--lr``: the bound of every config's ``lr`` (``toymodels.limits.LEARNING_RATE``)."""
+    from toymodels.limits import LEARNING_RATE
+
+    return declared(LEARNING_RATE, "lr")(text)
+
+
+def root_seed(text: str) -> int:
+    """``--root-seed``: the bound of every spec's ``root_seed`` (``toymodels.limits.ROOT_SEED``)."""
+    from toymodels.limits import ROOT_SEED
+
+    return declared(ROOT_SEED, "root_seed")(text)
+
+
 def at_least(lo: int, label: str) -> Callable[[str], int]:
     """An argument type for an integer >= ``lo``."""
 

@@ -21,7 +21,14 @@ from pathlib import Path
 from toymodels import strict_json
 from toymodels.limits import TEMPERATURE, VOLUME_STRENGTH
 
-from .arguments import add_sweep_options, declared, headline, positive_float, positive_int
+from .arguments import (
+    add_sweep_options,
+    declared,
+    headline,
+    learning_rate,
+    positive_int,
+    root_seed,
+)
 
 # The tasks with a preset of their own (``competition-<task>``, ``competition-compare-<task>``).
 PRESET_TASKS = ("clusters", "annealing", "features")
@@ -46,13 +53,13 @@ def _common(p, out: str) -> None:
     p.add_argument("--task", choices=PRESET_TASKS, default="clusters", help="default clusters")
     p.add_argument("--seeds", type=positive_int, default=None, help="models a cell (5)")
     p.add_argument("--steps", type=positive_int, default=None, help="Adam steps (preset)")
-    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (0.01)")
+    p.add_argument("--lr", type=learning_rate, default=None, help="learning rate (0.01)")
     p.add_argument("--width", type=positive_int, default=None, help="hidden units K (preset)")
     p.add_argument(
         "--group-size", type=positive_int, default=None, help="U of grouped_softmax, lwta (2)"
     )
     p.add_argument("--k", type=positive_int, default=None, help="units kwta keeps (2)")
-    p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    p.add_argument("--root-seed", type=root_seed, default=0, help="root of every model's seed")
     add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path(out), help=f"output folder (default {out})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -23,8 +23,10 @@ from .arguments import (
     declared,
     grid_points,
     headline,
+    learning_rate,
     positive_float,
     positive_int,
+    root_seed,
 )
 
 MODELS = {"linear": "two_view_linear", "relu": "two_view_relu"}
@@ -99,11 +101,11 @@ def register(sub) -> None:
         help=f"strength axis, log-spaced, each {VIEW_RATIO.allowed} (default 0.25 4)",
     )
     p.add_argument("--epochs", type=positive_int, default=None, help="default 6000")
-    p.add_argument("--lr", type=positive_float, default=None, help="default 0.002")
+    p.add_argument("--lr", type=learning_rate, default=None, help="default 0.002")
     p.add_argument(
         "--init", type=positive_float, default=None, help="std of the initial weights (0.01)"
     )
-    p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    p.add_argument("--root-seed", type=root_seed, default=0, help="root of every model's seed")
     add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path("conflict"), help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -17,8 +17,10 @@ from .arguments import (
     add_contextual_options,
     add_sweep_options,
     headline,
+    learning_rate,
     positive_float,
     positive_int,
+    root_seed,
 )
 
 MODELS = ("contextual_relu", "contextual_linear", "gdln")
@@ -49,7 +51,7 @@ def register(sub) -> None:
     )
     p.add_argument("--seeds", type=positive_int, default=DEFAULTS["seeds"], help="default 5")
     p.add_argument("--epochs", type=positive_int, default=DEFAULTS["epochs"], help="default 8001")
-    p.add_argument("--lr", type=positive_float, default=DEFAULTS["lr"], help="default 1e-3")
+    p.add_argument("--lr", type=learning_rate, default=DEFAULTS["lr"], help="default 1e-3")
     p.add_argument(
         "--init", type=positive_float, default=None, help="std of the initial weights (0.005/700)"
     )
@@ -60,7 +62,7 @@ def register(sub) -> None:
         help="epochs between recorded states (default 100)",
     )
     p.add_argument("--gating", default=None, help="gdln: single, pairs, all_but_one, subsets")
-    p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    p.add_argument("--root-seed", type=root_seed, default=0, help="root of every model's seed")
     add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path("multitask"), help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -158,20 +160,29 @@ def run(args: argparse.Namespace) -> int:
     lines = [
         f"{spec.family} on {summary['settings']['contexts']} contexts "
         f"({summary['settings']['structure']}): final loss "
-        + ", ".join(f"{v:.4g}" for v in summary["final_loss"])
+        + ", ".join(_per_seed(v, ".4g") for v in summary["final_loss"])
     ]
     if "census" in summary:
         c = summary["census"]
         lines.append(
-            "strong units per seed: all-context "
-            f"{c['all']}, subset {c['subset']}, single-context {c['single']}"
+            "strong units per seed: "
+            + ", ".join(
+                f"{kind} [{', '.join(_per_seed(v, 'd') for v in c[key])}]"
+                for kind, key in (
+                    ("all-context", "all"),
+                    ("subset", "subset"),
+                    ("single-context", "single"),
+                )
+            )
         )
     if "module_singular_values" in summary:
+        means = {k: _mean(v) for k, v in summary["module_singular_values"].items()}
         lines.append(
             "top singular value per pathway (mean over seeds): "
-            + ", ".join(
-                f"{k} {shown(_mean(v), '.3g', 'every seed diverged')}"
-                for k, v in summary["module_singular_values"].items()
+            + (
+                ", ".join(f"{k} {v:.3g}" for k, v in means.items())
+                if any(v is not None for v in means.values())
+                else "none (every seed diverged)"
             )
         )
     theory = summary["theory"]
@@ -182,6 +193,11 @@ def run(args: argparse.Namespace) -> int:
     lines.append(f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}")
     print("\n".join(lines), file=sys.stdout)
     return 0
+
+
+def _per_seed(value, spec: str) -> str:
+    """One seed's number in the summary's printout; a diverged seed's (null) says so."""
+    return "diverged" if value is None else format(value, spec)
 
 
 def _mean(values: list) -> float | None:

@@ -19,8 +19,10 @@ from .arguments import (
     declared,
     grid_points,
     headline,
+    learning_rate,
     positive_float,
     positive_int,
+    root_seed,
 )
 
 # Two training protocols.  "fast" minimises the same expected loss with its exact
@@ -76,7 +78,7 @@ def register(sub) -> None:
     )
     p.add_argument("--steps", type=positive_int, default=None, help="training steps")
     p.add_argument("--batch", type=positive_int, default=1024, help="batch size (paper protocol)")
-    p.add_argument("--lr", type=positive_float, default=None, help="learning rate")
+    p.add_argument("--lr", type=learning_rate, default=None, help="learning rate")
     p.add_argument(
         "--density-range",
         type=declared(DENSITY, "density"),
@@ -94,7 +96,7 @@ def register(sub) -> None:
         help="relative importance axis, log-spaced, within "
         f"[{IMPORTANCE_LIMITS[0]:g}, {IMPORTANCE_LIMITS[1]:g}] (default 0.1 10)",
     )
-    p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    p.add_argument("--root-seed", type=root_seed, default=0, help="root of every model's seed")
     add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path("phase-diagram"), help="output folder")
     p.add_argument(

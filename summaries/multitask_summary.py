@@ -85,8 +85,9 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             name: listed(top.values[k]) for k, name in enumerate(names)
         }
     else:
+        # Whole counts, null for a diverged seed (whose counts are NaN).
         summary["census"] = {
-            kind: results[f"units_{kind}"].values.astype(int).tolist()
+            kind: [None if np.isnan(v) else int(v) for v in results[f"units_{kind}"].values]
             for kind in ("all", "subset", "single")
         }
     # A diverged seed's strengths are NaN, so the comparison with theory leaves it out.

@@ -26,6 +26,7 @@ import numpy as np
 
 from toymodels import strict_json
 from toymodels.errors import ConfigError, check_int, unknown_name
+from toymodels.limits import ROOT_SEED
 from toymodels.model_config import ModelConfig
 from toymodels.train_config import TrainConfig
 
@@ -79,7 +80,7 @@ class SweepSpec:
         object.__setattr__(self, "task", vocab.task)
         for key in ("seeds", "chunk_size"):
             object.__setattr__(self, key, check_int(key, getattr(self, key), minimum=1))
-        object.__setattr__(self, "root_seed", check_int("root_seed", self.root_seed, minimum=0))
+        object.__setattr__(self, "root_seed", ROOT_SEED.apply("root_seed", self.root_seed))
         object.__setattr__(self, "model", _model_values(self.model, vocab))
         if not isinstance(self.train, TrainConfig):
             raise ConfigError(f"train={self.train!r} must be a TrainConfig")

@@ -41,3 +41,22 @@ TEMPERATURE = within(1e-6, 1e6, "float32 inputs / τ")
 # Volume-control strength λ: a penalty 1e6 times the task's loss leaves the task below
 # float32's resolution (1e-7), and far beyond it overflows.
 VOLUME_STRENGTH = within(0.0, 1e6, "the task must outweigh it in float32")
+
+# float32's largest number and its smallest normal one (``torch.finfo(torch.float32)``;
+# written out so that this module imports no torch, and a test checks them).
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.1754943508222875e-38
+# Learning rate: the optimisers apply it as a float32 scalar to float32 parameters, so a
+# rate beyond float32's range cannot even be applied (torch stops the run with an
+# overflow error, after the folder was made), and one below its normal range is a step
+# of zero or of a few bits.  Such a rate is a slip, not an experiment: a researcher would
+# rather lose a second than a run, so it is refused before any work, whatever the
+# estimator (one bound for every command; the exact estimator's float64 would take more).
+# A large rate inside the range is a fair question, and a model it blows up is labelled
+# diverged.  Adam's first step, lr / (1 - beta1), is checked against the same bound
+# (``TrainConfig.validate``).
+LEARNING_RATE = within(FLOAT32_TINY, FLOAT32_MAX, "parameters are updated in float32")
+# Root of every model's seed: numpy's SeedSequence takes any integer >= 0, but the spec
+# is written as TOML, whose integers are signed 64-bit, and the results file stores it as
+# an int64 attribute; larger roots fail there, after training.
+ROOT_SEED = integer_within(0, 2**63 - 1)
