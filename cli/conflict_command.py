@@ -239,10 +239,18 @@ def run(args: argparse.Namespace) -> int:
         f"{spec.family}: {len(summary['conflict'])} conflicts x {len(summary['axis'])} "
         f"{axis} values, {spec.seeds} seeds",
         "trained phases (best of N): " + phase_counts(summary["phase"]),
-        f"agreement with the linear theory: {shown(summary['agreement'])} of cells "
-        f"(per seed {shown(summary['agreement_per_seed'])})",
-        "dominance spread over seeds at conflict 0: at most "
-        f"{shown(summary['spread_at_no_conflict'], '.2g', _no_spread(summary))}",
+        "agreement with the linear theory: "
+        + (
+            f"{summary['agreement']:.3f} of cells (per seed {summary['agreement_per_seed']:.3f})"
+            if summary["agreement"] is not None
+            else shown(None)
+        ),
+        "dominance spread over seeds at conflict 0: "
+        + (
+            f"at most {summary['spread_at_no_conflict']:.2g}"
+            if summary["spread_at_no_conflict"] is not None
+            else shown(None, missing=_no_spread(summary))
+        ),
         f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}",
     ]
     print("\n".join(lines), file=sys.stdout)
