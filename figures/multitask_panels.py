@@ -53,8 +53,11 @@ def _epochs(ds) -> np.ndarray:
 
 
 def _kept(ds) -> np.ndarray:
-    """``[seed]``: the seeds that did not diverge.  A diverged seed's numbers are NaN or
-    infinite, so every figure draws the others and says how many it left out."""
+    """``[seed]``: the seeds that did not diverge (all, for data without the results'
+    ``diverged`` flag).  A diverged seed's numbers are NaN or infinite, so every figure
+    draws the others and says how many it left out."""
+    if "diverged" not in ds:
+        return np.ones(ds.sizes["seed"], dtype=bool)
     return ~ds["diverged"].transpose("seed").values
 
 

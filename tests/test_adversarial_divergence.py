@@ -126,7 +126,7 @@ def test_every_metric_is_stored_as_a_float_so_that_it_can_be_nan(family):
 # -- every command that trains, every model diverged --------------------------------------------
 # Each command once, and through ``sweep run`` the families whose command is tried with
 # their sibling (contextual_relu beside contextual_linear, two_view_relu beside
-# two_view_linear): every family trains here.
+# two_view_linear); the test above measures every family.
 DIVERGING = {
     "phase-diagram": f"phase-diagram --protocol paper --steps 5 --grid 2 --seeds 2 "
     f"--lr {ADAM_BLOWUP} --no-optimum",
