@@ -68,7 +68,10 @@ def declared(check, name: str) -> Callable[[str], Any]:
         try:
             return check.apply(name, value)
         except ConfigError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+            message = str(exc)
+            if text.strip() not in message:  # "1e999" was read as inf: say what was typed
+                message += f" (given as {text})"
+            raise argparse.ArgumentTypeError(message) from None
 
     return parse
 

@@ -42,7 +42,7 @@ LIMIT = 10.0  # seconds a refusal may take
 # largest numbers, for plain gradient descent and for Adam (whose first step is lr/0.1).
 SGD_BLOWUP, ADAM_BLOWUP = "3e38", "3e37"
 LR_RANGE = r"outside \[1\.17549e-38, 3\.40282e\+38\]"
-SEED_RANGE = r"from 0 to 9223372036854775807"
+SEED_RANGE = r">= 0 and at most 9223372036854775807"
 
 
 def strict_loads(text: str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .errors import ConfigError, check_real
+from .errors import ConfigError, check_int, check_real
 from .fields import Check, integer_within, within
 
 # Contexts of the contextual task: its data sets are laid out for 3 to 5 contexts (8
@@ -59,4 +59,19 @@ LEARNING_RATE = within(FLOAT32_TINY, FLOAT32_MAX, "parameters are updated in flo
 # Root of every model's seed: numpy's SeedSequence takes any integer >= 0, but the spec
 # is written as TOML, whose integers are signed 64-bit, and the results file stores it as
 # an int64 attribute; larger roots fail there, after training.
-ROOT_SEED = integer_within(0, 2**63 - 1)
+ROOT_SEED_MAX = 2**63 - 1
+
+
+def _root_seed(name: str, value) -> int:
+    value = check_int(name, value)
+    if not 0 <= value <= ROOT_SEED_MAX:
+        raise ConfigError(
+            f"{name}={value} must be an integer >= 0 and at most {ROOT_SEED_MAX} (int64, as "
+            "spec files and results store it)"
+        )
+    return value
+
+
+ROOT_SEED = Check(
+    int, _root_seed, f"an integer from 0 to {ROOT_SEED_MAX}", (-1, ROOT_SEED_MAX + 1, 0.5, "x")
+)
