@@ -69,8 +69,8 @@ def declared(check, name: str) -> Callable[[str], Any]:
             return check.apply(name, value)
         except ConfigError as exc:
             message = str(exc)
-            if text.strip() not in message:  # "1e999" was read as inf: say what was typed
-                message += f" (given as {text})"
+            if isinstance(value, float) and not math.isfinite(value) and text not in message:
+                message += f" (given as {text})"  # "1e999" was read as inf: say what was typed
             raise argparse.ArgumentTypeError(message) from None
 
     return parse
