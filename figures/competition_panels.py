@@ -37,9 +37,17 @@ import numpy as np
 
 from summaries.competition_summary import BAND, DIAGRAM_AXES, diagram_arrays
 from summaries.run_settings import run_setting
+from toymodels.phases.base import DIVERGED
 
 from ._layout import linear_edges, log_axis, log_edges
-from .style import DOUBLE_COLUMN, OKABE_ITO, SEQUENTIAL_CMAP, house_style, new_figure
+from .style import (
+    DIVERGED_KEY,
+    DOUBLE_COLUMN,
+    OKABE_ITO,
+    SEQUENTIAL_CMAP,
+    house_style,
+    new_figure,
+)
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -280,6 +288,8 @@ def competition_diagram(ds: xr.Dataset, title: str = "", critical_temperature: f
                     label=f"τ_c ± {BAND:.0%}",
                 )
             )
+        if (data["phase"] == DIVERGED).any():
+            handles.append(Patch(facecolor="white", edgecolor="0.6", label=DIVERGED_KEY))
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
         if title:
             fig.suptitle(title)

@@ -187,9 +187,32 @@ def test_a_run_whose_every_model_diverged_reports_it_and_exits_1(case, tmp_path,
             assert bool(ds[name].isnull().all()), f"{name} of a diverged model is not NaN"
         if "phase_best" in ds:
             assert (ds["phase_best"] == "diverged").all()
+        _check_phase_map_key(ds)
     summaries = [p for p in written if p.name in ("summary.json", "compare.json")]
     for path in summaries:
         _check_all_diverged_summary(strict_loads(path.read_text()))
+
+
+def _check_phase_map_key(ds) -> None:
+    """A phase map of diverged cells says what its blank cells mean."""
+    from figures.style import DIVERGED_KEY
+
+    family = ds.attrs["family"]
+    axes = [d for d in ds["phase_best"].dims] if "phase_best" in ds else []
+    if len(axes) != 2 or min(ds.sizes[d] for d in axes) < 2:  # no map to draw
+        return
+    if family.startswith("two_view"):
+        from figures.conflict_panels import conflict_diagram
+        from summaries.conflict_summary import theory_for
+
+        fig = conflict_diagram(ds, theory_for(ds))
+    elif family == "competition" and set(axes) == {"temperature", "volume_strength"}:
+        from figures.competition_panels import competition_diagram
+
+        fig = competition_diagram(ds)
+    else:
+        return
+    assert DIVERGED_KEY in [t.get_text() for t in fig.legends[0].texts]
 
 
 def _check_all_diverged_summary(summary: dict) -> None:
