@@ -29,6 +29,7 @@ from toymodels.contextual_data import (
 )
 from toymodels.correlation_modes import initial_strength
 from toymodels.errors import ConfigError
+from toymodels.limits import LEARNING_RATE
 
 from . import _cache, stored_expressions
 
@@ -142,11 +143,11 @@ def predict(
 ) -> ModePrediction:
     """The closed form on the contextual task of ``config`` trained at ``lr``, from the
     initial strength ``a₀ = init_std²·n_hidden/2`` of that network's start."""
+    # The rate networks are trained at (``limits.LEARNING_RATE``): within it, the time
+    # constant 1/(P lr) and every half-time are finite and positive.
+    lr = LEARNING_RATE.apply("lr", lr)
     found = config_modes(config)
-    with np.errstate(over="ignore"):
-        tau = 1.0 / (found.samples * lr) if lr > 0 else math.inf
-    if not (math.isfinite(tau) and tau > 0):
-        raise ConfigError(f"lr={lr:g} gives the time constant tau = {tau:g}; it must be finite")
+    tau = 1.0 / (found.samples * lr)
     try:
         a0 = initial_strength(init_std, n_hidden)
     except OverflowError:

@@ -54,11 +54,22 @@ def time_limit(seconds: float | None, what: str, hint: str = ""):
             raise _Expired(owner)
 
     start = time.monotonic()
+    # The alarm can fire anywhere from the moment it is armed until it is disarmed,
+    # however short the budget (``--time-limit 1e-9`` fires inside ``setitimer``): both
+    # happen inside the ``try`` whose ``except`` turns the alarm into the one-line error,
+    # so it never escapes as a traceback, nor leaves a repeating timer armed for the
+    # default handler, which kills the process.
+    previous_timer = signal.getitimer(signal.ITIMER_REAL)
     previous_handler = signal.signal(signal.SIGALRM, handler)
-    previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
     try:
-        yield
+        try:
+            signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
+            yield
+        finally:
+            state["active"] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
     except _Expired as exc:
+        state["active"] = False  # a repeat while this is reported must not raise again
         if exc.owner is not owner:
             raise
         raise ConfigError(

@@ -4,13 +4,14 @@ measurements behind it are saved with ``--json``."""
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from toymodels import strict_json
 
 # How every throughput table's note begins.
 RATE_NOTE = "Instance-steps per second (models × steps / s)"
@@ -92,4 +93,4 @@ def publish(
     if json_path is not None:
         command = list(sys.argv if argv is None else argv)
         report = {"command": command, **context, "rows": rows}
-        json_path.write_text(json.dumps(report, indent=1) + "\n")
+        json_path.write_text(strict_json.dumps(report, indent=1) + "\n")

@@ -31,6 +31,7 @@ from .analytic_output import print_table as _print_table
 from .arguments import (
     OnlyWith,
     add_contextual_options,
+    add_learning_rate,
     allowing,
     nonnegative_int,
     positive_float,
@@ -196,7 +197,7 @@ def register(sub) -> None:
     )
     add_contextual_options(p)
     p.add_argument("--inputs", choices=INPUTS, default="one_hot", help="default one_hot")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (default 1e-3)")
+    add_learning_rate(p, 1e-3)
     p.add_argument(
         "--init",
         type=positive_float,
@@ -537,11 +538,17 @@ def run_modes(args) -> int:
     )
     rows = [("mode", "s", "d", "s/d", "half-time")]
     rows += [
-        (str(i), f"{m['s']:.4f}", f"{m['d']:.4f}", f"{m['asymptote']:.4f}", f"{m['half_time']:.1f}")
+        (str(i), f"{m['s']:.4f}", f"{m['d']:.4f}", f"{m['asymptote']:.4f}", _epochs(m["half_time"]))
         for i, m in enumerate(modes)
     ]
     _print_table(rows)
     return 0
+
+
+def _epochs(value: float) -> str:
+    """A half-time in epochs: one decimal, or 4 significant digits where one decimal would
+    print 40 digits or none (learning rates near the ends of their range)."""
+    return f"{value:.1f}" if 0.1 <= value < 1e9 else f"{value:.4g}"
 
 
 def run_critical_temperature(args) -> int:

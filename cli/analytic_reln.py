@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .arguments import add_contextual_options, positive_float, positive_int
+from .arguments import add_contextual_options, add_learning_rate, positive_float, positive_int
 
 # Recorded epochs per answer: beyond this the JSON is megabytes and no figure needs it.
 MAX_POINTS = 100_000
@@ -50,7 +50,7 @@ def register(inner) -> None:
         "context, and every set of K - 1 contexts)",
     )
     p.add_argument("--epochs", type=positive_int, default=8001, help="default 8001")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (default 1e-3)")
+    add_learning_rate(p, 1e-3)
     p.add_argument(
         "--record-every", type=positive_int, default=100, metavar="R", help="default 100"
     )

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from toymodels.limits import LEARNING_RATE, ROOT_SEED
+
 
 def headline(doc: str) -> str:
     """A command's description for ``--help``: the first paragraph of its module's
@@ -85,10 +87,40 @@ def declared(check, name: str) -> Callable[[str], Any]:
         try:
             return check.apply(name, value)
         except ConfigError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+            message = str(exc)
+            if isinstance(value, float) and not math.isfinite(value) and text not in message:
+                message += f" (given as {text})"  # "1e999" was read as inf: say what was typed
+            raise argparse.ArgumentTypeError(message) from None
 
     parse.allowed = check.allowed
     return parse
+
+
+# The bounds of every config's ``lr`` and every spec's ``root_seed``, as argument types.
+learning_rate = declared(LEARNING_RATE, "lr")
+root_seed = declared(ROOT_SEED, "root_seed")
+
+
+def add_learning_rate(p, default: float | None, default_text: str | None = None) -> None:
+    """``--lr``, with its bound and default (``default_text`` when it comes from elsewhere,
+    e.g. a preset) in its help."""
+    said = default_text if default_text is not None else f"{default:g}"
+    p.add_argument(
+        "--lr",
+        type=learning_rate,
+        default=default,
+        help=f"learning rate, {learning_rate.allowed} (default {said})",
+    )
+
+
+def add_root_seed(p) -> None:
+    """``--root-seed``: the root every model's seed is spawned from."""
+    p.add_argument(
+        "--root-seed",
+        type=root_seed,
+        default=0,
+        help=f"root of every model's seed, {root_seed.allowed} (default 0)",
+    )
 
 
 def at_least(lo: int, label: str) -> Callable[[str], int]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from toymodels import strict_json
 from toymodels.fields import DENSITY
 
 from .arguments import at_most, between, declared, positive_int
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         args.estimator, args.repeats, args.density,
     )  # fmt: skip
     if args.json:
-        print(json.dumps(t.as_dict()))
+        print(strict_json.dumps(t.as_dict()))
     else:
         print(
             f"n={t.features} m={t.hidden} models={t.models} batch={t.batch} "

@@ -17,21 +17,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from toymodels import strict_json
 from toymodels.limits import TEMPERATURE, VOLUME_STRENGTH
 
 from .arguments import (
     OnlyWith,
+    add_learning_rate,
+    add_root_seed,
     add_sweep_options,
     chose,
     declared,
     grid_points,
     headline,
-    positive_float,
     positive_int,
     shown,
 )
@@ -64,7 +65,7 @@ def _common(p, out: str) -> None:
         default=None,
         help="Adam steps (default: the preset's, 3000; annealing 2000)",
     )
-    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (default 0.01)")
+    add_learning_rate(p, None, "0.01")
     p.add_argument(
         "--width",
         type=positive_int,
@@ -81,9 +82,7 @@ def _common(p, out: str) -> None:
     p.add_argument(
         "--k", type=positive_int, default=None, help="units kwta keeps, at most K (default 2)"
     )
-    p.add_argument(
-        "--root-seed", type=int, default=0, help="root of every model's seed (default 0)"
-    )
+    add_root_seed(p)
     add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path(out), help=f"output folder (default {out})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -439,7 +438,7 @@ def build_compare_spec(args: argparse.Namespace):
 # -- handlers -------------------------------------------------------------------------------
 def run_phase_diagram(args: argparse.Namespace) -> int:
     from figures.competition_panels import competition_diagram
-    from summaries.competition_summary import critical_temperature_of, summarise
+    from summaries.competition_summary import critical_temperature_of, outside_band, summarise
 
     from .arguments import train_into_out
     from .reports import phase_counts, save_figures, shown, write_json
@@ -464,9 +463,15 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     ]
     if summary["critical_temperature"] is not None:
         agree = summary["agreement_outside_band"]
+        missing = (
+            "every cell outside it diverged"
+            if outside_band(summary["temperature"], summary["critical_temperature"]).any()
+            else "no cell lies outside that band"
+        )
         lines.append(
             f"critical temperature (theory) {summary['critical_temperature']:.4g}; trained "
-            f"phases agree with it in {shown(agree)} of the cells outside ±10% of it"
+            f"phases agree with it in {shown(agree, missing=missing)} of the cells outside "
+            f"±{summary['band']:.0%} of it"
         )
     lines.append(f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}")
     print("\n".join(lines), file=sys.stdout)
@@ -491,7 +496,7 @@ def run_compare(args: argparse.Namespace) -> int:
     figures = save_figures(args.out, {"compare": comparison_figure(rows, title=title)})
     write_json(args.out / "compare.json", {"rows": rows, "figures": figures, **compared})
     if args.json:
-        print(json.dumps({"rows": rows}, indent=2))
+        print(strict_json.dumps({"rows": rows}, indent=2))
         return 0
     header = ("activation", "volume", "loss", "max|cos|", "eff.rank", "H(p̄)", "dead", "distinct")
     table = [header]
@@ -541,7 +546,7 @@ def run_list(args: argparse.Namespace) -> int:
         for name, cls in VOLUMES.items()
     ]
     if args.json:
-        print(json.dumps({"activations": activations, "volumes": volumes}, indent=2))
+        print(strict_json.dumps({"activations": activations, "volumes": volumes}, indent=2))
         return 0
     print("activations:")
     for a in activations:

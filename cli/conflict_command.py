@@ -19,6 +19,8 @@ from toymodels.limits import CONFLICT, VIEW_RATIO
 
 from .arguments import (
     OnlyWith,
+    add_learning_rate,
+    add_root_seed,
     add_sweep_options,
     at_least,
     declared,
@@ -108,16 +110,14 @@ def register(sub) -> None:
         f"(default {RATIO_RANGE[0]:g} {RATIO_RANGE[1]:g})",
     )
     p.add_argument("--epochs", type=positive_int, default=None, help="default 6000")
-    p.add_argument("--lr", type=positive_float, default=None, help="default 0.002")
+    add_learning_rate(p, None, "0.002")
     p.add_argument(
         "--init",
         type=positive_float,
         default=None,
         help="std of the initial weights (default 0.01)",
     )
-    p.add_argument(
-        "--root-seed", type=int, default=0, help="root of every model's seed (default 0)"
-    )
+    add_root_seed(p)
     add_sweep_options(p)
     p.add_argument(
         "--out", type=Path, default=Path("conflict"), help="output folder (default conflict)"
@@ -270,11 +270,29 @@ def run(args: argparse.Namespace) -> int:
         f"{spec.family}: {len(summary['conflict'])} conflicts x {len(summary['axis'])} "
         f"{axis} values, {spec.seeds} seeds",
         "trained phases (best of N): " + phase_counts(summary["phase"]),
-        f"agreement with the linear theory: {shown(summary['agreement'])} of cells "
-        f"(per seed {shown(summary['agreement_per_seed'])})",
-        "dominance spread over seeds at conflict 0: at most "
-        f"{shown(summary['spread_at_no_conflict'], '.2g')}",
+        "agreement with the linear theory: "
+        + (
+            f"{summary['agreement']:.3f} of cells (per seed {summary['agreement_per_seed']:.3f})"
+            if summary["agreement"] is not None
+            else shown(None)
+        ),
+        "dominance spread over seeds at conflict 0: "
+        + (
+            f"at most {summary['spread_at_no_conflict']:.2g}"
+            if summary["spread_at_no_conflict"] is not None
+            else shown(None, missing=_no_spread(summary))
+        ),
         f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}",
     ]
     print("\n".join(lines), file=sys.stdout)
     return 0
+
+
+def _no_spread(summary: dict) -> str:
+    """Why a summary has no dominance spread at conflict 0: the grid has no such cell, or
+    every seed of those cells diverged."""
+    import numpy as np
+
+    if not np.isclose(summary["conflict"], 0.0).any():  # as the summary picks them
+        return "the grid has no cell at conflict 0"
+    return "every seed at conflict 0 diverged"

@@ -7,7 +7,6 @@ toymodels families [NAME ...] [--json]
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
 from .arguments import headline
@@ -74,7 +73,7 @@ def describe(name: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from toymodels import FAMILIES
+    from toymodels import FAMILIES, strict_json
     from toymodels.errors import unknown_name
 
     for name in args.names:
@@ -83,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     # A family named twice is shown once, in the order first named.
     found = [describe(n) for n in dict.fromkeys(args.names or FAMILIES)]
     if args.json:
-        print(json.dumps({"families": found}, indent=1, ensure_ascii=False))
+        print(strict_json.dumps({"families": found}, indent=1, ensure_ascii=False))
         return 0
     for family in found:
         print(f"{family['name']}: {family['description']}")

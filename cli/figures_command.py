@@ -276,11 +276,12 @@ def _manifest(out: Path) -> dict:
 
 
 def _record(out: Path, name: str, entry: dict) -> None:
+    from toymodels import strict_json
     from toymodels.files import atomic_write
 
     manifest = _manifest(out)
     manifest[name] = entry
-    text = json.dumps(manifest, indent=1, ensure_ascii=False)
+    text = strict_json.dumps(manifest, indent=1, ensure_ascii=False)
     atomic_write(out / MANIFEST, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 

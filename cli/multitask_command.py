@@ -4,7 +4,7 @@ Trains ``--seeds`` models of ``--model`` (batched, full-batch gradient descent o
 squared error) with their trajectories recorded, and writes the run (``DIR/run``,
 resumable), the figures and ``DIR/summary.json``: the final loss, the census of strong
 units (contextual networks), the ReLN of a ReLU network (its gating patterns as the
-pathways of a GDLN, trained: ``DIR/reln/results.nc``; ``reln`` in the summary), each
+pathways of a GDLN, trained: ``DIR/reln.nc``; ``reln`` in the summary), each
 pathway's top singular value (GDLN), the trained mode strengths in the order of the
 closed form's modes, and the closed form itself.
 """
@@ -20,6 +20,8 @@ from toymodels.limits import GATINGS
 from .arguments import (
     OnlyWith,
     add_contextual_options,
+    add_learning_rate,
+    add_root_seed,
     add_sweep_options,
     headline,
     positive_float,
@@ -56,7 +58,7 @@ def register(sub) -> None:
     )
     p.add_argument("--seeds", type=positive_int, default=DEFAULTS["seeds"], help="default 5")
     p.add_argument("--epochs", type=positive_int, default=DEFAULTS["epochs"], help="default 8001")
-    p.add_argument("--lr", type=positive_float, default=DEFAULTS["lr"], help="default 1e-3")
+    add_learning_rate(p, DEFAULTS["lr"])
     p.add_argument(
         "--init",
         type=positive_float,
@@ -83,9 +85,7 @@ def register(sub) -> None:
         help="--model gdln: the contexts (from 1) of each gated pathway, JSON, e.g. "
         "'[[1,2],[2,3]]' (sets --gating masks; default: none)",
     )
-    p.add_argument(
-        "--root-seed", type=int, default=0, help="root of every model's seed (default 0)"
-    )
+    add_root_seed(p)
     add_sweep_options(p)
     p.add_argument(
         "--out", type=Path, default=Path("multitask"), help="output folder (default multitask)"
@@ -118,7 +118,7 @@ def _register_reln(inner) -> None:
         help="train the ReLN of a stored contextual_relu run; loss figure and summary.json",
         description="The ReLN of a stored contextual_relu run (multitask train's DIR or "
         "DIR/run): its gating patterns as the pathways of a GDLN, one per seed, trained with "
-        "the run's settings; writes OUT/results.nc, OUT/loss.png and OUT/summary.json "
+        "the run's settings; writes OUT/reln.nc, OUT/loss.png and OUT/summary.json "
         '({"reln": ...} as multitask train writes it).',
     )
     r.add_argument("--run", type=Path, required=True, help="a multitask train folder or its run")
@@ -131,7 +131,13 @@ def run_reln(args: argparse.Namespace) -> int:
     import sweeps
     from figures.multitask_panels import loss_curves
     from summaries.multitask_summary import prediction_for
-    from summaries.reln import check_relu_run, save_reln, summarise_reln, train_reln
+    from summaries.reln import (
+        RELN_FILE,
+        check_relu_run,
+        save_reln,
+        summarise_reln,
+        train_reln,
+    )
     from toymodels.errors import ConfigError
     from toymodels.files import check_writable
 
@@ -141,7 +147,7 @@ def run_reln(args: argparse.Namespace) -> int:
     if not (folder / "spec.json").is_file():
         raise ConfigError(f"--run {args.run} holds no run (no spec.json there or in its run)")
     check_writable(args.out)
-    earlier = (args.out / "results.nc").is_file() and not (args.out / "run").exists()
+    earlier = (args.out / RELN_FILE).is_file() and not (args.out / "run").exists()
     if args.out.is_dir() and any(args.out.iterdir()) and not earlier:
         raise ConfigError(
             f"--out {args.out} is not empty and holds no earlier output of toymodels "
@@ -270,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
         from summaries.reln import save_reln, train_reln
 
         reln = train_reln(results)
-        save_reln(reln, args.out / "reln")
+        save_reln(reln, args.out)
         runs[RELN_LABEL] = reln
     summary = summarise(results, prediction, reln)
     figures = {
@@ -287,20 +293,29 @@ def run(args: argparse.Namespace) -> int:
     lines = [
         f"{spec.family} on {summary['settings']['contexts']} contexts "
         f"({summary['settings']['structure']}): final loss "
-        + ", ".join(f"{v:.4g}" for v in summary["final_loss"])
+        + ", ".join(_per_seed(v, ".4g") for v in summary["final_loss"])
     ]
     if "census" in summary:
         c = summary["census"]
         lines.append(
-            "strong units per seed: all-context "
-            f"{c['all']}, subset {c['subset']}, single-context {c['single']}"
+            "strong units per seed: "
+            + ", ".join(
+                f"{kind} [{', '.join(_per_seed(v, 'd') for v in c[key])}]"
+                for kind, key in (
+                    ("all-context", "all"),
+                    ("subset", "subset"),
+                    ("single-context", "single"),
+                )
+            )
         )
     if "module_singular_values" in summary:
+        means = {k: _mean(v) for k, v in summary["module_singular_values"].items()}
         lines.append(
             "top singular value per pathway (mean over seeds): "
-            + ", ".join(
-                f"{k} {shown(_mean(v), '.3g')}"
-                for k, v in summary["module_singular_values"].items()
+            + (
+                ", ".join(f"{k} {v:.3g}" for k, v in means.items())
+                if any(v is not None for v in means.values())
+                else "none (every seed diverged)"
             )
         )
     if "reln" in summary:
@@ -314,11 +329,16 @@ def run(args: argparse.Namespace) -> int:
     theory = summary["theory"]
     lines.append(
         "final mode strengths vs closed-form asymptotes: largest relative difference "
-        f"{shown(theory['max_relative_difference'], '.3g')}"
+        f"{shown(theory['max_relative_difference'], '.3g', 'every seed diverged')}"
     )
     lines.append(f"wrote {', '.join(summary['figures'])}, {args.out / 'summary.json'}")
     print("\n".join(lines), file=sys.stdout)
     return 0
+
+
+def _per_seed(value, spec: str) -> str:
+    """One seed's number in the summary's printout; a diverged seed's (null) says so."""
+    return "diverged" if value is None else format(value, spec)
 
 
 def _mean(values: list) -> float | None:

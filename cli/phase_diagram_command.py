@@ -16,6 +16,8 @@ from toymodels.fields import DENSITY
 
 from .arguments import (
     OnlyWith,
+    add_learning_rate,
+    add_root_seed,
     add_sweep_options,
     declared,
     grid_points,
@@ -89,12 +91,10 @@ def register(sub) -> None:
         default=None,
         help=f"batch size of the paper protocol's fresh samples (default {BATCH})",
     )
-    p.add_argument(
-        "--lr",
-        type=positive_float,
-        default=None,
-        help=f"learning rate (default: the protocol's, fast {PROTOCOLS['fast']['lr']:g}, "
-        f"paper {PROTOCOLS['paper']['lr']:g})",
+    add_learning_rate(
+        p,
+        None,
+        f"the protocol's, fast {PROTOCOLS['fast']['lr']:g}, paper {PROTOCOLS['paper']['lr']:g}",
     )
     p.add_argument(
         "--density-range",
@@ -114,9 +114,7 @@ def register(sub) -> None:
         help="relative importance axis, log-spaced, within "
         f"[{IMPORTANCE_LIMITS[0]:g}, {IMPORTANCE_LIMITS[1]:g}] (default 0.1 10)",
     )
-    p.add_argument(
-        "--root-seed", type=int, default=0, help="root of every model's seed (default 0)"
-    )
+    add_root_seed(p)
     add_sweep_options(p)
     p.add_argument(
         "--out",

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from toymodels import strict_json
 from toymodels.files import atomic_write
 
 
 def write_json(path: Path, data: dict, indent: int = 2) -> None:
-    """``data`` as JSON at ``path``, atomically."""
-    text = json.dumps(data, indent=indent)
+    """``data`` as strict JSON at ``path`` (a non-finite number as ``null``), atomically."""
+    text = strict_json.dumps(data, indent=indent)
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
@@ -31,7 +31,8 @@ def phase_counts(phases: list[list[str]]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
-def shown(value: float | None, spec: str = ".3f") -> str:
-    """A summary's score for the terminal: ``None`` (nothing to score: every cell or
-    seed diverged) is said in words."""
-    return "none (every cell diverged)" if value is None else format(value, spec)
+def shown(value: float | None, spec: str = ".3f", missing: str = "every cell diverged") -> str:
+    """A summary's score for the terminal; ``None`` (nothing to score) is said in words,
+    ``missing`` saying why, since a score can be missing for more than one reason (every
+    cell diverged, or the grid has no cell the score is taken over)."""
+    return f"none ({missing})" if value is None else format(value, spec)

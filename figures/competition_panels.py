@@ -37,9 +37,17 @@ import numpy as np
 
 from summaries.competition_summary import BAND, DIAGRAM_AXES, diagram_arrays
 from summaries.run_settings import run_setting
+from toymodels.phases.base import DIVERGED
 
 from ._layout import linear_edges, log_axis, log_edges
-from .style import DOUBLE_COLUMN, OKABE_ITO, SEQUENTIAL_CMAP, house_style, new_figure
+from .style import (
+    DIVERGED_KEY,
+    DOUBLE_COLUMN,
+    OKABE_ITO,
+    SEQUENTIAL_CMAP,
+    house_style,
+    new_figure,
+)
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -280,6 +288,8 @@ def competition_diagram(ds: xr.Dataset, title: str = "", critical_temperature: f
                     label=f"τ_c ± {BAND:.0%}",
                 )
             )
+        if (data["phase"] == DIVERGED).any():
+            handles.append(Patch(facecolor="white", edgecolor="0.6", label=DIVERGED_KEY))
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
         if title:
             fig.suptitle(title)
@@ -302,13 +312,15 @@ def comparison_figure(rows: list[dict], title: str = "", n_units: int | None = N
         fig = new_figure(DOUBLE_COLUMN, 1.2 + 0.42 * len(rows))
         grid = fig.subplots(2, 3, sharey=True)
         for ax, (key, name) in zip(grid.flat, QUANTITIES, strict=True):
-            values = np.array([float(r[key]) for r in rows])
-            ax.barh(y, values, color=colours, height=0.7, gid=key)
+            # A diverged row's numbers are NaN (null in JSON) or an infinite loss: no bar.
+            values = np.array([np.nan if r[key] is None else float(r[key]) for r in rows])
+            finite = np.isfinite(values)
+            ax.barh(y, np.where(finite, values, 0.0), color=colours, height=0.7, gid=key)
             ax.set_title(name)
             ax.set_yticks(y, names)
             ax.set_ylim(len(rows) - 0.5, -0.5)  # first row at the top
             ax.tick_params(axis="y", length=0)
-            top = float(np.nanmax(values, initial=0.0))
+            top = float(np.max(values[finite], initial=0.0))
             if key == "usage_entropy" and n_units:
                 ax.axvline(np.log(n_units), color="black", lw=0.8, ls=":")
                 top = max(top, np.log(n_units))
@@ -320,16 +332,17 @@ def comparison_figure(rows: list[dict], title: str = "", n_units: int | None = N
                 ax.axvline(n_units, color="black", lw=0.8, ls=":")
                 ax.set_title(f"{name} (dotted: K)")
                 top = max(top, n_units)
-            if not np.any(values):  # no bars at all reads as missing data
+            if not np.any(values[finite]) and finite.any():  # no bars reads as missing data
                 ax.text(0.5, 0.5, "0 for every activation", transform=ax.transAxes,
                         ha="center", va="center", fontsize=7, color="0.35")  # fmt: skip
             if key in ("max_abs_cos", "dead_fraction"):
                 top = 1.0
             if key == "loss":
                 # The share of seeds in the row's phase: how typical the best seed is.
-                for yi, v, r in zip(y, values, rows, strict=True):
+                for yi, v, r, ok in zip(y, values, rows, finite, strict=True):
                     share = r.get("phase_fraction", {}).get(r["phase"], np.nan)
-                    ax.text(v, yi, f" {v:#.3g} · {share:.0%}", va="center", ha="left", fontsize=6)
+                    note = f" {v:#.3g} · {share:.0%}" if ok else f" {r['phase']} · {share:.0%}"
+                    ax.text(v if ok else 0.0, yi, note, va="center", ha="left", fontsize=6)
                 top *= 1.6  # room for the notes
             ax.set_xlim(0, top * 1.05 if top > 0 else 1.0)
         handles = [Patch(color=PHASE_COLOURS[p], label=f"{p} ({COLOUR_NAMES[p]})") for p in PHASES]

@@ -17,9 +17,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from summaries.conflict_summary import boundary_line, second_axis
+from toymodels.phases.base import DIVERGED
 
 from ._layout import BOUNDARY_GID, linear_edges, log_axis, log_edges
-from .style import DOUBLE_COLUMN, NOT_REPRESENTED_GREY, OKABE_ITO, house_style, new_figure
+from .style import (
+    DIVERGED_KEY,
+    DOUBLE_COLUMN,
+    NOT_REPRESENTED_GREY,
+    OKABE_ITO,
+    house_style,
+    new_figure,
+)
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -111,6 +119,8 @@ def conflict_diagram(ds: xr.Dataset, theory: dict, title: str | None = None):
             grid[0, 0].set_yticks(ticks, [f"{t:g}" for t in ticks])
         handles = [Patch(color=PHASE_COLOURS[k], label=PHASE_NAMES[k]) for k in labels]
         handles.append(Line2D([], [], color="black", lw=1.0, label="theory boundary"))
+        if (best == DIVERGED).any():
+            handles.append(Patch(facecolor="white", edgecolor="0.6", label=DIVERGED_KEY))
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
         if title:
             fig.suptitle(title)

@@ -55,6 +55,27 @@ def _epochs(ds) -> np.ndarray:
     return np.asarray(ds["step"].values, float)
 
 
+def _kept(ds) -> np.ndarray:
+    """``[seed]``: the seeds that did not diverge (all, for data without the results'
+    ``diverged`` flag).  A diverged seed's numbers are NaN or infinite, so every figure
+    draws the others and says how many it left out."""
+    if "diverged" not in ds:
+        return np.ones(ds.sizes["seed"], dtype=bool)
+    return ~ds["diverged"].transpose("seed").values
+
+
+def _diverged_note(ax, kept: np.ndarray) -> None:
+    """Say on ``ax`` how many seeds diverged and were left out (nothing when none did)."""
+    if kept.all():
+        return
+    if not kept.any():
+        ax.text(0.5, 0.5, "every seed diverged", ha="center", va="center",
+                transform=ax.transAxes, color="0.35")  # fmt: skip
+        return
+    ax.text(0.99, 0.98, f"{(~kept).sum()} of {kept.size} seeds diverged (not drawn)",
+            ha="right", va="top", transform=ax.transAxes, fontsize=6, color="0.35")  # fmt: skip
+
+
 def _seed_lines(ax, x, values: np.ndarray, colour, mean: bool = True, **style) -> None:
     """Every seed ``values [seed, time]`` as a thin line, and their mean on top."""
     for row in values:
@@ -80,12 +101,20 @@ def loss_curves(
         lo, hi, last = np.inf, 0.0, 0.0
         for (label, ds), colour in zip(runs.items(), _cycle(COLOURS, len(runs)), strict=True):
             x, loss = _epochs(ds), ds["loss_trajectory"].transpose("seed", "step").values
+            kept = _kept(ds)
+            last = max(last, x[-1])
+            if not kept.all():
+                label = f"{label} ({(~kept).sum()} of {kept.size} seeds diverged, not drawn)"
+            if not kept.any():
+                ax.plot([], [], color=colour, lw=1.3, label=label)
+                continue
+            loss = loss[kept]
             ax.fill_between(
                 x, loss.min(0), loss.max(0), color=colour, alpha=0.2, lw=0, gid=BAND_GID
             )
             ax.plot(x, loss.mean(0), color=colour, lw=1.3, gid=MEAN_GID, label=label)
-            positive = loss[loss > 0]
-            lo, hi, last = min(lo, positive.min()), max(hi, loss.max()), max(last, x[-1])
+            positive = loss[(loss > 0) & np.isfinite(loss)]
+            lo, hi = min(lo, positive.min(initial=lo)), max(hi, positive.max(initial=hi))
         t = np.linspace(0, last, THEORY_POINTS)
         theory = prediction.loss(t)
         ax.plot(t, theory, "--", color="black", lw=1.0, gid=THEORY_GID, label=THEORY_LABEL)
@@ -117,6 +146,8 @@ def mode_trajectories(ds: xr.Dataset, prediction: ModePrediction):
     strength = ds["mode_strength_trajectory"].transpose("mode", "seed", "step").values
     if strength.shape[0] != len(prediction.s):
         raise ValueError(f"run has {strength.shape[0]} modes, prediction {len(prediction.s)}")
+    kept = _kept(ds)
+    strength = strength[:, kept]
     x = _epochs(ds)
     t = np.linspace(0, x[-1], THEORY_POINTS)
     theory = prediction.strength(t)
@@ -136,6 +167,7 @@ def mode_trajectories(ds: xr.Dataset, prediction: ModePrediction):
             Line2D([], [], color="grey", lw=0.9, ls="--", label="closed form"),
         ]
         ax.set(xlim=(0, x[-1]), xlabel="epoch", ylabel="mode strength $a_\\alpha$")
+        _diverged_note(ax, kept)
         _legend_right(ax, handles=handles, title="mode α: s")
     return fig
 
@@ -147,14 +179,17 @@ def census_bars(ds: xr.Dataset):
         raise ValueError(f"census_bars needs {missing} (a contextual_relu/linear run)")
     k = int(run_setting(ds, "n_contexts"))
     names = dict(CENSUS, units_subset=f"subset\n(2{f'–{k - 1}' if k > 3 else ''} contexts)")
-    counts = np.stack([ds[v].values for v in CENSUS])  # [category, seed]
+    kept = _kept(ds)
+    counts = np.stack([ds[v].transpose("seed").values for v in CENSUS])[:, kept]  # [category, seed]
     with house_style():
         fig = new_figure(SINGLE_COLUMN * 0.75, 2.2)
         ax = fig.subplots()
         where = np.arange(len(CENSUS))
-        ax.bar(where, counts.mean(1), width=0.65, color=COLOURS[:3], alpha=0.75, gid=BARS_GID)
+        mean = counts.mean(1) if kept.any() else np.zeros(len(CENSUS))
+        ax.bar(where, mean, width=0.65, color=COLOURS[:3], alpha=0.75, gid=BARS_GID)
         # Spread the seeds sideways so equal counts stay visible as separate points.
-        jitter = np.linspace(-0.15, 0.15, counts.shape[1]) if counts.shape[1] > 1 else [0.0]
+        drawn = counts.shape[1]
+        jitter = np.linspace(-0.15, 0.15, drawn) if drawn > 1 else np.zeros(drawn)
         seeds = (where[:, None] + jitter).ravel(), counts.ravel()
         ax.scatter(*seeds, s=9, color="black", zorder=3, gid=POINTS_GID, clip_on=False)
         ax.set_xticks(where, [names[v] for v in CENSUS])
@@ -162,7 +197,8 @@ def census_bars(ds: xr.Dataset):
         family = spec_table(ds).get("family", ds.attrs.get("family", ""))
         units = int(run_setting(ds, "n_hidden"))
         ax.set_title(f"{FAMILY_NAMES.get(family, family)}, {units} units (points: seeds)")
-        ax.set_ylim(0, counts.max() * 1.1 + 1)
+        ax.set_ylim(0, counts.max(initial=0) * 1.1 + 1)
+        _diverged_note(ax, kept)
     return fig
 
 
@@ -204,25 +240,40 @@ def _align(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return x @ (u @ vt)
 
 
-def mds_snapshots(ds: xr.Dataset, steps: Sequence[int] | None = None, seed: int = 0):
-    """Classical MDS of the hidden distances at ``steps`` (default: 4 log-spaced, the last
-    included), one panel each.  MDS fixes a geometry only up to rotation and reflection,
-    so each panel is aligned to the next one (the last keeps :func:`classical_mds`'s)."""
+def mds_snapshots(ds: xr.Dataset, steps: Sequence[int] | None = None, seed: int | None = None):
+    """Classical MDS of the hidden distances of ``seed`` (default: the first seed that did
+    not diverge) at ``steps`` (default: 4 log-spaced, the last included), one panel each.
+    MDS fixes a geometry only up to rotation and reflection, so each panel is aligned to
+    the next one (the last keeps :func:`classical_mds`'s).  A step whose distances are not
+    finite (the seed had diverged by then) has an empty panel that says so."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    alive = _kept(ds)
+    if seed is None:
+        seed = int(np.flatnonzero(alive)[0]) if alive.any() else 0
     run = ds["hidden_distance_trajectory"].sel(seed=seed)
     steps = _snapshot_steps(_epochs(ds), SNAPSHOTS) if steps is None else [int(s) for s in steps]
-    coords, kept = map(list, zip(*(_mds(run.sel(step=s).values) for s in steps), strict=True))
+    found = []
+    for s in steps:
+        distances = run.sel(step=s).values
+        found.append(_mds(distances) if np.isfinite(distances).all() else (None, None))
+    coords, kept = map(list, zip(*found, strict=True))
     for i in reversed(range(len(coords) - 1)):
-        coords[i] = _align(coords[i], coords[i + 1])
-    n = coords[0].shape[0]
+        if coords[i] is not None and coords[i + 1] is not None:
+            coords[i] = _align(coords[i], coords[i + 1])
+    n = run.sel(step=steps[0]).shape[0]
     obj, ctx = np.arange(n) % OBJECTS, np.arange(n) // OBJECTS
     colours = np.array(_cycle(COLOURS, int(ctx.max()) + 1))
     with house_style():
         fig = new_figure(DOUBLE_COLUMN, 2.25)
         axes = fig.subplots(1, len(steps), squeeze=False)[0]
         for ax, step, xy, frac in zip(axes, steps, coords, kept, strict=True):
+            if xy is None:
+                ax.text(0.5, 0.5, "not finite:\ndiverged", ha="center", va="center",
+                        transform=ax.transAxes, color="0.35")  # fmt: skip
+                ax.set(xticks=[], yticks=[], aspect="equal", title=f"epoch {step}")
+                continue
             for o in range(OBJECTS):
                 mine = obj == o
                 ax.scatter(
@@ -244,7 +295,8 @@ def mds_snapshots(ds: xr.Dataset, steps: Sequence[int] | None = None, seed: int 
             handles=handles,
             loc="outside lower center",
             ncols=len(colours),
-            title=f"hidden representations, classical MDS (seed {seed}); digit = object",
+            title=f"hidden representations, classical MDS (seed {seed}"
+            f"{'' if alive[seed] else ', diverged'}); digit = object",
         )
     return fig
 
@@ -261,6 +313,8 @@ def pathway_strengths(ds: xr.Dataset):
     top = top.transpose("pathway", "seed", "step").values
     if top.shape[0] != len(names):
         raise ValueError(f"run has {top.shape[0]} pathways, {gating} gating {len(names)}")
+    kept = _kept(ds)
+    top = top[:, kept]
     x = _epochs(ds)
     colours = ["black", *_cycle(COLOURS, len(sets))]
     with house_style():
@@ -268,11 +322,15 @@ def pathway_strengths(ds: xr.Dataset):
         ax = fig.subplots()
         for p, (name, colour) in enumerate(zip(names, colours, strict=True)):
             single = p > 0 and len(sets[p - 1]) == 1
+            if not kept.any():
+                ax.plot([], [], color=colour, ls="--" if single else "-", label=name)
+                continue
             _seed_lines(ax, x, top[p], colour, ls="--" if single else "-")
             # Pathways serving equally many contexts can end on top of each other: the
             # final value in the legend tells a hidden line from a missing one.
             ax.lines[-1].set_label(f"{name}: {top[p, :, -1].mean():.2f}")
         ax.set(xlim=(0, x[-1]), ylim=(0, None), xlabel="epoch")
+        _diverged_note(ax, kept)
         ax.set_ylabel("top singular value of pathway")
         _legend_right(ax, title="pathway: final value\n(dashed: one context)")
     return fig

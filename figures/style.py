@@ -50,6 +50,8 @@ DIVERGING_CMAP = "RdBu_r"
 # Sequential, colour-blind-safe, perceptually uniform map for ordered quantities
 # (feature importance); viridis spans more lightness than cividis, so 5 shades stay apart.
 SEQUENTIAL_CMAP = "viridis"
+# The legend entry of a phase map where some cell has no phase (every seed diverged).
+DIVERGED_KEY = "blank: every seed diverged"
 
 # Axis labels: a symbol and the words, so a figure reads without its caption.
 AXIS_LABELS = {

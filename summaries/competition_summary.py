@@ -68,6 +68,12 @@ def theory_phase(temperature: np.ndarray, tc: float) -> np.ndarray:
     return np.where(np.asarray(temperature) > tc, "redundant", "specialised")
 
 
+def outside_band(temperature, tc: float) -> np.ndarray:
+    """Whether each temperature lies outside the band of ``BAND`` around ``tc``, where
+    the agreement with the theory is scored."""
+    return np.abs(np.log(np.asarray(temperature, float) / tc)) > np.log1p(BAND)
+
+
 def distinct_share(ds: xr.Dataset) -> xr.DataArray:
     """Distinct / alive units per model (the phase rule's redundancy measure)."""
     units = ds.sizes["unit"]
@@ -118,8 +124,7 @@ def summarise(results: xr.Dataset, tc: float | None = None) -> dict:
     if tc is not None:
         per_model = results["phase_model"].transpose(*DIAGRAM_AXES, "seed").values.astype(str)
         theory = np.broadcast_to(theory_phase(temperature, tc)[:, None], arrays["phase"].shape)
-        outside = np.abs(np.log(temperature / tc)) > np.log1p(BAND)
-        outside = np.broadcast_to(outside[:, None], theory.shape)
+        outside = np.broadcast_to(outside_band(temperature, tc)[:, None], theory.shape)
         summary["theory_phase"] = theory.tolist()
         summary["band"] = BAND
         summary["agreement_outside_band"] = agreement(arrays["phase"][outside], theory[outside])

@@ -99,8 +99,9 @@ def summarise(
             name: listed(top.values[k]) for k, name in enumerate(names)
         }
     else:
+        # Whole counts, null for a diverged seed (whose counts are NaN).
         summary["census"] = {
-            kind: results[f"units_{kind}"].values.astype(int).tolist()
+            kind: [None if np.isnan(v) else int(v) for v in results[f"units_{kind}"].values]
             for kind in ("all", "subset", "single")
         }
     if spec.family == RELU:

@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 EARLY_LOSS = 20.0
 # The family a ReLN is read from.
 RELU_FAMILY = "contextual_relu"
-RELN_FILE = "results.nc"
+# Its own name, so that no folder holds a results.nc that is not a sweep's.
+RELN_FILE = "reln.nc"
 
 
 def contexts_of(bits: int, n_contexts: int) -> list[int]:
@@ -68,6 +69,7 @@ def pathways(results: xr.Dataset) -> list[list[dict]]:
     units = results["pathway_units"].transpose("seed", "pattern").values
     strong = results["pathway_strong_units"].transpose("seed", "pattern").values
     strength = results["pathway_strength"].transpose("seed", "pattern").values
+    diverged = _diverged(results)
     return [
         [
             {
@@ -79,20 +81,33 @@ def pathways(results: xr.Dataset) -> list[list[dict]]:
             for b in range(1, 2**k)
             if strong[i, b] > 0
         ]
+        if not diverged[i]
+        else []  # a diverged seed has no gates: no pathways, no ReLN
         for i in range(units.shape[0])
     ]
 
 
-def gates_settle_epoch(results: xr.Dataset) -> list[int]:
+def _diverged(results: xr.Dataset) -> np.ndarray:
+    """Per seed: its loss or a parameter is not finite (the run's ``diverged``)."""
+    if "diverged" not in results:
+        return np.zeros(results.sizes["seed"], bool)
+    return results["diverged"].transpose("seed", ...).values.reshape(results.sizes["seed"])
+
+
+def gates_settle_epoch(results: xr.Dataset) -> list[int | None]:
     """Per seed, the first recorded epoch from which every final strong unit keeps its
-    final context pattern to the end."""
+    final context pattern to the end (None for a diverged seed)."""
     from toymodels.families.contextual_networks import STRONG_FRACTION
 
     steps = results["step"].values
     pattern = results["unit_contexts_trajectory"].transpose("seed", "step", "unit").values
     strength = results["unit_strength"].transpose("seed", "unit").values
+    diverged = _diverged(results)
     out = []
     for i in range(pattern.shape[0]):
+        if diverged[i]:
+            out.append(None)
+            continue
         strong = strength[i] >= STRONG_FRACTION * strength[i].max()
         differs = (pattern[i][:, strong] != pattern[i][-1, strong]).any(1)
         changed = np.flatnonzero(differs)
@@ -103,7 +118,9 @@ def gates_settle_epoch(results: xr.Dataset) -> list[int]:
 def sample_gates_changed(results: xr.Dataset) -> np.ndarray:
     """How many of a seed's unit × sample gates differ from its final ones, ``[seed, step]``."""
     gates = results["unit_gates_trajectory"].transpose("seed", "step", "unit", "sample").values
-    return (gates != gates[:, -1:]).sum((2, 3))
+    changed = (gates != gates[:, -1:]).sum((2, 3)).astype(float)
+    changed[_diverged(results)] = np.nan  # a diverged seed's gates are NaN: no count
+    return changed
 
 
 def reln_configs(results: xr.Dataset):
@@ -179,7 +196,7 @@ def train_reln(results: xr.Dataset) -> xr.Dataset:
 
 
 def save_reln(ds: xr.Dataset, folder: Path) -> Path:
-    """Write a trained ReLN (:func:`train_reln`) to ``folder/results.nc`` atomically."""
+    """Write a trained ReLN (:func:`train_reln`) to ``folder/reln.nc`` atomically."""
     from sweeps._dataset import ENGINE
     from toymodels.files import atomic_write
 
@@ -196,6 +213,9 @@ def loss_gap(
     b = reln["loss_trajectory"].transpose("seed", "step").values
     gap = []
     for i in range(a.shape[0]):
+        if settle and settle[i] is None:  # a diverged seed: no gap
+            gap.append(np.nan)
+            continue
         kept = (steps >= (settle[i] if settle else steps[0])) & (a[i] >= above)
         gap.append(np.max(np.abs(b[i, kept] - a[i, kept]) / a[i, kept]) if kept.any() else np.nan)
     return listed(np.asarray(gap, float))
@@ -225,8 +245,8 @@ def summarise_reln(relu: xr.Dataset, reln: xr.Dataset) -> dict:
         "pathway_strength": [[p["strength"] for p in s] for s in found],
         "sample_gates_changed": {
             "epoch": relu["step"].values.tolist(),
-            "count": sample_gates_changed(relu).tolist(),
+            "count": listed(sample_gates_changed(relu)),
         },
-        "trained_final_loss": listed(reln["loss"].values),
+        "trained_final_loss": listed(np.where(_diverged(relu), np.nan, reln["loss"].values)),
         "closed_form": reln_closed_form(relu),
     }

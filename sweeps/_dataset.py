@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toymodels import strict_json
 from toymodels.families import FAMILIES
 from toymodels.files import atomic_write
 from toymodels.phases import aggregate
@@ -106,7 +107,7 @@ def consolidate(spec: SweepSpec, read) -> object:
     if len(layout.step_values):
         coords[STEP] = layout.step_values
     attrs = {
-        "spec": json.dumps(spec.to_dict()),  # ASCII (escaped), as netCDF3 text needs
+        "spec": strict_json.dumps(spec.to_dict()),  # ASCII (escaped), as netCDF3 text needs
         "root_seed": spec.root_seed,
         "toymodels_version": package_version(),
         "family": spec.family,
@@ -143,7 +144,7 @@ def consolidate(spec: SweepSpec, read) -> object:
         )
         coords["phase"] = names
         attrs["phase_rule"] = rule.name
-        attrs["thresholds"] = json.dumps(rule.thresholds)
+        attrs["thresholds"] = strict_json.dumps(rule.thresholds)
     data_vars["cell_index"] = (tuple(axes), np.arange(C, dtype=np.int64).reshape(shape))
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     for name, var in layout.vars.items():

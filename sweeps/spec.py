@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from toymodels import strict_json
 from toymodels.errors import ConfigError, check_int, unknown_name
+from toymodels.limits import ROOT_SEED
 from toymodels.model_config import ModelConfig
 from toymodels.train_config import TrainConfig
 
@@ -78,7 +80,7 @@ class SweepSpec:
         object.__setattr__(self, "task", vocab.task)
         for key in ("seeds", "chunk_size"):
             object.__setattr__(self, key, check_int(key, getattr(self, key), minimum=1))
-        object.__setattr__(self, "root_seed", check_int("root_seed", self.root_seed, minimum=0))
+        object.__setattr__(self, "root_seed", ROOT_SEED.apply("root_seed", self.root_seed))
         object.__setattr__(self, "model", _model_values(self.model, vocab))
         if not isinstance(self.train, TrainConfig):
             raise ConfigError(f"train={self.train!r} must be a TrainConfig")
@@ -207,7 +209,7 @@ class SweepSpec:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1)
+        return strict_json.dumps(self.to_dict(), indent=1)
 
     def identity(self) -> dict[str, Any]:
         """What determines the numbers: everything but name and description, axes by

@@ -40,6 +40,8 @@ CASES = [
      "--model contextual_relu"], []),
     ("multitask train", "--model contextual_linear --gating single", ["--gating",
      "--model contextual_linear"], []),
+    ("multitask train", "--masks [[1,2],[2,3]]", ["--masks", "--model gdln",
+     "--model contextual_relu"], []),
     # competition: settings an activation or a volume control reads
     ("competition phase-diagram", "--group-size 4", ["--group-size", "grouped_softmax",
      "lwta", "softmax"], []),

@@ -161,7 +161,7 @@ def test_list_names_every_activation_and_volume_control(capsys):
         (["--task", "nope"], "invalid choice"),
         (["--grid", "0"], "grid 0 must be an integer from 2 to 1000"),
         (["--seeds", "x"], "is not an integer"),
-        (["--lr", "nan"], "must be a finite number > 0"),
+        (["--lr", "nan"], "lr=nan is not finite"),
     ],
 )
 def test_bad_phase_diagram_input_is_one_line_exit_2_and_writes_nothing(

@@ -202,11 +202,12 @@ def test_penalty_gradients_equal_autograd(name):
 
 
 def test_penalty_enters_the_gradient_with_each_models_strength():
-    # With lr -> the first Adam step's direction is sign(gradient); use SGD instead.
+    # With lr -> the first Adam step's direction is sign(gradient); use SGD instead.  A step
+    # of 1e-30 leaves float32 weights of order 0.1 where they start.
     configs = _configs("hidden", "features")
     seeds = [model_seed(5, i, 0) for i in range(3)]
     cfg = TrainConfig(steps=1, batch_size=32, lr=0.1, optimizer="sgd")
-    start = train(configs, TrainConfig(steps=1, batch_size=32, lr=1e-300, optimizer="sgd"), seeds)
+    start = train(configs, TrainConfig(steps=1, batch_size=32, lr=1e-30, optimizer="sgd"), seeds)
     moved = train(configs, cfg, seeds)
     bare = train([c.replace(regulariser="none", strength=0.0) for c in configs], cfg, seeds)
     for i, config in enumerate(configs):

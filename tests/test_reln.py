@@ -158,7 +158,7 @@ def relu_out(tmp_path_factory):
 def test_trained_reln_follows_its_relu_network_and_wrong_gates_do_not(relu_out):
     summary = json.loads((relu_out / "summary.json").read_text())["reln"]
     relu = sweeps.load(relu_out / "run")
-    stored = xr.load_dataset(relu_out / "reln" / "results.nc")
+    stored = xr.load_dataset(relu_out / "reln.nc")
     a = relu["loss_trajectory"].transpose("seed", "step").values
     b = stored["loss_trajectory"].transpose("seed", "step").values
     # Where the loss falls from 106 to 20 the context-level gates carry the ReLU network's
@@ -198,7 +198,7 @@ def test_reln_command_on_a_stored_run_gives_the_trains_summary(relu_out, tmp_pat
     assert main(["multitask", "reln", "--run", str(relu_out), "--out", str(out)]) == 0
     train_summary = json.loads((relu_out / "summary.json").read_text())["reln"]
     assert json.loads((out / "summary.json").read_text())["reln"] == train_summary
-    assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG" and (out / "results.nc").is_file()
+    assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG" and (out / "reln.nc").is_file()
     # a folder holding a run is not overwritten
     before = (relu_out / "summary.json").read_bytes()
     assert main(["multitask", "reln", "--run", str(relu_out), "--out", str(relu_out)]) == 2

@@ -93,7 +93,7 @@ def test_per_feature_lists_are_checked():
         ({"steps": 0}, "steps=0 must be an integer >= 1"),
         ({"steps": -5}, "steps=-5"),
         ({"batch_size": 0}, "batch_size=0"),
-        ({"lr": 0.0}, "lr=0 must be > 0"),
+        ({"lr": 0.0}, "lr=0 is outside [1.17549e-38, 3.40282e+38]"),
         ({"optimizer": "sdg"}, 'unknown optimizer "sdg" (did you mean "sgd"?)'),
         ({"schedule": "cosin"}, '(did you mean "cosine"?)'),
         ({"estimator": "exakt"}, 'unknown estimator "exakt"'),

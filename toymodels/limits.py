@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .errors import ConfigError, check_real
+from .errors import ConfigError, check_int, check_real
 from .fields import Check, integer_within, within
 
 # Contexts of the contextual task: its data sets are laid out for 3 to 5 contexts (8
@@ -58,3 +58,37 @@ THOMSON_STARTS = integer_within(1, 4096)
 # Its default starts: with 64 every minimum measured (N <= 12, M <= 3) was reached by at
 # least 3 starts; twice that costs well under a second for the figure's sizes.
 THOMSON_DEFAULT_STARTS = 128
+
+# float32's largest number and its smallest normal one (``torch.finfo(torch.float32)``;
+# written out so that this module imports no torch, and a test checks them).
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.1754943508222875e-38
+# Learning rate: the optimisers apply it as a float32 scalar to float32 parameters, so a
+# rate beyond float32's range cannot even be applied (torch stops the run with an
+# overflow error, after the folder was made), and one below its normal range is a step
+# of zero or of a few bits.  Such a rate is a slip, not an experiment: a researcher would
+# rather lose a second than a run, so it is refused before any work, whatever the
+# estimator (one bound for every command; the exact estimator's float64 would take more).
+# A large rate inside the range is a fair question, and a model it blows up is labelled
+# diverged.  Adam's first step, lr / (1 - beta1), is checked against the same bound
+# (``TrainConfig.validate``).
+LEARNING_RATE = within(FLOAT32_TINY, FLOAT32_MAX, "parameters are updated in float32")
+# Root of every model's seed: numpy's SeedSequence takes any integer >= 0, but the spec
+# is written as TOML, whose integers are signed 64-bit, and the results file stores it as
+# an int64 attribute; larger roots fail there, after training.
+ROOT_SEED_MAX = 2**63 - 1
+
+
+def _root_seed(name: str, value) -> int:
+    value = check_int(name, value)
+    if not 0 <= value <= ROOT_SEED_MAX:
+        raise ConfigError(
+            f"{name}={value} must be an integer >= 0 and at most {ROOT_SEED_MAX} (int64, as "
+            "spec files and results store it)"
+        )
+    return value
+
+
+ROOT_SEED = Check(
+    int, _root_seed, f"an integer from 0 to {ROOT_SEED_MAX}", (-1, ROOT_SEED_MAX + 1, 0.5, "x")
+)

@@ -62,22 +62,47 @@ def probe_batch(model, eval_batch: int) -> Batch:
     return task.draw(UniformBlocks(model.seeds, STREAM_PROBE, shape).next())
 
 
+def non_finite(model, loss: torch.Tensor | None = None) -> torch.Tensor:
+    """``[model]``: the models with a non-finite parameter entry, or a non-finite ``loss``
+    where one is given: the models that have diverged."""
+    bad = torch.zeros(model.n_models, dtype=torch.bool)
+    for param in model.parameters():
+        bad |= ~torch.isfinite(param.detach().reshape(model.n_models, -1)).all(-1)
+    if loss is not None:
+        bad |= ~torch.isfinite(loss)
+    return bad
+
+
 @torch.no_grad()
 def snapshot(
-    model, probe: Batch | None, with_loss: bool, with_exact: bool
+    model, probe: Batch | None, with_loss: bool, with_exact: bool, loss: torch.Tensor | None = None
 ) -> dict[str, torch.Tensor]:
     """Loss on the probe (``with_loss``), exact loss (``with_exact``) and every metric of
-    the family and the task, per model."""
+    the family and the task, per model.  A model that has diverged (:func:`non_finite`,
+    judged on ``loss`` when given, else on the probe loss when measured) has NaN metrics:
+    measured on NaN or infinite weights, a metric can come out as a plausible number (no
+    unit alive, no two units alike, chance accuracy) that describes nothing learned."""
     out = {}
     task = model.task
     if with_loss:
         out["loss"] = model.batch_loss(probe, task.row_weight(probe.x.shape[-1])).double()
     if with_exact:
         out["loss_exact"] = model.expected_loss().double()
-    out |= model.compute_metrics(probe if model.metrics_use_data else None)
+    metrics = model.compute_metrics(probe if model.metrics_use_data else None)
     if task.outputs and probe is not None:
-        out |= task.metrics(model(probe.x), probe)
-    return out
+        metrics |= task.metrics(model(probe.x), probe)
+    bad = non_finite(model, out.get("loss") if loss is None else loss)
+    if bad.any():
+        metrics = {k: _blanked(v, bad) for k, v in metrics.items()}
+    return out | metrics
+
+
+def _blanked(value: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``value`` (floating, as every metric is stored) with NaN in ``rows`` of its model
+    axis."""
+    value = value.float() if not value.is_floating_point() else value.clone()
+    value[rows] = float("nan")
+    return value
 
 
 class Recorder:

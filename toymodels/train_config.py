@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .errors import ConfigError, check_real
 from .estimators import ESTIMATORS
 from .fields import NONNEGATIVE, POSITIVE, Check, Config, choice, integer, optional_integer, param
+from .limits import FLOAT32_MAX, LEARNING_RATE
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
@@ -48,7 +49,7 @@ class TrainConfig(Config):
 
     steps: int = param(10_000, integer(1), help="optimiser steps (epochs on a finite data set)")
     batch_size: int = param(1024, integer(1), help="examples per step")
-    lr: float = param(1e-3, POSITIVE, help="learning rate")
+    lr: float = param(1e-3, LEARNING_RATE, help="learning rate")
     optimizer: str = param("adam", choice("optimizer", lambda: OPTIMIZERS), help="adam, adamw, sgd")
     weight_decay: float = param(0.0, NONNEGATIVE, help="decoupled weight decay (adamw only)")
     schedule: str = param(
@@ -72,6 +73,15 @@ class TrainConfig(Config):
             raise ConfigError(
                 f"weight_decay={self.weight_decay:g} needs optimizer=adamw; "
                 f"{self.optimizer} takes no decay (use a regulariser for an L2 penalty)"
+            )
+        # Adam's first step is lr / (1 - beta1) (its bias correction), applied in float32
+        # like the rate itself (``limits.LEARNING_RATE``).
+        if self.optimizer != "sgd" and self.lr / (1.0 - self.betas[0]) > FLOAT32_MAX:
+            most = FLOAT32_MAX * (1.0 - self.betas[0])
+            raise ConfigError(
+                f"lr={self.lr:g} with betas[0]={self.betas[0]:g} gives Adam's first step "
+                f"lr/(1 - beta1) = {self.lr / (1.0 - self.betas[0]):g}, beyond float32's "
+                f"largest number {FLOAT32_MAX:g}; lr must be at most {most:g}"
             )
 
     def record_steps(self) -> tuple[int, ...]:

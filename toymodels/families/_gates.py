@@ -19,9 +19,10 @@ def patterns(n_contexts: int) -> int:
 
 
 def gates(h: torch.Tensor) -> torch.Tensor:
-    """``G_k(x)`` per unit and sample, ``[model, unit, example]`` int8, from the rectified
-    hidden activity ``h [model, unit, example]``."""
-    return (h > 0).to(torch.int8)
+    """``G_k(x)`` per unit and sample, ``[model, unit, example]`` (0 or 1, float32 like
+    every metric, so that a diverged model's are NaN), from the rectified hidden activity
+    ``h [model, unit, example]``."""
+    return (h > 0).to(torch.float32)
 
 
 def pathway_totals(
@@ -37,7 +38,7 @@ def pathway_totals(
         return torch.zeros(size, dtype=dtype).scatter_add_(1, index, values.to(dtype))
 
     return {
-        "pathway_units": total(torch.ones_like(bits), torch.int32),
-        "pathway_strong_units": total(strong, torch.int32),
+        "pathway_units": total(torch.ones_like(bits), torch.float32),
+        "pathway_strong_units": total(strong, torch.float32),
         "pathway_strength": total(strength * strong, strength.dtype),
     }

@@ -71,16 +71,20 @@ class ContextualNetwork(TwoLayerNetwork):
 
     Config = ContextualNetConfig
     tasks = ("contextual",)
+    # The bitmasks and counts are whole numbers stored as floats, as every metric is, so
+    # that a diverged model's are NaN rather than counts it never had.
     metrics = {
         "unit_strength": Output(("unit",), "float32", "||W2[k]|| * ||h_k|| over the data set"),
         "unit_contexts": Output(
-            ("unit",), "int32", "bit c set: unit active in context c (activity >= 0.1 of its most)"
+            ("unit",),
+            "float32",
+            "bit c set: unit active in context c (activity >= 0.1 of its most)",
         ),
         "units_all": Output(
-            (), "int32", "strong units (>= 0.1 of the strongest) active in every context"
+            (), "float32", "strong units (>= 0.1 of the strongest) active in every context"
         ),
-        "units_subset": Output((), "int32", "strong units active in 2 to K-1 contexts"),
-        "units_single": Output((), "int32", "strong units active in one context"),
+        "units_subset": Output((), "float32", "strong units active in 2 to K-1 contexts"),
+        "units_single": Output((), "float32", "strong units active in one context"),
         "hidden_distance": Output(
             ("sample", "sample_b"), "float32", "distance between two samples' hidden vectors"
         ),
@@ -107,8 +111,8 @@ class ContextualNetwork(TwoLayerNetwork):
         top = per_context.amax(-1, keepdim=True)
         active = (per_context >= ACTIVE_FRACTION * top) & (top > 0)
         bits = (active.to(torch.int32) << torch.arange(n_contexts, dtype=torch.int32)).sum(-1)
-        out = {"unit_strength": strength, "unit_contexts": bits.to(torch.int32)}
-        out |= census(strength, bits, n_contexts)
+        out = {"unit_strength": strength, "unit_contexts": bits.float()}
+        out |= {k: v.float() for k, v in census(strength, bits, n_contexts).items()}
         out["hidden_distance"] = torch.cdist(h.mT, h.mT)
         return out
 
@@ -121,11 +125,11 @@ class ContextualReLU(ContextualNetwork, relu=True):
 
     name = "contextual_relu"
     metrics = ContextualNetwork.metrics | {
-        "unit_gates": Output(("unit", "sample"), "int8", "G_k(x) = 1[h_k(x) > 0]"),
+        "unit_gates": Output(("unit", "sample"), "float32", "G_k(x) = 1[h_k(x) > 0]"),
         "pathway_units": Output(
-            ("pattern",), "int32", "units whose context pattern (unit_contexts) is the bitmask"
+            ("pattern",), "float32", "units whose context pattern (unit_contexts) is the bitmask"
         ),
-        "pathway_strong_units": Output(("pattern",), "int32", "strong units of each pattern"),
+        "pathway_strong_units": Output(("pattern",), "float32", "strong units of each pattern"),
         "pathway_strength": Output(
             ("pattern",), "float32", "summed strength of the strong units of each pattern"
         ),
