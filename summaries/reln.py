@@ -211,9 +211,10 @@ def loss_gap(
     steps = relu["step"].values
     a = relu["loss_trajectory"].transpose("seed", "step").values
     b = reln["loss_trajectory"].transpose("seed", "step").values
+    diverged = _diverged(relu)
     gap = []
     for i in range(a.shape[0]):
-        if settle and settle[i] is None:  # a diverged seed: no gap
+        if diverged[i]:  # no gap to a loss that is not finite
             gap.append(np.nan)
             continue
         kept = (steps >= (settle[i] if settle else steps[0])) & (a[i] >= above)
