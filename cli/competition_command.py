@@ -21,7 +21,14 @@ from pathlib import Path
 
 from toymodels.limits import TEMPERATURE, VOLUME_STRENGTH
 
-from .arguments import add_sweep_options, declared, headline, positive_float, positive_int
+from .arguments import (
+    add_sweep_options,
+    declared,
+    grid_points,
+    headline,
+    positive_float,
+    positive_int,
+)
 
 # The tasks with a preset of their own (``competition-<task>``, ``competition-compare-<task>``).
 PRESET_TASKS = ("clusters", "annealing", "features")
@@ -74,7 +81,7 @@ def register(sub) -> None:
     _common(p, "competition")
     p.add_argument("--activation", default=None, help="activation name (softmax)")
     p.add_argument("--volume", default=None, help="volume control name (preset's)")
-    p.add_argument("--grid", type=positive_int, default=None, help=f"points per axis ({GRID})")
+    p.add_argument("--grid", type=grid_points, default=None, help=f"points per axis ({GRID})")
     p.add_argument(
         "--temperature-range",
         **_range(_TEMPERATURE),
