@@ -58,7 +58,8 @@ def run_loky(tasks: Iterable[ChunkTask], jobs: int) -> Iterator[Result]:
         # Stopped early (Ctrl-C), joblib says it cancelled the chunks in flight: they are
         # simply trained again on resume.
         warnings.filterwarnings("ignore", "[0-9]+ tasks which were still being processed")
-        yield from parallel(delayed(_indexed)(task) for task in tasks)
+        parent = os.getpid()
+        yield from parallel(delayed(_indexed_child)(task, parent) for task in tasks)
 
 
 # A terminal's Ctrl-C signals the whole process group: the main process answers with one
@@ -76,6 +77,55 @@ def _quiet_resource_tracker() -> None:
 
 def _indexed(task: ChunkTask) -> Result:
     return task.index, train_chunk(task)
+
+
+# How often a loky worker checks that the process that started it is alive (seconds): a
+# killed run's workers end within about this long.
+_PARENT_POLL = 0.5
+
+
+def _indexed_child(task: ChunkTask, parent: int) -> Result:
+    """:func:`_indexed` in a loky worker of the process ``parent``, which it outlives by
+    at most :data:`_PARENT_POLL` seconds."""
+    _watch_parent(parent)
+    return _indexed(task)
+
+
+_watched: list[int] = []
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker process when ``parent`` dies.  loky's workers are meant to be told
+    to stop by the process that started them; killed with ``kill -9`` it can tell them
+    nothing, and they (and loky's resource tracker, which lives while they hold its pipe)
+    would train on for minutes with nobody to take their results.  A daemon thread polls:
+    the worker is re-parented when its parent dies (``getppid`` changes); where it was not
+    its parent's child to begin with, the parent's pid is probed instead."""
+    if parent in _watched:
+        return
+    _watched.append(parent)
+    import threading
+    import time
+
+    child = os.getppid() == parent
+
+    def alive() -> bool:
+        if child:
+            return os.getppid() == parent
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:  # exists, but not ours to signal
+            return True
+        return True
+
+    def watch() -> None:
+        while alive():
+            time.sleep(_PARENT_POLL)
+        os._exit(1)  # nothing to clean up that the parent would read
+
+    threading.Thread(target=watch, name="toymodels-parent-watch", daemon=True).start()
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from toymodels.families import FAMILIES
-from toymodels.files import atomic_write
+from toymodels.files import atomic_write, interrupts_deferred
 from toymodels.phases import aggregate
 
 from ._plan import plan_chunks
@@ -206,7 +206,8 @@ def write_results(ds, path: Path):
         stamped.to_netcdf(tmp, engine=ENGINE)
         back.append(read_results(tmp))
 
-    atomic_write(Path(path), write)
+    with interrupts_deferred():
+        atomic_write(Path(path), write)
     return back[0]
 
 
@@ -223,7 +224,8 @@ def read_results(path: Path):
     with open(path, "rb"):  # missing or forbidden is not damaged: let that error through
         pass
     try:
-        ds = xr.load_dataset(path, engine=ENGINE)
+        with interrupts_deferred():  # HDF5's locks (see interrupts_deferred)
+            ds = xr.load_dataset(path, engine=ENGINE)
         for name in list(ds.variables):
             if ds[name].dtype.kind == "O":  # variable-length strings come back as objects
                 ds[name] = ds[name].astype(str)

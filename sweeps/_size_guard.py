@@ -100,7 +100,7 @@ def estimate(spec: SweepSpec) -> SizeEstimate:
 @dataclasses.dataclass(frozen=True)
 class TrainingEstimate:
     per_model: int  # bytes one model holds while it trains
-    largest: tuple[str, int]  # what holds the most of them, and how much
+    largest: list[tuple[str, int]]  # what holds most of them, and how much
     together: int  # models a worker trains at once
     workers: int  # workers training at once
 
@@ -162,7 +162,7 @@ def check_training(spec: SweepSpec, jobs: int, available: int) -> None:
     size = training_estimate(spec, jobs)
     if size.memory_bytes <= MEMORY_SHARE * available:
         return
-    what, held = size.largest
+    what = "; ".join(f"{name}: {bytes_text(held)}" for name, held in size.largest)
     one = f"one model needs about {bytes_text(size.per_model)} of memory while it trains"
     if size.together * size.workers == 1:
         where = ""
@@ -173,7 +173,7 @@ def check_training(spec: SweepSpec, jobs: int, available: int) -> None:
         )
     fewer = "fewer jobs (--jobs) or " if size.workers > 1 else ""
     raise ConfigError(
-        f"this sweep cannot be trained in memory: {one} ({what}: {bytes_text(held)}){where}, "
+        f"this sweep cannot be trained in memory: {one} ({what}){where}, "
         f"more than the {bytes_text(available)} available; use {fewer}smaller models"
     )
 

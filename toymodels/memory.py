@@ -39,9 +39,11 @@ class TrainingMemory:
         return sum(self.parts.values())
 
     @property
-    def largest(self) -> tuple[str, int]:
-        name = max(self.parts, key=self.parts.get)
-        return name, self.parts[name]
+    def largest(self) -> list[tuple[str, int]]:
+        """The parts that hold most of it (a tenth or more each), largest first."""
+        total = self.per_model
+        ranked = sorted(self.parts.items(), key=lambda kv: -kv[1])
+        return [kv for kv in ranked if kv[1] * 10 >= total] or ranked[:1]
 
 
 def models_per_group(config: ModelConfig, train: TrainConfig) -> int:
