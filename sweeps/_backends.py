@@ -45,21 +45,29 @@ def run_inline(tasks: Iterable[ChunkTask], step_progress: Callable[[int], None] 
 
 
 def run_loky(tasks: Iterable[ChunkTask], jobs: int) -> Iterator[Result]:
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed, parallel_config
 
     _quiet_resource_tracker()
-    parallel = Parallel(
-        n_jobs=jobs,
-        backend="loky",
-        return_as="generator_unordered",
-        pre_dispatch=f"{_IN_FLIGHT_PER_WORKER}*n_jobs",
-    )
+    # Each worker watches this process from the moment it starts (see _watch_parent).
+    with parallel_config("loky", initializer=_watch_parent, initargs=(os.getpid(),)):
+        parallel = Parallel(
+            n_jobs=jobs,
+            return_as="generator_unordered",
+            pre_dispatch=f"{_IN_FLIGHT_PER_WORKER}*n_jobs",
+        )
     with warnings.catch_warnings():
-        # Stopped early (Ctrl-C), joblib says it cancelled the chunks in flight: they are
-        # simply trained again on resume.
-        warnings.filterwarnings("ignore", "[0-9]+ tasks which were still being processed")
-        parent = os.getpid()
-        yield from parallel(delayed(_indexed_child)(task, parent) for task in tasks)
+        # Stopped early (Ctrl-C), joblib says it cancelled the chunks in flight (or left
+        # finished ones unread): they are simply trained again on resume.  It says so when
+        # its generator is closed, which therefore happens here, inside the filter.
+        warnings.filterwarnings("ignore", _EXIT_EARLY)
+        results = parallel(delayed(_indexed)(task) for task in tasks)
+        try:
+            yield from results
+        finally:
+            results.close()
+
+
+_EXIT_EARLY = r"[0-9]+ tasks (which were still being processed|have been successfully executed)"
 
 
 # A terminal's Ctrl-C signals the whole process group: the main process answers with one
@@ -84,23 +92,19 @@ def _indexed(task: ChunkTask) -> Result:
 _PARENT_POLL = 0.5
 
 
-def _indexed_child(task: ChunkTask, parent: int) -> Result:
-    """:func:`_indexed` in a loky worker of the process ``parent``, which it outlives by
-    at most :data:`_PARENT_POLL` seconds."""
-    _watch_parent(parent)
-    return _indexed(task)
-
-
+# The parents this worker watches already (the initializer runs once per worker; a second
+# watch would be a second thread doing the same).
 _watched: list[int] = []
 
 
 def _watch_parent(parent: int) -> None:
-    """End this worker process when ``parent`` dies.  loky's workers are meant to be told
-    to stop by the process that started them; killed with ``kill -9`` it can tell them
-    nothing, and they (and loky's resource tracker, which lives while they hold its pipe)
-    would train on for minutes with nobody to take their results.  A daemon thread polls:
-    the worker is re-parented when its parent dies (``getppid`` changes); where it was not
-    its parent's child to begin with, the parent's pid is probed instead."""
+    """End this worker process within :data:`_PARENT_POLL` s of ``parent``'s death (the
+    loky workers' initializer).  loky's workers are told to stop by the process that
+    started them; killed with ``kill -9`` it can tell them nothing, and they (and loky's
+    resource trackers, which live while the workers hold their pipes) would train on for
+    minutes with nobody to take their results.  A daemon thread polls: a worker is
+    re-parented when its parent dies (``getppid`` changes); one that was not its parent's
+    child to begin with, or started after it died, probes the parent's pid instead."""
     if parent in _watched:
         return
     _watched.append(parent)

@@ -1242,12 +1242,36 @@ HANG_WAIT = 60.0
 
 def _first_chunk(sweep: Path):
     """Ready when ``sweep`` holds a finished chunk: training is under way."""
-    return lambda: any((sweep / "chunks").glob("chunk-*.npz"))
+    return lambda pid: any((sweep / "chunks").glob("chunk-*.npz"))
+
+
+def process_group(pgid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of every live process in process group ``pgid`` (reads
+    ``/proc``: Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+def loky_workers(pgid: int) -> list[tuple[int, str]]:
+    """The loky worker processes of the run that leads process group ``pgid``."""
+    return [p for p in process_group(pgid) if "popen_loky" in p[1]]
 
 
 def _interrupt(argv: list[str], work: Path, cache: Path, ready, delay: float = 0.0):
     """Start ``toymodels argv``, press Ctrl-C (SIGINT to its process group) ``delay`` s after
-    ``ready()`` holds; (exit code or None when it hung, stderr, seconds from SIGINT to
+    ``ready(pid)`` holds; (exit code or None when it hung, stderr, seconds from SIGINT to
     exit)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli.main", *argv],
@@ -1261,10 +1285,10 @@ def _interrupt(argv: list[str], work: Path, cache: Path, ready, delay: float = 0
     )
     try:
         deadline = time.monotonic() + READY_WAIT
-        while not ready() and proc.poll() is None and time.monotonic() < deadline:
+        while not ready(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert proc.poll() is None, f"finished before Ctrl-C: {proc.communicate()}"
-        assert ready(), f"training did not start within {READY_WAIT:.0f} s"
+        assert ready(proc.pid), f"training did not start within {READY_WAIT:.0f} s"
         time.sleep(delay)
         assert proc.poll() is None, "finished before Ctrl-C; make the run longer"
         os.killpg(proc.pid, signal.SIGINT)
@@ -1314,7 +1338,7 @@ def _check_interrupted(code, err: str, seconds: float, work: Path, sweep: Path) 
 def test_ctrl_c_during_a_sweep_run(folders):
     work, cache = folders
     argv = ["sweep", "run", "paper-2to1", "--out", "run", "--quiet"]
-    for item in ("train.steps=20000", "axes.density.num=8", "axes.importance.num=8", "seeds=2",
+    for item in ("train.steps=2000", "axes.density.num=8", "axes.importance.num=8", "seeds=2",
                  "chunk_size=4"):  # fmt: skip
         argv += ["--set", item]
     code, err, seconds = _interrupt(argv, work, cache, _first_chunk(work / "run"))
@@ -1325,5 +1349,39 @@ def test_ctrl_c_during_a_phase_diagram_with_worker_processes(folders):
     work, cache = folders
     argv = ["phase-diagram", "--grid", "12", "--seeds", "4", "--protocol", "paper"]
     argv += ["--steps", "3000", "--jobs", "2", "--quiet", "--out", "pd"]
-    code, err, seconds = _interrupt(argv, work, cache, _first_chunk(work / "pd" / "run"))
+    if Path("/proc/self/stat").exists():  # Ctrl-C once both workers run
+        code, err, seconds = _interrupt(argv, work, cache, lambda pid: len(loky_workers(pid)) == 2)
+    else:
+        spec = work / "pd" / "run" / "spec.json"
+        code, err, seconds = _interrupt(argv, work, cache, lambda pid: spec.exists(), 2.5)
     _check_interrupted(code, err, seconds, work, work / "pd" / "run")
+
+
+def test_ctrl_c_while_results_are_written_takes_effect_after_the_write(tmp_path, monkeypatch):
+    """Ctrl-C inside the HDF5 write (where an interrupt once left a lock taken and the
+    command hung with a temporary file behind) is held until the file is complete."""
+    import sweeps
+    from sweeps import _dataset
+
+    spec = sweeps.load_preset("paper-2to1").with_overrides(
+        {"train.steps": 5, "seeds": 1, "axes.density.num": 2, "axes.importance.num": 2}
+    )
+    ds = sweeps.run(spec, tmp_path / "run")
+    read = _dataset.read_results
+    pressed = []
+
+    def interrupted_read(path):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C between the write and its check
+        pressed.append(path)
+        return read(path)
+
+    monkeypatch.setattr(_dataset, "read_results", interrupted_read)
+    target = tmp_path / "again.nc"
+    with pytest.raises(KeyboardInterrupt):
+        _dataset.write_results(ds, target)
+    assert pressed, "the write never reached its check"
+    monkeypatch.setattr(_dataset, "read_results", read)
+    back = read(target)  # complete, and passes its digest
+    assert float(back["loss"].sum()) == pytest.approx(float(ds["loss"].sum()))
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

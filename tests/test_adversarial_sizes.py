@@ -35,6 +35,8 @@ from test_adversarial import (
     _snapshot,
     _verdict,
     bad,
+    loky_workers,
+    process_group,
 )
 
 import cli.main as cli
@@ -163,24 +165,6 @@ def test_every_command_that_trains_has_size_cases():
 
 
 # -- processes ----------------------------------------------------------------------------
-def _group(pgid: int) -> list[tuple[int, str]]:
-    """(pid, command line) of every live process in process group ``pgid`` (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state != "Z":
-            found.append((int(entry.name), cmdline))
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_kill_9_of_a_run_leaves_no_worker_processes(folders):
     work, cache = folders
@@ -199,20 +183,20 @@ def test_kill_9_of_a_run_leaves_no_worker_processes(folders):
         deadline = time.monotonic() + 120
         workers: list = []
         while time.monotonic() < deadline and proc.poll() is None:
-            workers = [p for p in _group(proc.pid) if "loky" in p[1] and "popen" in p[1]]
+            workers = loky_workers(proc.pid)
             if len(workers) == 2:
                 break
             time.sleep(0.1)
         assert proc.poll() is None, "the run ended before it could be killed"
-        assert len(workers) == 2, f"two loky workers did not start: {_group(proc.pid)}"
+        assert len(workers) == 2, f"two loky workers did not start: {process_group(proc.pid)}"
         time.sleep(1.0)  # the workers are training
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         killed = time.monotonic()
-        left = _group(proc.pid)
+        left = process_group(proc.pid)
         while left and time.monotonic() < killed + 10:
             time.sleep(0.1)
-            left = _group(proc.pid)
+            left = process_group(proc.pid)
         assert not left, f"alive 10 s after kill -9 of their parent: {left}"
     finally:
         try:  # whatever is left of the group this test started
