@@ -18,6 +18,7 @@ import numpy as np
 from toymodels.errors import ConfigError, check_int, unknown_name
 
 from ._execution import BACKENDS
+from ._parent_watch import watch_parent
 from ._plan import ChunkTask
 from ._worker import train_chunk
 
@@ -48,8 +49,8 @@ def run_loky(tasks: Iterable[ChunkTask], jobs: int) -> Iterator[Result]:
     from joblib import Parallel, delayed, parallel_config
 
     _quiet_resource_tracker()
-    # Each worker watches this process from the moment it starts (see _watch_parent).
-    with parallel_config("loky", initializer=_watch_parent, initargs=(os.getpid(),)):
+    # Each worker watches this process from the moment it starts (see watch_parent).
+    with parallel_config("loky", initializer=watch_parent, initargs=(os.getpid(),)):
         parallel = Parallel(
             n_jobs=jobs,
             return_as="generator_unordered",
@@ -85,51 +86,6 @@ def _quiet_resource_tracker() -> None:
 
 def _indexed(task: ChunkTask) -> Result:
     return task.index, train_chunk(task)
-
-
-# How often a loky worker checks that the process that started it is alive (seconds): a
-# killed run's workers end within about this long.
-_PARENT_POLL = 0.5
-
-
-# The parents this worker watches already (the initializer runs once per worker; a second
-# watch would be a second thread doing the same).
-_watched: list[int] = []
-
-
-def _watch_parent(parent: int) -> None:
-    """End this worker process within :data:`_PARENT_POLL` s of ``parent``'s death (the
-    loky workers' initializer).  loky's workers are told to stop by the process that
-    started them; killed with ``kill -9`` it can tell them nothing, and they (and loky's
-    resource trackers, which live while the workers hold their pipes) would train on for
-    minutes with nobody to take their results.  A daemon thread polls: a worker is
-    re-parented when its parent dies (``getppid`` changes); one that was not its parent's
-    child to begin with, or started after it died, probes the parent's pid instead."""
-    if parent in _watched:
-        return
-    _watched.append(parent)
-    import threading
-    import time
-
-    child = os.getppid() == parent
-
-    def alive() -> bool:
-        if child:
-            return os.getppid() == parent
-        try:
-            os.kill(parent, 0)
-        except ProcessLookupError:
-            return False
-        except OSError:  # exists, but not ours to signal
-            return True
-        return True
-
-    def watch() -> None:
-        while alive():
-            time.sleep(_PARENT_POLL)
-        os._exit(1)  # nothing to clean up that the parent would read
-
-    threading.Thread(target=watch, name="toymodels-parent-watch", daemon=True).start()
 
 
 @contextlib.contextmanager

@@ -101,6 +101,7 @@ def estimate(spec: SweepSpec) -> SizeEstimate:
 class TrainingEstimate:
     per_model: int  # bytes one model holds while it trains
     largest: list[tuple[str, int]]  # what holds most of them, and how much
+    dims: dict[str, int]  # the model's sizes
     together: int  # models a worker trains at once
     workers: int  # workers training at once
 
@@ -123,7 +124,9 @@ def training_estimate(spec: SweepSpec, jobs: int) -> TrainingEstimate:
             worst = (together, memory)
     together, memory = worst
     chunks = -(-spec.n_models // spec.chunk_size)
-    return TrainingEstimate(memory.per_model, memory.largest, together, min(jobs, chunks))
+    return TrainingEstimate(
+        memory.per_model, memory.largest, memory.dims, together, min(jobs, chunks)
+    )
 
 
 def check_size(spec: SweepSpec, jobs: int, yes: bool) -> None:
@@ -163,7 +166,8 @@ def check_training(spec: SweepSpec, jobs: int, available: int) -> None:
     if size.memory_bytes <= MEMORY_SHARE * available:
         return
     what = "; ".join(f"{name}: {bytes_text(held)}" for name, held in size.largest)
-    one = f"one model needs about {bytes_text(size.per_model)} of memory while it trains"
+    dims = ", ".join(f"{name} {n:,}" for name, n in size.dims.items())
+    one = f"one model ({dims}) needs about {bytes_text(size.per_model)} of memory while it trains"
     if size.together * size.workers == 1:
         where = ""
     else:

@@ -33,6 +33,7 @@ class TrainingMemory:
 
     parts: dict[str, int]
     group: int
+    dims: dict[str, int]  # the model's sizes (the family's dims), for the reader
 
     @property
     def per_model(self) -> int:
@@ -72,4 +73,8 @@ def training_memory(config: ModelConfig, train: TrainConfig) -> TrainingMemory:
             config.data
         )
     parts["random words"] = estimator.words_bytes(config, train)
-    return TrainingMemory({k: v for k, v in parts.items() if v}, models_per_group(config, train))
+    return TrainingMemory(
+        {k: v for k, v in parts.items() if v},
+        models_per_group(config, train),
+        family.dims(config),
+    )
