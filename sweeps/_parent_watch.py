@@ -1,4 +1,4 @@
-"""Worker processes that end with the process that started them.
+"""Worker processes that end with the process that started them, and leave Ctrl-C to it.
 
 Light on purpose (the standard library only): a loky worker unpickles its initializer,
 :func:`watch_parent`, by importing this module, and the watch should start before the
@@ -8,6 +8,7 @@ worker spends seconds importing torch for its first chunk.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
@@ -32,6 +33,10 @@ def watch_parent(parent: int) -> None:
     if parent in _watched:
         return
     _watched.append(parent)
+    # Ctrl-C is the parent's to answer: it stops the pool, and a worker that raised
+    # KeyboardInterrupt too would only print its own traceback beside the one-line notice.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     child = os.getppid() == parent
 

@@ -1269,6 +1269,23 @@ def loky_workers(pgid: int) -> list[tuple[int, str]]:
     return [p for p in process_group(pgid) if "popen_loky" in p[1]]
 
 
+def _ignores_ctrl_c(pid: int) -> bool:
+    """Whether process ``pid`` ignores SIGINT (``SigIgn`` in ``/proc/PID/status``): a
+    loky worker does once its initializer has run, that is once it has started."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = re.search(r"^SigIgn:\s*([0-9a-f]+)", status, re.MULTILINE)
+    return mask is not None and bool(int(mask.group(1), 16) >> (signal.SIGINT - 1) & 1)
+
+
+def workers_started(pgid: int, count: int = 2) -> bool:
+    """Whether ``count`` loky workers of the run leading ``pgid`` have started."""
+    workers = loky_workers(pgid)
+    return len(workers) == count and all(_ignores_ctrl_c(pid) for pid, _ in workers)
+
+
 def _interrupt(argv: list[str], work: Path, cache: Path, ready, delay: float = 0.0):
     """Start ``toymodels argv``, press Ctrl-C (SIGINT to its process group) ``delay`` s after
     ``ready(pid)`` holds; (exit code or None when it hung, stderr, seconds from SIGINT to
@@ -1350,7 +1367,7 @@ def test_ctrl_c_during_a_phase_diagram_with_worker_processes(folders):
     argv = ["phase-diagram", "--grid", "12", "--seeds", "4", "--protocol", "paper"]
     argv += ["--steps", "3000", "--jobs", "2", "--quiet", "--out", "pd"]
     if Path("/proc/self/stat").exists():  # Ctrl-C once both workers run
-        code, err, seconds = _interrupt(argv, work, cache, lambda pid: len(loky_workers(pid)) == 2)
+        code, err, seconds = _interrupt(argv, work, cache, workers_started)
     else:
         spec = work / "pd" / "run" / "spec.json"
         code, err, seconds = _interrupt(argv, work, cache, lambda pid: spec.exists(), 2.5)
