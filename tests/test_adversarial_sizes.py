@@ -204,3 +204,61 @@ def test_kill_9_of_a_run_leaves_no_worker_processes(folders):
         except ProcessLookupError:
             pass
         proc.wait()
+
+
+# -- what the guard counts ------------------------------------------------------------------
+def test_recorded_steps_are_counted_without_listing_them():
+    from toymodels.train_config import TrainConfig
+
+    for steps, every in [(1, 1), (7, 3), (300, 50), (10, 20), (8001, 100)]:
+        train = TrainConfig(steps=steps, record_every=every)
+        listed = train.record_steps()
+        assert train.recorded_count() == len(listed)
+        assert [s for s in range(-1, steps + 2) if train.is_recorded(s)] == list(listed)
+    huge = TrainConfig(steps=10**12, record_every=1)
+    assert huge.recorded_count() == 10**12 + 1  # instantly, where a list would need 36 TB
+
+
+def _memory(preset: str, **changes):
+    import sweeps
+    from toymodels.memory import training_memory
+
+    spec = sweeps.load_preset(preset).with_overrides(changes)
+    point = spec.cell_point(0)
+    return training_memory(spec.model_config(point), spec.train_config(point))
+
+
+def test_the_square_matrices_of_a_layer_of_units_are_counted():
+    # |cos| and the alike links of K units: K² float32 entries, SQUARE_COPIES of them.
+    from toymodels.families.base import FLOAT_BYTES, SQUARE_COPIES
+
+    for k in (100, 200):
+        parts = _memory("hidden-demo", n_hidden=k).parts
+        assert parts["unit x unit matrices"] == FLOAT_BYTES * SQUARE_COPIES * k * k
+    small = _memory("competition-clusters", n_hidden=1000)
+    large = _memory("competition-clusters", n_hidden=2000)
+    assert large.parts["unit x unit matrices"] == 4 * small.parts["unit x unit matrices"]
+
+
+def test_the_conflict_data_set_is_counted_with_its_float64_build():
+    # 2(P−1)·P² entries: built in float64 (4 arrays at once), stacked in float64, held in
+    # float32.
+    for items in (6, 50):
+        memory = _memory("conflict-linear-width", n_items=items)
+        entries = 2 * (items - 1) * items**2
+        assert memory.parts[f"its data set of {items**2:,} examples"] == entries * (32 + 8 + 4)
+        assert memory.dims["sample"] == items**2
+
+
+def test_the_estimate_covers_the_data_set_a_task_builds():
+    # What the conflict task really allocates for one model's data set (inputs shared,
+    # targets per model) is within the estimate.
+    import numpy as np
+
+    from toymodels.tasks import conflict
+
+    items = 30
+    config = conflict.ConflictConfig(n_items=items, conflict=0.5, view_ratio=0.7)
+    x, y = conflict.conflict_data(config)
+    built = x.nbytes + y.nbytes + np.stack([y]).nbytes + y.astype(np.float32).nbytes
+    assert built <= conflict.Conflict.data_bytes(config) <= 4 * built
