@@ -1,9 +1,11 @@
-"""Batched BFGS on the exact expected loss of many independent ReLU output models.
+"""Batched BFGS over many independent problems: :func:`bfgs` minimises any batched
+function ``theta [K, P] -> (loss [K], grad [K, P])``; :func:`minimise` applies it to the
+exact expected loss of many independent ReLU output models.
 
-The loss and its exact gradient come from ``toymodels`` (float64
+That loss and its exact gradient come from ``toymodels`` (float64
 ``ReLUOutput.expected_loss_and_grad``, hand-derived and tested against autograd); we never
-re-derive them.  Models are independent, so each keeps its own dense inverse-Hessian
-approximation (4 to 9 parameters per model) and its own
+re-derive them.  Problems are independent, so each keeps its own dense inverse-Hessian
+approximation (4 to 9 parameters per ReLU output model) and its own
 backtracking (Armijo) line search: convergence does not slow down as the batch grows, as
 it would for one joint L-BFGS over the summed loss.  Converged models are dropped from
 the batch as it shrinks, so the cost follows the slowest models only while they run.
@@ -95,39 +97,70 @@ def minimise(
     ``all_loss`` the current or final loss of every model) says which models keep going;
     the others stop where they are.
     """
-    # The work is many small tensor ops: intra-op threads only add synchronisation (20x
-    # slower on a loaded 2-core machine, measured), so run single-threaded.
-    with torch_threads(1):
-        return _minimise(configs, W0, b0, max_iter, prune)
-
-
-def _minimise(configs, W0, b0, max_iter, prune) -> Minimised:
     K = len(configs)
     m, n = W0.shape[1:]
     theta = torch.as_tensor(np.concatenate([W0.reshape(K, -1), b0], axis=1), dtype=torch.float64)
-    P = theta.shape[1]
+
+    def make_batch(index: np.ndarray) -> _Batch:
+        return _Batch([configs[i] for i in index], m, n)
+
+    def unpacked(fn: Callable) -> Callable:
+        return lambda index, theta, f, all_f: fn(index, *_unpack(theta, m, n), f, all_f)
+
+    rules = {after: unpacked(fn) for after, fn in prune.items()} if prune else None
+    out_theta, out_f, out_g, iters = bfgs(make_batch, theta, max_iter, rules)
+    W, b = _unpack(out_theta, m, n)
+    return Minimised(W, b, out_f.numpy(), out_g.numpy(), iters)
+
+
+def bfgs(
+    make_batch: Callable[[np.ndarray], Callable],
+    theta: torch.Tensor,
+    max_iter: int = 200,
+    prune: dict[int, Callable] | None = None,
+    loss_floor: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+    """Minimise K independent problems from their starts ``theta [K, P]`` (float64).
+
+    ``make_batch(index)`` returns the problems ``index`` (into the K) as a function
+    ``theta [k, P] -> (loss [k], grad [k, P])`` with ``size`` (how many it was built
+    with) and ``select(keep)`` (from now on it receives only the rows ``keep`` of those it
+    last received).  ``prune={after: fn(index, theta, loss, all_loss) -> keep}`` as in
+    :func:`minimise`.  The stopping tolerances are relative to the loss, or to
+    ``loss_floor`` where the loss is smaller (for problems whose minimum is 0, where
+    relative tolerances would never be met).  Returns the final ``theta [K, P]``,
+    ``loss [K]``, largest gradient entry ``[K]`` and iterations ``[K]``.
+    """
+    # The work is many small tensor ops: intra-op threads only add synchronisation (20x
+    # slower on a loaded 2-core machine, measured), so run single-threaded.
+    with torch_threads(1):
+        return _bfgs(make_batch, theta, max_iter, prune, loss_floor)
+
+
+def _bfgs(make_batch, theta, max_iter, prune, loss_floor):
+    K, P = theta.shape
     out_theta, out_f = theta.clone(), torch.zeros(K, dtype=torch.float64)
     out_g = torch.zeros(K, dtype=torch.float64)
     iters = np.zeros(K, dtype=np.int64)
     eye = torch.eye(P, dtype=torch.float64)
 
     active = np.arange(K)  # global index of each running model
-    batch = _Batch([configs[i] for i in active], m, n)
+    batch = make_batch(active)
     f, g = batch(theta)
     H = eye.expand(K, P, P).clone()
     done = torch.zeros(K, dtype=torch.bool)
     f_ref = f.clone()  # loss STALL_WINDOW iterations ago
     for it in range(max_iter + 1):
         if prune and it in prune:
-            W, b = _unpack(theta, m, n)
             all_f = out_f.clone()
             all_f[active] = f
-            keep = prune[it](active, W, b, f.numpy(), all_f.numpy())
+            keep = prune[it](active, theta, f.numpy(), all_f.numpy())
             keep = torch.as_tensor(np.asarray(keep, dtype=bool))
             done |= ~keep
-        done |= g.abs().amax(1) <= GTOL_RELATIVE * f.abs()
+        scale = f.abs().clamp_min(loss_floor)
+        done |= g.abs().amax(1) <= GTOL_RELATIVE * scale
         if it and it % STALL_WINDOW == 0:
-            done |= f_ref - f <= STALL_RTOL * f.abs()
+            done |= f_ref - f <= STALL_RTOL * scale
             f_ref = f.clone()
         if it == max_iter:
             break
@@ -144,7 +177,7 @@ def _minimise(configs, W0, b0, max_iter, prune) -> Minimised:
             theta, f, g, H, f_ref = theta[live], f[live], g[live], H[live], f_ref[live]
             done = done[live]
             if len(active) < COMPACT_BELOW * batch.size:
-                batch = _Batch([configs[i] for i in active], m, n)
+                batch = make_batch(active)
             else:
                 batch.select(live)
         d = -(H @ g.unsqueeze(-1)).squeeze(-1)
@@ -158,10 +191,10 @@ def _minimise(configs, W0, b0, max_iter, prune) -> Minimised:
         d = d * (MAX_STEP / d.abs().amax(1).clamp_min(MAX_STEP)).unsqueeze(1)
         slope = (g * d).sum(1)
         accepted, theta_new, f_new, g_new = _line_search(
-            batch, [configs[i] for i in active], theta, f, g, d, slope, m, n
+            batch, lambda rows, active=active: make_batch(active[rows]), theta, f, g, d, slope
         )
         # no decrease along d, or a negligible one: a minimum to working precision
-        done |= ~accepted | (f - f_new <= FTOL_RELATIVE * f.abs())
+        done |= ~accepted | (f - f_new <= FTOL_RELATIVE * f.abs().clamp_min(loss_floor))
         s, y = theta_new - theta, g_new - g
         sy = (s * y).sum(1)
         upd = accepted & (sy > CURVATURE_EPS * s.norm(dim=1) * y.norm(dim=1))
@@ -175,11 +208,10 @@ def _minimise(configs, W0, b0, max_iter, prune) -> Minimised:
         iters[active] += 1
     if len(active):
         out_theta[active], out_f[active], out_g[active] = theta, f, g.abs().amax(1)
-    W, b = _unpack(out_theta, m, n)
-    return Minimised(W, b, out_f.numpy(), out_g.numpy(), iters)
+    return out_theta, out_f, out_g, iters
 
 
-def _line_search(batch, configs, theta, f, g, d, slope, m, n):
+def _line_search(batch, make_sub, theta, f, g, d, slope):
     """Backtracking (Armijo) per model.  The first trial (``alpha = 1``) is evaluated on
     the whole batch; the few models that need halvings are re-evaluated on a small batch of
     their own, so one stubborn model does not cost a full-batch evaluation per halving."""
@@ -194,7 +226,7 @@ def _line_search(batch, configs, theta, f, g, d, slope, m, n):
     todo = torch.nonzero(~accepted).squeeze(1)
     if len(todo) == 0:
         return accepted, theta_new, f_new, g_new
-    sub = _Batch([configs[i] for i in todo.tolist()], m, n)
+    sub = make_sub(todo.numpy())
     alpha = torch.full((len(todo),), 0.5, dtype=torch.float64)
     ok_sub = torch.zeros(len(todo), dtype=torch.bool)
     for _ in range(MAX_HALVINGS - 1):

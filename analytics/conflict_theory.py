@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from toymodels.correlation_modes import initial_strength
 from toymodels.errors import ConfigError
-from toymodels.families.two_layer import initial_strength
 from toymodels.phases import task_conflict
 from toymodels.tasks.conflict import routing
 

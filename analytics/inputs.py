@@ -59,6 +59,13 @@ def exact(value, name: str, symbols: tuple[str, ...] = ()) -> sympy.Expr:
     shown = shown_text(value) if isinstance(value, str) else shown_text(str(value))
     if isinstance(value, str):
         expr = parse_entry(value.strip(), name, symbols)
+    elif isinstance(value, sympy.Basic):
+        # before the numbers ABCs: sympy's Rational registers as numbers.Real, and 1/3
+        # must not pass through a float
+        expr = value
+        if isinstance(expr, sympy.Float):
+            expr = sympy.Rational(str(expr))
+        _check_sympy(expr, name)
     elif isinstance(value, Fraction):
         expr = sympy.Rational(value.numerator, value.denominator)
     elif isinstance(value, numbers.Integral):
@@ -69,11 +76,6 @@ def exact(value, name: str, symbols: tuple[str, ...] = ()) -> sympy.Expr:
         if not math.isfinite(float(value)):
             raise ConfigError(f"{name}={value!r} is not finite; finite numbers are required")
         expr = sympy.Rational(repr(float(value)))
-    elif isinstance(value, sympy.Basic):
-        expr = value
-        if isinstance(expr, sympy.Float):
-            expr = sympy.Rational(str(expr))
-        _check_sympy(expr, name)
     else:
         raise ConfigError(f"{name}={shown} is not a number or an expression")
     expr = sympy.sympify(expr)

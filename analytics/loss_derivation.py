@@ -145,12 +145,12 @@ def derive_loss(W, b=None, importance=None, family: str = "relu") -> LossDerivat
         expr, derived = _MEMORY[key]
         return LossDerivation(expr, time.perf_counter() - start, derived, "memory")
     stored = _cache.read_entry("loss", key)
-    found = _from_stored(stored)
+    found = from_stored(stored)
     if found is not None:
         expr, derived = found
         _MEMORY[key] = (expr, derived)
         return LossDerivation(expr, time.perf_counter() - start, derived, "disk")
-    expr = _derive(query)
+    expr = derive_expression(query)
     derived = time.perf_counter() - start
     _MEMORY[key] = (expr, derived)
     tree = stored_expressions.encode(expr)
@@ -159,7 +159,7 @@ def derive_loss(W, b=None, importance=None, family: str = "relu") -> LossDerivat
     return LossDerivation(expr, derived, derived, "miss")
 
 
-def _from_stored(stored: dict | None) -> tuple[sympy.Expr, float] | None:
+def from_stored(stored: dict | None) -> tuple[sympy.Expr, float] | None:
     """The loss and derivation time of a cache entry, or None for anything that is not
     exactly what :func:`derive_loss` writes (the caller then derives and overwrites)."""
     if stored is None:
@@ -266,8 +266,15 @@ def _check_bias(i: int, bias: sympy.Expr) -> None:
             raise ConfigError(f"b[{i}]={bias} is not real at p={probe}; biases must be real")
 
 
-def _derive(query: LossQuery) -> sympy.Expr:
-    terms = _output_terms(query.gram(), query.family == "relu")
+def output_terms(query: LossQuery) -> list[list[tuple[int, Piecewise1D]]]:
+    """Every (output, pattern) integral of ``query`` (see :func:`_output_terms`)."""
+    return _output_terms(query.gram(), query.family == "relu")
+
+
+def derive_expression(query: LossQuery, size: int | None = None, terms=None) -> sympy.Expr:
+    """The loss, or with ``size = k`` the unweighted sum ``L_k`` over the patterns with
+    ``k`` active features (``terms``: :func:`output_terms`, passed to share them)."""
+    terms = output_terms(query) if terms is None else terms
 
     # Densities where some p-dependent bias crosses a knot of its output's integrals.
     breaks: dict[sympy.Expr, float] = {}
@@ -281,7 +288,7 @@ def _derive(query: LossQuery) -> sympy.Expr:
     values = [0.0, *(breaks[c] for c in cuts), 1.0]
 
     pieces = [
-        _piece(query, terms, sympy.Rational(repr((lo + hi) / 2)))
+        _piece(query, terms, sympy.Rational(repr((lo + hi) / 2)), size)
         for lo, hi in zip(values[:-1], values[1:], strict=True)
     ]
 
@@ -298,10 +305,11 @@ def _derive(query: LossQuery) -> sympy.Expr:
     return sympy.Piecewise(*[(expr, p < cut) for expr, cut in merged[:-1]], (merged[-1][0], True))
 
 
-def _piece(query: LossQuery, terms, probe: sympy.Rational) -> sympy.Expr:
+def _piece(query: LossQuery, terms, probe: sympy.Rational, size: int | None) -> sympy.Expr:
     """The loss on the density interval containing ``probe`` (no bias crosses a knot
-    inside it).  Polynomial biases go through ``sympy.Poly`` arithmetic in ``p`` (fast);
-    other expressions through plain sympy."""
+    inside it); with ``size = k`` only the patterns of ``k`` active features, each with
+    weight 1 instead of its probability.  Polynomial biases go through ``sympy.Poly``
+    arithmetic in ``p`` (fast); other expressions through plain sympy."""
     n = query.n_features
     by_importance: dict[sympy.Expr, sympy.Expr] = {}
     for i, bias in enumerate(query.b):
@@ -322,8 +330,11 @@ def _piece(query: LossQuery, terms, probe: sympy.Rational) -> sympy.Expr:
             value = lambda poly, b=bias: horner(tuple(_rational(c) for c in poly), b)  # noqa: E731
         poly_part, expr_part = sympy.Poly(0, p, domain="QQ"), sympy.Integer(0)
         for k, h in terms[i]:
+            if size is not None and k != size:
+                continue
             v = value(h.pieces[h.piece_index(at)])
-            prob = sympy.Poly(p**k * (1 - p) ** (n - k), p, domain="QQ")
+            weight_k = 1 if size is not None else p**k * (1 - p) ** (n - k)
+            prob = sympy.Poly(weight_k, p, domain="QQ")
             if isinstance(v, sympy.Poly):
                 poly_part = poly_part + prob * v
             else:

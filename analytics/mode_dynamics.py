@@ -21,10 +21,16 @@ from functools import cache
 import numpy as np
 import sympy as sp
 
+from toymodels.contextual_data import (
+    DEFAULT_HIDDEN,
+    DEFAULT_INIT_STD,
+    ContextualConfig,
+    config_modes,
+)
+from toymodels.correlation_modes import initial_strength
 from toymodels.errors import ConfigError
-from toymodels.families.contextual_networks import DEFAULT_HIDDEN, DEFAULT_INIT_STD
-from toymodels.families.two_layer import initial_strength
-from toymodels.tasks.contextual import ContextualConfig, config_modes
+
+from . import _cache, stored_expressions
 
 t, s, d, a0, tau = sp.symbols("t s d a_0 tau", positive=True)
 
@@ -39,16 +45,45 @@ class ModeSolution:
     half_time: sp.Expr
 
 
+# The symbols a stored solution may hold, by name (``stored_expressions`` refuses others).
+SYMBOLS = {str(x): x for x in (t, s, d, a0, tau)}
+# Names the cache entry: a new derivation or sympy version derives afresh.
+_CACHE_KEY = f"mode solution v1, sympy {sp.__version__}"
+_PARTS = ("a", "asymptote", "half_time")
+
+
+_a = sp.Function("a")
+
+
+def _equation() -> sp.Eq:
+    return sp.Eq(tau * _a(t).diff(t), 2 * _a(t) * (s - d * _a(t)))
+
+
 @cache
 def mode_solution() -> ModeSolution:
-    """Solve ``τ a' = 2a(s − d a)``, ``a(0) = a₀`` with sympy."""
-    a = sp.Function("a")
-    equation = sp.Eq(tau * a(t).diff(t), 2 * a(t) * (s - d * a(t)))
-    (solution,) = [sp.dsolve(equation, a(t), ics={a(0): a0})]
+    """Solve ``τ a' = 2a(s − d a)``, ``a(0) = a₀`` with sympy: the solution, its asymptote
+    and half-time (taken from the disk cache, ``analytics._cache``, once derived: the solve
+    takes ~9 s and is the same every time)."""
+    stored = _cache.read_entry("modes", _CACHE_KEY)
+    if stored is not None:
+        try:
+            parts = [stored_expressions.decode(stored.get(k), SYMBOLS) for k in _PARTS]
+        except stored_expressions.Undecodable:
+            parts = None
+        if parts and all(
+            isinstance(e, sp.Expr) and e.free_symbols <= {t, s, d, a0, tau} for e in parts
+        ):
+            return ModeSolution(_equation(), *parts)
+    equation = _equation()
+    (solution,) = [sp.dsolve(equation, _a(t), ics={_a(0): a0})]
     expr = sp.simplify(solution.rhs)
     asymptote = sp.limit(expr, t, sp.oo)
     (half,) = sp.solve(sp.Eq(expr, asymptote / 2), t)
-    return ModeSolution(equation, expr, sp.simplify(asymptote), sp.simplify(half))
+    found = ModeSolution(equation, expr, sp.simplify(asymptote), sp.simplify(half))
+    trees = {k: stored_expressions.encode(getattr(found, k), SYMBOLS) for k in _PARTS}
+    if all(tree is not None for tree in trees.values()):
+        _cache.write_entry("modes", _CACHE_KEY, trees)
+    return found
 
 
 @cache
@@ -61,6 +96,11 @@ def _numeric():
     stable = sp.cancel(sol.a.subs(sp.exp(2 * s * t / tau), 1 / decay))
     stable = stable.subs(decay, sp.exp(-2 * s * t / tau))
     return sp.lambdify(args, stable, "numpy"), sp.lambdify(args[1:], sol.half_time, "numpy")
+
+
+def mode_strength(times, s_, d_, a0_, tau_) -> np.ndarray:
+    """The solved ``a(t)`` at ``times`` (broadcast against the modes' ``s, d, a₀``)."""
+    return _numeric()[0](np.asarray(times, dtype=float), s_, d_, a0_, tau_)
 
 
 @dataclass(frozen=True)
@@ -85,7 +125,7 @@ class ModePrediction:
     def strength(self, epochs) -> np.ndarray:
         """``a_α(t)`` at ``epochs`` (``[time, mode]``)."""
         times = np.asarray(epochs, dtype=float)[:, None]
-        return _numeric()[0](times, self.s, self.d, self.a0, self.tau)
+        return mode_strength(times, self.s, self.d, self.a0, self.tau)
 
     def loss(self, epochs) -> np.ndarray:
         """The network's ½·Σ squared error along the closed form."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy
@@ -79,29 +80,30 @@ KINDS = (
 
 
 # -- encoding -----------------------------------------------------------------------------
-def encode(expr: sympy.Basic) -> list | None:
+def encode(expr: sympy.Basic, symbols: Mapping[str, sympy.Symbol] = SYMBOLS) -> list | None:
     """``expr`` as a JSON tree, or None when it holds a node outside the table or the
-    limits (or would not decode to exactly ``expr``)."""
+    limits (or would not decode to exactly ``expr``).  ``symbols``: the symbols it may
+    hold, by name (default: ``p`` and ``r``); :func:`decode` must be given the same."""
     try:
-        tree = _encode(expr, 0, [0])
-        decoded = decode(tree)
+        tree = _encode(expr, 0, [0], symbols)
+        decoded = decode(tree, symbols)
     except (ValueError, RecursionError):  # Undecodable, or an integer too long for str()
         return None
     return tree if decoded == expr else None
 
 
-def _encode(expr, depth: int, count: list[int]) -> list:
+def _encode(expr, depth: int, count: list[int], symbols: Mapping[str, sympy.Symbol]) -> list:
     count[0] += 1
     if depth > TREE.depth or count[0] > TREE.nodes:
         raise Undecodable("too large to store")
-    sub = lambda e: _encode(e, depth + 1, count)  # noqa: E731
+    sub = lambda e: _encode(e, depth + 1, count, symbols)  # noqa: E731
     if expr.is_Integer:
         return ["int", str(int(expr))]
     if expr.is_Rational:
         return ["rational", str(int(expr.p)), str(int(expr.q))]
     if expr.is_Symbol:
-        if SYMBOLS.get(expr.name) != expr:
-            raise Undecodable(f"symbol {expr} is not one of {sorted(SYMBOLS)}")
+        if symbols.get(expr.name) != expr:
+            raise Undecodable(f"symbol {expr} is not one of {sorted(symbols)}")
         return ["symbol", expr.name]
     for kind, value in _CONSTANTS.items():
         if expr == value and type(expr) is type(value):
@@ -127,11 +129,11 @@ def _encode(expr, depth: int, count: list[int]) -> list:
 
 
 # -- decoding -----------------------------------------------------------------------------
-def decode(tree) -> sympy.Basic:
+def decode(tree, symbols: Mapping[str, sympy.Symbol] = SYMBOLS) -> sympy.Basic:
     """The expression a tree written by :func:`encode` stands for; :class:`Undecodable`
-    for anything else (wrong types, unknown kinds, sizes beyond the limits)."""
+    for anything else (wrong types, unknown kinds or symbols, sizes beyond the limits)."""
     try:
-        return _Decoder().node(tree, 0)
+        return _Decoder(symbols).node(tree, 0)
     except Undecodable:
         raise
     except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
@@ -157,7 +159,8 @@ def _bounded(expr: sympy.Basic) -> sympy.Basic:
 
 
 class _Decoder:
-    def __init__(self):
+    def __init__(self, symbols: Mapping[str, sympy.Symbol]):
+        self.symbols = symbols
         self.nodes = 0
         self.digits = 0
 
@@ -203,9 +206,9 @@ class _Decoder:
         return sympy.Rational(num, den)
 
     def kind_symbol(self, kind, args, depth):
-        if len(args) != 1 or not isinstance(args[0], str) or args[0] not in SYMBOLS:
+        if len(args) != 1 or not isinstance(args[0], str) or args[0] not in self.symbols:
             raise Undecodable(f"unknown symbol {args!r}")
-        return SYMBOLS[args[0]]
+        return self.symbols[args[0]]
 
     def kind_constant(self, kind, args, depth):
         if args:

@@ -27,7 +27,7 @@ from benchmarks import result_tables as table
 from benchmarks import script_options as options
 from benchmarks.alternation import alternate_runs
 from toymodels import ModelConfig, TrainConfig, model_seed, train
-from toymodels.tasks.contextual import contextual_data
+from toymodels.contextual_data import contextual_data
 
 HIDDEN, STD, LR = 700, 0.005 / 700, 1e-3
 

@@ -2,10 +2,15 @@
 
 - ``losses``: every candidate solution's exact loss (``--json`` / ``--latex`` / a table);
 - ``boundaries``: densities where the winning candidate changes, with the slope jump;
-- ``loss``: the exact loss of any W, b and importances (n <= 4), optionally evaluated;
+- ``loss``: the exact loss of any W, b and importances (n <= 4), optionally evaluated, and
+  with ``--by-sparsity`` its terms by number of active features;
+- ``anatomy``: the 1-sparse loss split into feature benefit and interference
+  (``cli.analytic_anatomy``);
 - ``optimum``: the density where the true optimum's extra feature changes phase;
 - ``modes``: the closed-form learning dynamics of the contextual task's modes;
-- ``critical-temperature``: deterministic annealing's τ_c = 2 λ_max(Σ_x) for a mixture.
+- ``reln``: the closed-form loss of a ReLN on the contextual task (``cli.analytic_reln``);
+- ``critical-temperature``: deterministic annealing's τ_c = 2 λ_max(Σ_x) for a mixture;
+- ``thomson``: the Thomson problem of superposition (``cli.analytic_thomson``).
 sympy and torch work happens inside the handlers, so ``--help`` stays fast.  Each heavy
 step (a derivation, one optimum, the mode or annealing solution) runs under
 ``--time-limit`` (``analytics.time_budget``) and ends in one error line when it runs over.
@@ -18,8 +23,15 @@ import json
 
 from toymodels.limits import INPUTS
 
+from . import analytic_anatomy as anatomy
+from . import analytic_thomson
+from .analytic_output import budget as _budget
+from .analytic_output import print_json as _print_json
+from .analytic_output import print_table as _print_table
 from .arguments import (
+    OnlyWith,
     add_contextual_options,
+    allowing,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -36,7 +48,6 @@ MAX_TIME_LIMIT = 86400.0
 MAX_STARTS = 1000
 # Importances per command: each is a full optimum (or transition search) of its own.
 MAX_IMPORTANCES = 100
-_HINT = "; allow more with --time-limit SECONDS"
 
 
 def _importance(text: str) -> float:
@@ -68,6 +79,7 @@ def _time_limit(text: str) -> float:
     return value
 
 
+@allowing(f"0 to {MAX_STARTS}")
 def _starts(text: str) -> int:
     value = nonnegative_int(text, label="starts ")
     if value > MAX_STARTS:
@@ -92,12 +104,6 @@ def _check_importances(values: list[float]) -> None:
         raise ConfigError(
             f"--importance has {len(values)} values; at most {MAX_IMPORTANCES} per command"
         )
-
-
-def _budget(args, what: str):
-    from analytics.time_budget import time_limit
-
-    return time_limit(args.time_limit, what, _HINT)
 
 
 def _candidate_grid_args(p) -> None:
@@ -155,18 +161,15 @@ def register(sub) -> None:
         "expressions in r), optionally evaluated at a point.",
     )
     p.add_argument("--features", type=int, required=True, metavar="N", help="columns of W")
-    p.add_argument("--W", dest="W", required=True, help='rows of W, e.g. "[[1,-1]]"')
-    p.add_argument("--b", dest="b", default=None, help='bias, e.g. "[0, p/2]" (default 0)')
-    p.add_argument(
-        "--importance", default=None, help='per-feature importances, e.g. "1,r" (default 1)'
-    )
-    p.add_argument("--family", default="relu", help="relu (default) or linear")
+    anatomy.add_model_options(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
     fmt.add_argument("--latex", action="store_true", help="LaTeX of the loss")
-    p.add_argument("--at", default=None, metavar="p=P,r=R", help="also evaluate, e.g. p=0.1,r=2")
+    anatomy.add_by_sparsity(p)
     _add_time_limit(p)
-    p.set_defaults(handler=run_loss)
+    p.set_defaults(handler=run_loss, only_with=LOSS_ONLY_WITH)
+
+    anatomy.register(inner, _add_time_limit)
 
     p = inner.add_parser(
         "optimum",
@@ -179,8 +182,7 @@ def register(sub) -> None:
         "--starts",
         type=_starts,
         default=None,
-        help=f"random starts per density on top of the candidates (default 8, at most "
-        f"{MAX_STARTS})",
+        help=f"random starts per density on top of the candidates, {_starts.allowed} (default 8)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_time_limit(p)
@@ -205,6 +207,10 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_time_limit(p)
     p.set_defaults(handler=run_modes)
+
+    from .analytic_reln import register as register_reln
+
+    register_reln(inner)
 
     p = inner.add_parser(
         "critical-temperature",
@@ -233,6 +239,19 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_time_limit(p)
     p.set_defaults(handler=run_critical_temperature)
+
+    analytic_thomson.register(inner, _add_time_limit)
+
+
+# --latex prints the loss's LaTeX alone: a value at a point would be computed and dropped.
+LOSS_ONLY_WITH = (
+    OnlyWith(
+        "--at",
+        holds=lambda args: not args.latex,
+        needs="with the table or --json",
+        chosen=lambda args: "--latex, which prints the loss alone",
+    ),
+)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -269,19 +288,6 @@ def _json_option(text: str, option: str, example: str):
         raise ConfigError(
             f"{option} {_shown(text)} is nested too deeply; expected e.g. {example}"
         ) from None
-
-
-def _print_json(obj) -> None:
-    from toymodels.errors import ConfigError
-
-    try:
-        text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False)
-    except ValueError:  # NaN/Infinity would make the output invalid JSON
-        raise ConfigError(
-            "the result holds a number beyond the float range (inf or nan); the inputs are "
-            "too extreme for a numeric answer"
-        ) from None
-    print(text)
 
 
 # -- handlers -----------------------------------------------------------------------------
@@ -323,14 +329,6 @@ def run_losses(args) -> int:
         rows += [(c.name, str(_matrix(c.W)), str(list(c.b)), c.phase, str(c.loss)) for c in cands]
         _print_table(rows)
     return 0
-
-
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for j, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        if j == 0:
-            print("  ".join("-" * w for w in widths))
 
 
 def run_boundaries(args) -> int:
@@ -411,6 +409,9 @@ def run_loss(args) -> int:
             value = value_at(expr, at)
     with _budget(args, "writing the loss as LaTeX"):
         tex = latex(expr) if args.json or args.latex else None
+    if args.by_sparsity:
+        with _budget(args, f"deriving the loss by active features of W={_shown(args.W)}"):
+            terms, by_k = anatomy.by_sparsity(W, args, at)
     if args.json:
         obj = {
             "loss": str(expr),
@@ -424,13 +425,20 @@ def run_loss(args) -> int:
         if at is not None:
             obj["at"] = at
             obj["value"] = value
+        if args.by_sparsity:
+            obj |= {"by_sparsity": terms, "by_sparsity_seconds": by_k.seconds}
+            obj["by_sparsity_cache"] = by_k.cache
         _print_json(obj)
     elif args.latex:
         print(tex)
+        if args.by_sparsity:
+            anatomy.print_by_sparsity(terms, None, latex=True)
     else:
         print(f"loss = {expr}")
         if value is not None:
             print(f"value at {args.at} = {value:.12g}")
+        if args.by_sparsity:
+            anatomy.print_by_sparsity(terms, args.at)
         source = {"miss": "derived now", "memory": "memory cache", "disk": "disk cache"}
         print(
             f"{source[result.cache]} in {result.seconds:.3g} s "
@@ -494,8 +502,7 @@ def run_optimum(args) -> int:
 
 def run_modes(args) -> int:
     from analytics.mode_dynamics import predict, solution_latex
-    from toymodels.families.contextual_networks import DEFAULT_INIT_STD
-    from toymodels.tasks.contextual import ContextualConfig
+    from toymodels.contextual_data import DEFAULT_INIT_STD, ContextualConfig
 
     config = ContextualConfig(
         n_contexts=args.contexts, structure=args.structure, inputs=args.inputs

@@ -9,6 +9,11 @@
   share.
 - :func:`train_into_out`: ``--out`` checked before any work (:func:`check_output_folder`),
   the spec built and its sweep trained into ``--out/run``.
+- :class:`OnlyWith` and :func:`refuse_inapplicable`: a command declares which options
+  apply only to some of its choices (an axis, a model, an activation), and an option
+  given where it does nothing is refused before any work instead of being ignored.
+- Argument types carry ``allowed``, the values they accept in words, which each option's
+  help quotes (``tests/test_cli_help.py`` checks every option of every command).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +60,17 @@ def positive_float(text: str, label: str = "") -> float:
     return value
 
 
+def allowing(allowed: str):
+    """Mark an argument type with ``allowed``: the values it accepts, in words, for
+    ``--help`` to show."""
+
+    def mark(parse):
+        parse.allowed = allowed
+        return parse
+
+    return mark
+
+
 def declared(check, name: str) -> Callable[[str], Any]:
     """An argument type from a field's declared check (``toymodels.limits``,
     ``toymodels.fields``): the text read as the check's kind, then the check itself, so a
@@ -70,6 +87,7 @@ def declared(check, name: str) -> Callable[[str], Any]:
         except ConfigError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
+    parse.allowed = check.allowed
     return parse
 
 
@@ -82,6 +100,22 @@ def at_least(lo: int, label: str) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{label}{value} must be an integer >= {lo}")
         return value
 
+    parse.allowed = f"an integer >= {lo}"
+    return parse
+
+
+def between(lo: int, hi: int, label: str) -> Callable[[str], int]:
+    """An argument type for an integer from ``lo`` to ``hi``."""
+
+    def parse(text: str) -> int:
+        value = _parse(text, int, "an integer", label)
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(
+                f"{label}{value} must be an integer from {lo:,} to {hi:,}"
+            )
+        return value
+
+    parse.allowed = f"{lo:,} to {hi:,}"
     return parse
 
 
@@ -94,6 +128,7 @@ def at_most(hi: int, label: str) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{label}{value} is above the limit of {hi:,}")
         return value
 
+    parse.allowed = f"1 to {hi:,}"
     return parse
 
 
@@ -103,6 +138,7 @@ def at_most(hi: int, label: str) -> Callable[[str], int]:
 GRID_POINTS = (2, 1000)
 
 
+@allowing(f"{GRID_POINTS[0]} to {GRID_POINTS[1]}")
 def grid_points(text: str) -> int:
     """Points per axis of a phase diagram, within :data:`GRID_POINTS`."""
     value = _parse(text, int, "an integer", "grid ")
@@ -126,7 +162,11 @@ def add_contextual_options(parser: argparse.ArgumentParser) -> None:
         help=f"contexts K, {N_CONTEXTS.allowed} (default 3)",
     )
     parser.add_argument(
-        "--structure", choices=STRUCTURES, default="different", help="default different"
+        "--structure",
+        choices=STRUCTURES,
+        default="different",
+        help="same: the hierarchy in every context block; different: hierarchy, ring, "
+        "regrouped (default different)",
     )
 
 
@@ -184,3 +224,63 @@ def check_output_folder(out: Path, command: str) -> None:
             f"--out {out} is not empty and holds no earlier output of toymodels {command} "
             f"({out / 'run' / 'spec.json'} missing); give a new or empty folder"
         )
+
+
+# -- options that apply only to some choices ------------------------------------------------
+@dataclass(frozen=True)
+class OnlyWith:
+    """``option`` does something only where ``holds(args)``: ``needs`` says where ("with
+    --axis strength"; text, or a function giving it, so that ``--help`` imports no
+    registry) and ``chosen(args)`` what the user chose instead, both for the error line;
+    ``hint`` what to use there.
+
+    A command lists them in ``set_defaults(only_with=(...))``, and ``cli.main`` refuses an
+    option given where it does not apply before the command does any work.  "Given" is a
+    value other than the option's default of None (or False for a flag), so an option
+    listed here has such a default and states its real default in its help."""
+
+    option: str
+    holds: Callable[[argparse.Namespace], bool]
+    needs: str | Callable[[], str]
+    chosen: Callable[[argparse.Namespace], str]
+    hint: str = ""
+    #: the attribute the option sets, where it is not the option's name (a positional)
+    attribute: str = ""
+
+    @property
+    def dest(self) -> str:
+        return self.attribute or self.option.lstrip("-").replace("-", "_")
+
+    def refusal(self, args: argparse.Namespace) -> str | None:
+        value = getattr(args, self.dest)
+        if value is None or value is False or value == [] or self.holds(args):
+            return None
+        needs = self.needs if isinstance(self.needs, str) else self.needs()
+        hint = f"; {self.hint}" if self.hint else ""
+        given = self.option if value is True else f"{self.option} {shown(value)}"
+        return f"{given} applies only {needs}, not with {self.chosen(args)}{hint}"
+
+
+def refuse_inapplicable(args: argparse.Namespace) -> None:
+    """Refuse (``ConfigError``) the first option of the command's ``only_with`` list that
+    was given where it does nothing."""
+    from toymodels.errors import ConfigError
+
+    for rule in getattr(args, "only_with", ()):
+        refusal = rule.refusal(args)
+        if refusal is not None:
+            raise ConfigError(refusal)
+
+
+def chose(args: argparse.Namespace, option: str, default: str) -> str:
+    """What the user chose for ``option`` in words: ``--option VALUE`` when given, else
+    ``default`` (e.g. "the default activation softmax")."""
+    value = getattr(args, option.lstrip("-").replace("-", "_"))
+    return f"{option} {shown(value)}" if value is not None else default
+
+
+def shown(value) -> str:
+    """An option's value as typed: numbers in ``g`` format, several values by spaces."""
+    if isinstance(value, list | tuple):
+        return " ".join(shown(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)

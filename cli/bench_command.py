@@ -7,12 +7,14 @@ import json
 
 from toymodels.fields import DENSITY
 
-from .arguments import at_least, at_most, declared, positive_int
+from .arguments import at_most, between, declared, positive_int
 
 # Bounds that keep one benchmark run within minutes: past them the timing says nothing
 # a smaller run does not, and the run could take hours.
 MAX_MODELS = 1_000_000
 MAX_STEPS = 100_000
+# Below this many steps a run is mostly start-up, and its rate says nothing of the engine.
+MIN_STEPS = 200
 MAX_REPEATS = 20
 # Per model and example, the batch's input, hidden and output values and their gradients
 # (float32); per parameter, the value, its gradient and Adam's two moments.
@@ -32,18 +34,17 @@ def register(sub) -> None:
     )
     p.add_argument("--features", type=positive_int, default=2, help="n (default 2)")
     p.add_argument("--hidden", type=positive_int, default=1, help="m (default 1)")
+    models = at_most(MAX_MODELS, "models ")
     p.add_argument(
-        "--models",
-        type=at_most(MAX_MODELS, "models "),
-        default=4000,
-        help=f"models (default 4000, at most {MAX_MODELS:,})",
+        "--models", type=models, default=4000, help=f"models, {models.allowed} (default 4000)"
     )
     p.add_argument("--batch", type=positive_int, default=1024, help="batch size (default 1024)")
+    steps = between(MIN_STEPS, MAX_STEPS, "steps ")
     p.add_argument(
         "--steps",
-        type=at_least(200, "steps "),
+        type=steps,
         default=300,
-        help=f"steps per run, 200 to {MAX_STEPS:,} (default 300)",
+        help=f"steps per run, {steps.allowed} (default 300)",
     )
     p.add_argument(
         "--threads",
@@ -60,10 +61,11 @@ def register(sub) -> None:
         "--density",
         type=declared(DENSITY, "density"),
         default=0.1,
-        help="feature density (default 0.1)",
+        help=f"feature density, {DENSITY.allowed} (default 0.1)",
     )
+    repeats = at_most(MAX_REPEATS, "repeats ")
     p.add_argument(
-        "--repeats", type=at_most(MAX_REPEATS, "repeats "), default=3, help="runs (default 3)"
+        "--repeats", type=repeats, default=3, help=f"runs, {repeats.allowed} (default 3)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
@@ -72,11 +74,8 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from benchmarks.compare_straightforward import engine
     from toymodels import ModelConfig, TrainConfig, build_model
-    from toymodels.errors import ConfigError
     from toymodels.seeds import model_seed
 
-    if args.steps > MAX_STEPS:
-        raise ConfigError(f"--steps {args.steps} is above {MAX_STEPS:,}; time fewer steps")
     threads = _threads(args.threads)
     _check_memory(args)
     # Validate the structure and estimator before timing anything.

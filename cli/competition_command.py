@@ -15,19 +15,25 @@ collapsed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from toymodels.limits import TEMPERATURE, VOLUME_STRENGTH
 
 from .arguments import (
+    OnlyWith,
     add_sweep_options,
+    chose,
     declared,
     grid_points,
     headline,
     positive_float,
     positive_int,
+    shown,
 )
 
 # The tasks with a preset of their own (``competition-<task>``, ``competition-compare-<task>``).
@@ -51,15 +57,33 @@ def _range(kind):
 
 def _common(p, out: str) -> None:
     p.add_argument("--task", choices=PRESET_TASKS, default="clusters", help="default clusters")
-    p.add_argument("--seeds", type=positive_int, default=None, help="models a cell (5)")
-    p.add_argument("--steps", type=positive_int, default=None, help="Adam steps (preset)")
-    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (0.01)")
-    p.add_argument("--width", type=positive_int, default=None, help="hidden units K (preset)")
+    p.add_argument("--seeds", type=positive_int, default=None, help="models a cell (default 5)")
     p.add_argument(
-        "--group-size", type=positive_int, default=None, help="U of grouped_softmax, lwta (2)"
+        "--steps",
+        type=positive_int,
+        default=None,
+        help="Adam steps (default: the preset's, 3000; annealing 2000)",
     )
-    p.add_argument("--k", type=positive_int, default=None, help="units kwta keeps (2)")
-    p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (default 0.01)")
+    p.add_argument(
+        "--width",
+        type=positive_int,
+        default=None,
+        help="hidden units K (default: the preset's, 8 on clusters, 4 on features, 2 "
+        "prototypes on annealing)",
+    )
+    p.add_argument(
+        "--group-size",
+        type=positive_int,
+        default=None,
+        help="U, the block size of grouped_softmax and lwta, dividing K (default 2)",
+    )
+    p.add_argument(
+        "--k", type=positive_int, default=None, help="units kwta keeps, at most K (default 2)"
+    )
+    p.add_argument(
+        "--root-seed", type=int, default=0, help="root of every model's seed (default 0)"
+    )
     add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path(out), help=f"output folder (default {out})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -79,9 +103,23 @@ def register(sub) -> None:
         "volume control on one task; write the figure, summary.json and the run.",
     )
     _common(p, "competition")
-    p.add_argument("--activation", default=None, help="activation name (softmax)")
-    p.add_argument("--volume", default=None, help="volume control name (preset's)")
-    p.add_argument("--grid", type=grid_points, default=None, help=f"points per axis ({GRID})")
+    p.add_argument(
+        "--activation",
+        default=None,
+        help="activation name, see competition list (default softmax)",
+    )
+    p.add_argument(
+        "--volume",
+        default=None,
+        help="volume control name, see competition list (default: the preset's, entropy; "
+        "annealing anneal)",
+    )
+    p.add_argument(
+        "--grid",
+        type=grid_points,
+        default=None,
+        help=f"points per axis, {grid_points.allowed} (default {GRID})",
+    )
     p.add_argument(
         "--temperature-range",
         **_range(_TEMPERATURE),
@@ -91,10 +129,10 @@ def register(sub) -> None:
     p.add_argument(
         "--strength-range",
         **_range(_STRENGTH),
-        help=f"λ axis, linear, each {VOLUME_STRENGTH.allowed} (default 0 to the control's typical "
-        "strength)",
+        help=f"λ axis, linear, each {VOLUME_STRENGTH.allowed}, with a volume control other "
+        "than none (default 0 to the control's typical strength)",
     )
-    p.set_defaults(handler=run_phase_diagram)
+    p.set_defaults(handler=run_phase_diagram, only_with=PHASE_ONLY_WITH)
 
     p = inner.add_parser(
         "compare",
@@ -103,21 +141,25 @@ def register(sub) -> None:
         "width, task and temperature and compare loss, redundancy and collapse.",
     )
     _common(p, "competition-compare")
-    p.add_argument("--volume", default=None, help="volume control (default none)")
+    p.add_argument(
+        "--volume", default=None, help="volume control, see competition list (default none)"
+    )
     p.add_argument(
         "--strength",
         type=_STRENGTH,
         default=None,
-        help=f"its strength λ, {VOLUME_STRENGTH.allowed} (default 0)",
+        help=f"its strength λ, {VOLUME_STRENGTH.allowed}, with a volume control other than "
+        "none (default 0)",
     )
     p.add_argument(
         "--temperature",
         type=_TEMPERATURE,
         default=None,
-        help=f"τ, {TEMPERATURE.allowed} (preset: 1; annealing τ_c/2)",
+        help=f"τ, {TEMPERATURE.allowed}, with an activation that has one (default: the "
+        "preset's, 1; annealing τ_c/2)",
     )
     p.add_argument("--json", action="store_true", help='print {"rows": [...]}')
-    p.set_defaults(handler=run_compare)
+    p.set_defaults(handler=run_compare, only_with=COMPARE_ONLY_WITH)
 
     p = inner.add_parser(
         "list",
@@ -126,6 +168,115 @@ def register(sub) -> None:
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run_list)
+
+
+# -- options that apply only to some activations or volume controls -------------------------
+@functools.cache
+def _preset_model(name: str) -> tuple[dict, list[str]]:
+    """A preset's ``[model]`` table and its activation axis (empty for none)."""
+    from sweeps import load_preset
+
+    spec = load_preset(name)
+    axis = spec.axis("activation")
+    return spec.to_dict()["model"], [] if axis is None else list(axis.values)
+
+
+def _chosen(args: argparse.Namespace) -> tuple[list[str], str] | None:
+    """The activations the command trains and the volume control (what the user gave,
+    else the preset's), or None when a name is unknown (the command refuses it then)."""
+    from toymodels.activations import ACTIVATIONS
+    from toymodels.volumes import VOLUMES
+
+    compare = args.competition_command == "compare"
+    model, candidates = _preset_model(f"competition{'-compare' if compare else ''}-{args.task}")
+    volume = args.volume or model["volume"]
+    if volume not in VOLUMES:
+        return None
+    if compare:
+        return applicable_activations(volume, args.task, candidates), volume
+    activation = args.activation or model["activation"]
+    return ([activation], volume) if activation in ACTIVATIONS else None
+
+
+def _reads(what: str):
+    """Whether the activations trained read ``what`` (a setting such as ``group_size``, or
+    ``temperature``), as each activation declares."""
+
+    def holds(args: argparse.Namespace) -> bool:
+        chosen = _chosen(args)
+        return chosen is None or any(_activation_reads(a, what) for a in chosen[0])
+
+    return holds
+
+
+def _activation_reads(name: str, what: str) -> bool:
+    from toymodels.activations import ACTIVATIONS
+
+    cls = ACTIVATIONS[name]
+    return cls.uses_temperature if what == "temperature" else what in cls.settings
+
+
+def _readers(what: str, kind: str):
+    """``needs`` text: the activations that read ``what``."""
+
+    def needs() -> str:
+        from toymodels.activations import ACTIVATIONS
+
+        names = [n for n in ACTIVATIONS if _activation_reads(n, what)]
+        return f"with an activation {kind} ({', '.join(names)})"
+
+    return needs
+
+
+def _activations_trained(args: argparse.Namespace) -> str:
+    chosen = _chosen(args)
+    names = ", ".join(chosen[0]) if chosen else "?"
+    if args.competition_command == "compare":
+        control = chose(args, "--volume", "no volume control")
+        return f"the activations compared on {args.task} with {control} ({names})"
+    return chose(args, "--activation", f"the default activation {names}")
+
+
+def _has_control(args: argparse.Namespace) -> bool:
+    chosen = _chosen(args)
+    return chosen is None or chosen[1] != "none"
+
+
+def _control(args: argparse.Namespace) -> str:
+    return chose(args, "--volume", f"the default volume control {_chosen(args)[1]}")
+
+
+_HAS_CONTROL = "with a volume control other than none (--volume NAME)"
+_ONLY_ZERO = "its strength λ must be 0: none allows only 0"
+_GROUP_SIZE = OnlyWith(
+    "--group-size", _reads("group_size"), _readers("group_size", "in blocks"),
+    _activations_trained,
+)  # fmt: skip
+_K = OnlyWith("--k", _reads("k_active"), _readers("k_active", "keeping k units"),
+              _activations_trained)  # fmt: skip
+# A volume control's strength λ: "none" has none to set.
+PHASE_ONLY_WITH = (
+    _GROUP_SIZE,
+    _K,
+    OnlyWith(
+        "--temperature-range",
+        _reads("temperature"),
+        _readers("temperature", "with a temperature"),
+        _activations_trained,
+    ),
+    OnlyWith("--strength-range", _has_control, _HAS_CONTROL, _control, _ONLY_ZERO),
+)
+COMPARE_ONLY_WITH = (
+    _GROUP_SIZE,
+    _K,
+    OnlyWith(
+        "--temperature",
+        _reads("temperature"),
+        _readers("temperature", "with a temperature"),
+        _activations_trained,
+    ),
+    OnlyWith("--strength", _has_control, _HAS_CONTROL, _control, _ONLY_ZERO),
+)
 
 
 # -- specs ----------------------------------------------------------------------------------
@@ -150,6 +301,31 @@ def _base_overrides(args: argparse.Namespace) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
+# The options that set the layer, in the words a refusal of the spec is prefixed with.
+LAYER_OPTIONS = (
+    "--activation", "--volume", "--width", "--group-size", "--k", "--temperature",
+    "--strength", "--temperature-range", "--strength-range",
+)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _named_by_options(args: argparse.Namespace) -> Iterator[None]:
+    """A refusal of the spec, which names its fields, prefixed with the options the user
+    gave (``--volume dropout --strength 0.95: volume_strength=0.95 is above 0.9 ...``)."""
+    from toymodels.errors import ConfigError
+
+    try:
+        yield
+    except ConfigError as exc:
+        given = []
+        for option in LAYER_OPTIONS:
+            value = getattr(args, option.lstrip("-").replace("-", "_"), None)
+            if value is not None:
+                given.append(f"{option} {shown(value)}")
+        text = str(exc).removeprefix("the spec: ")
+        raise ConfigError(f"{' '.join(given)}: {text}" if given else text) from None
+
+
 def build_phase_spec(args: argparse.Namespace):
     """The preset ``competition-<task>`` with the options given (validated: a bad value or
     a control that does not apply fails before anything is written)."""
@@ -170,9 +346,10 @@ def build_phase_spec(args: argparse.Namespace):
     if volume is not None:
         overrides["model.volume"] = volume
     # Axes are set after the model fields, so they are validated together below.
-    spec = preset.with_overrides(
-        {**overrides, "axes.temperature": None, "axes.volume_strength": None}
-    )
+    with _named_by_options(args):
+        spec = preset.with_overrides(
+            {**overrides, "axes.temperature": None, "axes.volume_strength": None}
+        )
     grid = args.grid or GRID
     control = VOLUMES[spec.to_dict()["model"].get("volume", "none")]
     tc = critical_temperature_of(spec)
@@ -191,14 +368,15 @@ def build_phase_spec(args: argparse.Namespace):
         raise ConfigError(f"--strength-range {s_lo:g} {s_hi:g}: LO must not exceed HI")
     if control.max_strength is not None and s_hi > control.max_strength:
         raise ConfigError(
-            f"--strength-range {s_lo:g} {s_hi:g}: {args.volume} allows strengths up to "
+            f"--strength-range {s_lo:g} {s_hi:g}: {control.name} allows strengths up to "
             f"{control.max_strength:g}"
         )
     if s_lo == s_hi:
         axes["axes.volume_strength"] = [s_lo]
     else:
         axes["axes.volume_strength"] = [float(v) for v in np.linspace(s_lo, s_hi, grid)]
-    spec = spec.with_overrides(axes)
+    with _named_by_options(args):
+        spec = spec.with_overrides(axes)
     model = spec.to_dict()["model"]
     shape = " x ".join(str(len(a.values)) for a in spec.axes)
     description = (
@@ -238,13 +416,15 @@ def build_compare_spec(args: argparse.Namespace):
     candidates = preset.axis("activation").values
     # The options checked with the preset's own activation first, so that an error names
     # what the user gave rather than an activation they never chose.
-    base = preset.with_overrides({**overrides, "axes.activation": None})
+    with _named_by_options(args):
+        base = preset.with_overrides({**overrides, "axes.activation": None})
     volume = base.to_dict()["model"]["volume"]
     kept = applicable_activations(volume, base.task, candidates)
     if not kept:
         raise ConfigError(f'volume control "{volume}" applies to no activation on {args.task}')
     overrides["axes.activation"] = kept
-    spec = preset.with_overrides(overrides)
+    with _named_by_options(args):
+        spec = preset.with_overrides(overrides)
     # The stored description says what is trained, not the preset's defaults.
     model = spec.to_dict()["model"]
     description = (

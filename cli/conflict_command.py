@@ -18,6 +18,7 @@ from pathlib import Path
 from toymodels.limits import CONFLICT, VIEW_RATIO
 
 from .arguments import (
+    OnlyWith,
     add_sweep_options,
     at_least,
     declared,
@@ -57,17 +58,23 @@ def register(sub) -> None:
         help="second axis: shared-layer width or view strength ratio (default width)",
     )
     p.add_argument(
-        "--grid", type=grid_points, default=None, help="points per axis, at least 2 (12)"
+        "--grid",
+        type=grid_points,
+        default=None,
+        help=f"points per axis, {grid_points.allowed} (default {GRID})",
     )
-    p.add_argument("--seeds", type=positive_int, default=None, help="models a cell (10)")
-    p.add_argument("--items", type=at_least(2, "items "), default=None, help="items per view (6)")
+    p.add_argument("--seeds", type=positive_int, default=None, help="models a cell (default 10)")
+    items = at_least(2, "items ")
+    p.add_argument(
+        "--items", type=items, default=None, help=f"items per view, {items.allowed} (default 6)"
+    )
     p.add_argument(
         "--conflict-range",
         type=declared(CONFLICT, "conflict"),
         nargs=2,
         default=None,
         metavar=("LO", "HI"),
-        help="conflict axis, linear (default 0 1)",
+        help=f"conflict axis, linear, each {CONFLICT.allowed}, LO below HI (default 0 1)",
     )
     p.add_argument(
         "--width-range",
@@ -75,20 +82,21 @@ def register(sub) -> None:
         nargs=2,
         default=None,
         metavar=("LO", "HI"),
-        help="width axis, LO below HI (default 1 to 2(items-1)+2)",
+        help="width axis (--axis width), LO below HI (default 1 to 2(items-1)+2)",
     )
     p.add_argument(
         "--width",
         type=positive_int,
         default=None,
-        help="shared-layer width on the strength axis (default items-1: room for one task)",
+        help="shared-layer width on the strength axis (--axis strength; default items-1: "
+        "room for one task)",
     )
     p.add_argument(
         "--ratio",
         type=_RATIO,
         default=None,
-        help=f"view 2's strength relative to view 1's on the width axis, {VIEW_RATIO.allowed} "
-        "(default 0.7)",
+        help=f"view 2's strength relative to view 1's on the width axis (--axis width), "
+        f"{VIEW_RATIO.allowed} (default 0.7)",
     )
     p.add_argument(
         "--ratio-range",
@@ -96,18 +104,47 @@ def register(sub) -> None:
         nargs=2,
         default=None,
         metavar=("LO", "HI"),
-        help=f"strength axis, log-spaced, each {VIEW_RATIO.allowed} (default 0.25 4)",
+        help=f"strength axis (--axis strength), log-spaced, each {VIEW_RATIO.allowed} "
+        f"(default {RATIO_RANGE[0]:g} {RATIO_RANGE[1]:g})",
     )
     p.add_argument("--epochs", type=positive_int, default=None, help="default 6000")
     p.add_argument("--lr", type=positive_float, default=None, help="default 0.002")
     p.add_argument(
-        "--init", type=positive_float, default=None, help="std of the initial weights (0.01)"
+        "--init",
+        type=positive_float,
+        default=None,
+        help="std of the initial weights (default 0.01)",
     )
-    p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    p.add_argument(
+        "--root-seed", type=int, default=0, help="root of every model's seed (default 0)"
+    )
     add_sweep_options(p)
-    p.add_argument("--out", type=Path, default=Path("conflict"), help="output folder")
+    p.add_argument(
+        "--out", type=Path, default=Path("conflict"), help="output folder (default conflict)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, only_with=ONLY_WITH)
+
+
+def _on_axis(option: str, axis: str, hint: str) -> OnlyWith:
+    """``option`` belongs to one second axis (``--axis axis``)."""
+    return OnlyWith(
+        option,
+        holds=lambda args: args.axis == axis,
+        needs=f"with --axis {axis}",
+        chosen=lambda args: f"the {args.axis} axis (--axis {args.axis})",
+        hint=hint,
+    )
+
+
+# Each second axis has its own options: the width axis spans --width-range at view ratio
+# --ratio, the strength axis spans --ratio-range at width --width.
+ONLY_WITH = (
+    _on_axis("--width-range", "width", "the strength axis's width is --width"),
+    _on_axis("--ratio", "width", "the strength axis's ratios are --ratio-range"),
+    _on_axis("--width", "strength", "the width axis's widths are --width-range"),
+    _on_axis("--ratio-range", "strength", "the width axis's ratio is --ratio"),
+)
 
 
 def grid_overrides(args: argparse.Namespace, items: int) -> dict:
@@ -144,10 +181,6 @@ def build_spec(args: argparse.Namespace):
     from sweeps import load_preset
     from toymodels.errors import ConfigError
 
-    if args.width is not None and args.axis == "width":
-        raise ConfigError("--width sets the width on the strength axis; use --width-range")
-    if args.ratio is not None and args.axis == "strength":
-        raise ConfigError("--ratio sets the view ratio on the width axis; use --ratio-range")
     preset = load_preset(f"conflict-{args.model}-{args.axis}")
     items = args.items if args.items is not None else preset.to_dict()["n_items"]
     if items < 2:

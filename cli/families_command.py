@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     for name in args.names:
         if name not in FAMILIES:
             raise unknown_name("model family", name, FAMILIES)
-    found = [describe(n) for n in (args.names or FAMILIES)]
+    # A family named twice is shown once, in the order first named.
+    found = [describe(n) for n in dict.fromkeys(args.names or FAMILIES)]
     if args.json:
         print(json.dumps({"families": found}, indent=1, ensure_ascii=False))
         return 0

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from .arguments import add_sweep_options, headline
+from .arguments import OnlyWith, add_sweep_options, headline
 from .phase_diagram_command import PROTOCOLS
 
 GALLERY = "gallery"
@@ -26,6 +26,7 @@ RUNS_DIR = "runs"
 # (the published protocol: fresh samples, Adam 1e-3, batch 1024, 10,000 steps).
 # - phase diagrams: the exact expected loss (same objective, no sampling noise) with the
 #   ``phase-diagram`` command's fast protocol, 10 seeds, 20x20 (n=2) and 16x16 (n=3);
+#   anatomy-2to1 the same protocol on its 20 densities;
 # - wtw-sparsity, intro-2d: 5,000 steps; the number of represented features and the loss
 #   (to 3 digits) equal those after 10,000 steps at every density;
 # - dimensionality: 3,000 steps of batch 256 at lr 3e-3 (a thirteenth of the samples):
@@ -35,6 +36,7 @@ _PHASE_FAST = {f"train.{k}": v for k, v in PROTOCOLS["fast"].items()}
 DEFAULT_SCALE = {
     "paper-2to1": {**_PHASE_FAST, "axes.density.num": 20, "axes.importance.num": 20},
     "paper-3to2": {**_PHASE_FAST, "axes.density.num": 16, "axes.importance.num": 16},
+    "anatomy-2to1": _PHASE_FAST,
     "wtw-sparsity": {"train.steps": 5000},
     "intro-2d": {"train.steps": 5000},
     "dimensionality": {"train.steps": 3000, "train.batch_size": 256, "train.lr": 0.003},
@@ -62,21 +64,39 @@ def register(sub) -> None:
         "--scale",
         choices=SCALES,
         default="default",
-        help="default: settings that finish in minutes; paper: the published protocol",
+        help="default: settings that finish in minutes (the default); paper: the published "
+        "protocol",
     )
     add_sweep_options(p)
     p.add_argument("--list", action="store_true", help="name the figures and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
-    # Testing aid: extra overrides for every sweep (e.g. train.steps=5), stored apart.
+    # Extra overrides for every sweep (e.g. train.steps=5), stored apart.
     p.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help=argparse.SUPPRESS,
+        help="override a value of every sweep the figures draw, e.g. train.steps=200 or "
+        "seeds=2 (values are TOML; repeatable); its runs are stored apart, in "
+        "DIR/runs/SCALE/PRESET+HASH; refused for a field the figure's sweep varies (set "
+        "its axis) or does not have",
     )
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, only_with=ONLY_WITH)
+
+
+# --list names the figures and exits: figures to make and overrides of their sweeps do
+# nothing with it.
+ONLY_WITH = tuple(
+    OnlyWith(
+        option,
+        holds=lambda args: not args.list,
+        needs="when making figures (without --list)",
+        chosen=lambda args: "--list, which names every figure and exits",
+        attribute=attribute,
+    )
+    for option, attribute in (("NAME", "names"), ("--set", "overrides"))
+)
 
 
 def _say(args, text: str) -> None:
@@ -174,11 +194,20 @@ def run(args: argparse.Namespace) -> int:
     parse_overrides(args.overrides)  # bad --set fails before anything is written
     from figures.catalog import FIGURES
 
+    swept = [n for n in names if n != GALLERY and FIGURES[n].presets(args.scale)]
+    if args.overrides and not swept:  # e.g. candidate-losses: closed forms, no sweep
+        raise ConfigError(
+            f"--set applies only to figures drawn from sweeps, not to {', '.join(names)}, "
+            "which train none"
+        )
     specs = {}
     for name in names:  # validate every spec up front: nothing half-done on bad input
         if name != GALLERY:
             for preset in FIGURES[name].presets(args.scale):
-                spec = specs[preset] = sweep_spec(preset, args.scale, args.overrides)
+                try:
+                    spec = specs[preset] = sweep_spec(preset, args.scale, args.overrides)
+                except ConfigError as exc:  # the figure and sweep a --set is refused for
+                    raise ConfigError(f"{name}: sweep {preset}: --set {exc}") from None
                 check_figure_spec(preset, spec, f"{name}: sweep {preset}")
                 # A stored sweep made under other settings is refused now, not after the
                 # sweeps of the figures before it have trained.

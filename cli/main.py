@@ -5,7 +5,8 @@ and return an exit code.  Library errors (``ConfigError``) become one line on st
 exit code 2, and so do file-system faults (``OSError``: a full disk, a folder removed
 mid-run); nothing else prints tracebacks for bad input.  Warnings of category
 ``Notice`` are printed as one ``warning:`` line each, and a run whose cells diverged
-(``DivergedCells``) exits 1.
+(``DivergedCells``) exits 1.  An option given where it does nothing (a command's
+``only_with`` list, :class:`cli.arguments.OnlyWith`) is refused like a bad value.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import warnings
 from collections.abc import Iterator
 
 from toymodels.errors import ConfigError, DivergedCells, Notice
+
+from .arguments import refuse_inapplicable
 
 # Errors that only writing raises (disk full, quota, file too large, read-only).
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
@@ -75,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     prefix = f"toymodels {args.command}"
     diverged: list[bool] = []
     try:
+        # An option given where it does nothing is refused before any work.
+        refuse_inapplicable(args)
         with _notices(prefix, diverged):
             code = int(args.handler(args) or 0)
     except ConfigError as exc:

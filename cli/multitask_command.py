@@ -13,7 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from toymodels.limits import GATINGS
+
 from .arguments import (
+    OnlyWith,
     add_contextual_options,
     add_sweep_options,
     headline,
@@ -51,7 +54,10 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=positive_int, default=DEFAULTS["epochs"], help="default 8001")
     p.add_argument("--lr", type=positive_float, default=DEFAULTS["lr"], help="default 1e-3")
     p.add_argument(
-        "--init", type=positive_float, default=None, help="std of the initial weights (0.005/700)"
+        "--init",
+        type=positive_float,
+        default=None,
+        help="std of the initial weights (default 0.005/700)",
     )
     p.add_argument(
         "--record-every",
@@ -59,25 +65,42 @@ def register(sub) -> None:
         default=DEFAULTS["record_every"],
         help="epochs between recorded states (default 100)",
     )
-    p.add_argument("--gating", default=None, help="gdln: single, pairs, all_but_one, subsets")
-    p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    p.add_argument(
+        "--gating",
+        choices=GATINGS,
+        default=None,
+        help="--model gdln: the context sets its gated pathways serve (default subsets)",
+    )
+    p.add_argument(
+        "--root-seed", type=int, default=0, help="root of every model's seed (default 0)"
+    )
     add_sweep_options(p)
-    p.add_argument("--out", type=Path, default=Path("multitask"), help="output folder")
+    p.add_argument(
+        "--out", type=Path, default=Path("multitask"), help="output folder (default multitask)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, only_with=ONLY_WITH)
+
+
+# The gating says which contexts each gated pathway serves: only the GDLN has pathways.
+ONLY_WITH = (
+    OnlyWith(
+        "--gating",
+        holds=lambda args: args.model == "gdln",
+        needs="with --model gdln (the one with gated pathways)",
+        chosen=lambda args: f"--model {args.model}",
+    ),
+)
 
 
 def build_spec(args: argparse.Namespace):
     """The sweep spec of this run (validated: bad values fail before anything is written)."""
     from sweeps.spec import SweepSpec
-    from toymodels.errors import ConfigError
 
     model = {"structure": args.structure}
     if args.init is not None:
         model["init_std"] = args.init
     if args.gating is not None:
-        if args.model != "gdln":
-            raise ConfigError(f"--gating applies to --model gdln, not {args.model}")
         model["gating"] = args.gating
     spec = {
         "name": f"multitask-{args.model}",
@@ -145,7 +168,9 @@ def run(args: argparse.Namespace) -> int:
     prediction = prediction_for(results)
     summary = summarise(results, prediction)
     figures = {
-        "loss": loss_curves({spec.family: results}, prediction),
+        "loss": loss_curves(
+            {spec.family: results}, prediction, (summary.get("reln") or {}).get("closed_form")
+        ),
         "modes": mode_trajectories(results, prediction),
     }
     if spec.family == "gdln":

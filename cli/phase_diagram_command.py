@@ -15,6 +15,7 @@ from pathlib import Path
 from toymodels.fields import DENSITY
 
 from .arguments import (
+    OnlyWith,
     add_sweep_options,
     declared,
     grid_points,
@@ -34,6 +35,7 @@ PROTOCOLS = {
 }
 DEFAULT_GRID = {2: 24, 3: 16}
 DEFAULT_SEEDS = 10
+BATCH = 1024  # the paper protocol's batch of fresh samples
 # The axes' limits.  Checked ends: at density 1e-6 and importance 1e-6 and 1e6 the trained
 # grid, the candidate theory and the exact optimum (BFGS with relative tolerances) agree
 # as at the defaults for n=2 and n=3; at density 1e-30 the optimum's losses (~1e-30) are
@@ -60,7 +62,7 @@ def register(sub) -> None:
         "--grid",
         type=grid_points,
         default=None,
-        help="grid points per axis, at least 2 (default 24 for n=2, 16 for n=3)",
+        help=f"grid points per axis, {grid_points.allowed} (default 24 for n=2, 16 for n=3)",
     )
     p.add_argument(
         "--seeds",
@@ -74,16 +76,34 @@ def register(sub) -> None:
         default="fast",
         help="fast: exact expected loss (default); paper: fresh samples, 10,000 steps",
     )
-    p.add_argument("--steps", type=positive_int, default=None, help="training steps")
-    p.add_argument("--batch", type=positive_int, default=1024, help="batch size (paper protocol)")
-    p.add_argument("--lr", type=positive_float, default=None, help="learning rate")
+    p.add_argument(
+        "--steps",
+        type=positive_int,
+        default=None,
+        help=f"training steps (default: the protocol's, fast {PROTOCOLS['fast']['steps']:,}, "
+        f"paper {PROTOCOLS['paper']['steps']:,})",
+    )
+    p.add_argument(
+        "--batch",
+        type=positive_int,
+        default=None,
+        help=f"batch size of the paper protocol's fresh samples (default {BATCH})",
+    )
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help=f"learning rate (default: the protocol's, fast {PROTOCOLS['fast']['lr']:g}, "
+        f"paper {PROTOCOLS['paper']['lr']:g})",
+    )
     p.add_argument(
         "--density-range",
         type=declared(DENSITY, "density"),
         nargs=2,
         default=(0.01, 1.0),
         metavar=("LO", "HI"),
-        help=f"density axis, log-spaced, LO >= {DENSITY_MIN:g} (default 0.01 1)",
+        help=f"density axis, log-spaced, each {DENSITY.allowed}, LO >= {DENSITY_MIN:g} "
+        "(default 0.01 1)",
     )
     p.add_argument(
         "--importance-range",
@@ -94,16 +114,37 @@ def register(sub) -> None:
         help="relative importance axis, log-spaced, within "
         f"[{IMPORTANCE_LIMITS[0]:g}, {IMPORTANCE_LIMITS[1]:g}] (default 0.1 10)",
     )
-    p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    p.add_argument(
+        "--root-seed", type=int, default=0, help="root of every model's seed (default 0)"
+    )
     add_sweep_options(p)
-    p.add_argument("--out", type=Path, default=Path("phase-diagram"), help="output folder")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("phase-diagram"),
+        help="output folder (default phase-diagram)",
+    )
     p.add_argument(
         "--no-optimum",
         action="store_true",
         help="skip the exact optimum's panel (free W and b minimised per cell)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, only_with=ONLY_WITH)
+
+
+# The fast protocol minimises the exact expected loss: it draws no samples, so it has no
+# batch to size.
+ONLY_WITH = (
+    OnlyWith(
+        "--batch",
+        holds=lambda args: PROTOCOLS[args.protocol]["estimator"] == "sampled",
+        needs="with --protocol paper (fresh samples)",
+        chosen=lambda args: (
+            f"--protocol {args.protocol}, whose exact expected loss draws no samples"
+        ),
+    ),
+)
 
 
 def build_spec(args: argparse.Namespace):
@@ -135,8 +176,9 @@ def build_spec(args: argparse.Namespace):
     if args.lr is not None:
         protocol["lr"] = args.lr
     overrides = {f"train.{k}": v for k, v in protocol.items()}
+    batch = BATCH if args.batch is None else args.batch
     overrides |= {
-        "train.batch_size": args.batch,
+        "train.batch_size": batch,
         "seeds": args.seeds,
         "root_seed": args.root_seed,
         "axes.density": {"logspace": [lo, hi], "num": grid},
@@ -145,12 +187,12 @@ def build_spec(args: argparse.Namespace):
     # The stored description says what was actually trained, not the preset's defaults.
     hidden = args.features - 1
     # The batch matters only where a step samples (the exact estimator has none).
-    batch = f", batch {args.batch}" if protocol["estimator"] == "sampled" else ""
+    sampled = f", batch {batch}" if protocol["estimator"] == "sampled" else ""
     overrides["description"] = (
         f"phase-diagram: n={args.features} features into m={hidden} "
         f"dimension{'s' if hidden > 1 else ''}, {grid}x{grid} density {lo:g}-{hi:g} x "
         f"relative importance {rlo:g}-{rhi:g}, {args.seeds} seeds, protocol "
-        f"{args.protocol} ({protocol['estimator']} estimator{batch}, {protocol['steps']} "
+        f"{args.protocol} ({protocol['estimator']} estimator{sampled}, {protocol['steps']} "
         f"steps, lr {protocol['lr']:g}, {protocol['schedule']} schedule)"
     )
     preset = {2: "paper-2to1", 3: "paper-3to2"}[args.features]
@@ -177,6 +219,7 @@ def check_phase_axes(spec, where: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from figures import phase_diagram
+    from summaries.phase_maps import panel_rules
     from summaries.superposition_summary import grid_theory, summarise
 
     from .arguments import train_into_out
@@ -185,7 +228,13 @@ def run(args: argparse.Namespace) -> int:
     spec, results = train_into_out(args, "phase-diagram", build_spec)
     theory = grid_theory(results, optimum=not args.no_optimum)
     summary = summarise(results, theory=theory)
-    fig = phase_diagram(results, theory.theory, theory.optimum, theory.boundaries)
+    fig = phase_diagram(
+        results,
+        theory.theory,
+        theory.optimum,
+        theory.boundaries,
+        rules=panel_rules(summary["features"]),
+    )
     save_figures(args.out, {"phase_diagram": fig})
     write_json(args.out / "summary.json", summary, indent=1)
     lines = [
@@ -193,11 +242,13 @@ def run(args: argparse.Namespace) -> int:
         f"{len(summary['density'])}x{len(summary['importance'])} grid, "
         f"{summary['seeds']} seeds, protocol {args.protocol}",
         f"agreement with theory: best-of-N {shown(summary['agreement'])}, "
-        f"paper rule {shown(summary['agreement_paper_rule'])}",
+        f"paper rule {shown(summary['agreement_paper_rule'])}, "
+        f"each seed alone {shown(summary['agreement_each_seed'])}",
     ]
     if "agreement_optimum" in summary:
         lines.append(
-            f"agreement with the exact optimum: best-of-N {shown(summary['agreement_optimum'])}; "
+            f"agreement with the exact optimum: best-of-N {shown(summary['agreement_optimum'])}, "
+            f"each seed alone {shown(summary['agreement_each_seed_optimum'])}; "
             f"candidate theory vs exact optimum {summary['theory_agrees_with_optimum']:.3f}"
         )
     lines.append(

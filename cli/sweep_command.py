@@ -56,8 +56,8 @@ def register(subparsers) -> None:
     run.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend "
-        "dask; without it a LocalCluster of --jobs workers is started)",
+        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786, with --backend dask "
+        "(default: none, a LocalCluster of --jobs workers is started)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=_run)
@@ -67,7 +67,7 @@ def register(subparsers) -> None:
         help="how far a sweep folder got",
         description="Finished/total chunks of a sweep folder.",
     )
-    status.add_argument("dir", metavar="DIR")
+    status.add_argument("dir", metavar="DIR", help="the sweep folder")
     status.set_defaults(handler=_status)
 
     presets = sub.add_parser(

@@ -3,7 +3,8 @@
 
 - superposition: :func:`phase_diagram` (trained phases beside the candidate theory and the
   exact optimum), :func:`loss_crossings`, :func:`wtw_sparsity`, :func:`intro_2d`,
-  :func:`dimensionality`;
+  :func:`dimensionality`, :func:`thomson_figure` (the 1-sparse loss's minimum beside
+  trained models);
 - multi-task mixed selectivity (``figures.multitask_panels``): loss curves, mode
   trajectories, the census of strong units, MDS snapshots, pathway strengths;
 - task conflict: ``figures.conflict_panels.conflict_diagram``;
@@ -24,6 +25,7 @@ from .intro_2d import intro_2d
 from .output import save
 from .phase_diagram import display_name, phase_diagram
 from .style import DOUBLE_COLUMN, SINGLE_COLUMN, house_style
+from .thomson_geometry import thomson_figure
 from .wtw import wtw_sparsity
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "intro_2d",
     "phase_diagram",
     "save",
+    "thomson_figure",
     "wtw_sparsity",
     "write_gallery",
 ]

@@ -15,6 +15,8 @@ SCALES = ("default", "paper")
 # Relative importances of the candidate-loss panels: below 1 the extra feature goes from
 # superposition to not represented as density grows, above 1 to a dedicated dimension.
 LOSS_IMPORTANCES = (0.5, 2.0, 5.0)
+# The loss-anatomy figure's relative importance (that of its preset, anatomy-2to1).
+ANATOMY_IMPORTANCE = 1.0
 # Densities per curve of the exact optimum's loss in the candidate-loss figure.
 OPTIMUM_LOSS_POINTS = 40
 
@@ -35,7 +37,7 @@ class FigureEntry:
 
 def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
     def build(results: Mapping, scale: str = "default"):
-        from summaries.phase_maps import grid_results
+        from summaries.phase_maps import grid_results, panel_rules
         from summaries.superposition_theory import candidate_theory, exact_optimum
 
         from .phase_diagram import phase_diagram
@@ -55,6 +57,7 @@ def _phase(n: int, preset: str) -> Callable[[Mapping, str], object]:
             theory,
             optimum,
             curves,
+            rules=panel_rules(n),
             title=f"n = {n} features in m = {n - 1} dimension{'s' if n > 2 else ''}",
         )
 
@@ -73,6 +76,17 @@ def _candidate_losses(results: Mapping, scale: str = "default"):
             for c in candidate_curves(n, LOSS_IMPORTANCES, optimum_points=OPTIMUM_LOSS_POINTS)
         ]
     )
+
+
+def _anatomy(results: Mapping, scale: str = "default"):
+    from summaries.anatomy_curves import candidate_anatomy, trained_anatomy
+
+    from .anatomy import loss_anatomy
+
+    trained = trained_anatomy(results["anatomy-2to1"], ANATOMY_IMPORTANCE)
+    d = trained.density
+    theory = candidate_anatomy(2, ANATOMY_IMPORTANCE, (float(d.min()), float(d.max())))
+    return loss_anatomy(theory, trained)
 
 
 def _wtw(results: Mapping, scale: str = "default"):
@@ -104,8 +118,17 @@ def _dimensionality(results: Mapping, scale: str = "default"):
     return dimensionality(dimensionality_data(trained_models(ds)))
 
 
+def _thomson(results: Mapping, scale: str = "default"):
+    from summaries.thomson_comparison import thomson_rows
+
+    from .thomson_geometry import thomson_figure
+
+    return thomson_figure(thomson_rows(results))
+
+
 def _multitask_loss(results: Mapping, scale: str = "default"):
     from summaries.multitask_summary import prediction_for
+    from summaries.reln_summary import reln_closed_form
 
     from .multitask_panels import loss_curves
 
@@ -116,7 +139,8 @@ def _multitask_loss(results: Mapping, scale: str = "default"):
         "multitask-gdln-single": "GDLN, one pathway per context",
     }
     runs = {labels[name]: ds for name, ds in results.items()}
-    return loss_curves(runs, prediction_for(results["multitask-linear"]))
+    reln = reln_closed_form(results["multitask-relu"])
+    return loss_curves(runs, prediction_for(results["multitask-linear"]), reln)
 
 
 def _multitask_modes(results: Mapping, scale: str = "default"):
@@ -286,8 +310,8 @@ FIGURES: dict[str, FigureEntry] = {
         FigureEntry(
             "phase-3to2",
             "Phase diagram of the extra feature, n=3 features in m=2 dimensions: trained "
-            "models (paper rule, best of N) beside the candidate theory and the exact "
-            "optimum, candidate boundaries drawn over each.",
+            "models (paper rule, each seed's phase, best of N) beside the candidate theory "
+            "and the exact optimum, candidate boundaries drawn over each.",
             _phase(3, "paper-3to2"),
             {"default": ("paper-3to2",)},
         ),
@@ -297,6 +321,15 @@ FIGURES: dict[str, FigureEntry] = {
             "at fixed importances: the optimal loss has a kink where candidates cross "
             "(a first-order phase change).",
             _candidate_losses,
+        ),
+        FigureEntry(
+            "anatomy-2to1",
+            "The loss's anatomy, n=2 features in m=1 dimension at relative importance 1: "
+            "feature benefit and interference on 1-sparse inputs (x_i = 1) of the candidate "
+            "solutions (curves) and trained models (dots; ringed: lowest loss), and each "
+            "candidate's loss by number of active features, against density.",
+            _anatomy,
+            {"default": ("anatomy-2to1",)},
         ),
         FigureEntry(
             "wtw-sparsity",
@@ -319,6 +352,16 @@ FIGURES: dict[str, FigureEntry] = {
             "density, uniform importance, with the fractions D_i sticks at.",
             _dimensionality,
             {"default": ("dimensionality",), "paper": ("dimensionality-paper",)},
+        ),
+        FigureEntry(
+            "thomson",
+            "The Thomson geometry of superposition: the minimum of the 1-sparse loss with free "
+            "norms (b = 0) above the lowest-loss of 5 trained models at density 0.01 (ranked "
+            "by the loss on inputs with at most two active features), uniform importance, "
+            "N = 3-10 features in the plane and 5-11 in three dimensions; the "
+            "features each keeps and every kept feature's angle to its nearest neighbour.",
+            _thomson,
+            {"default": ("thomson-plane", "thomson-space")},
         ),
         FigureEntry(
             "multitask-loss",

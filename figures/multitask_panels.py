@@ -4,7 +4,8 @@ context ``p // 8``), beside the closed-form learning dynamics of ``analytics.mod
 (``summaries.multitask_summary.prediction_for``).
 
 - :func:`loss_curves`: ½·Σ squared error against epochs per run (mean over seeds, band
-  from the lowest to the highest seed), log scale, with the closed form dashed;
+  from the lowest to the highest seed), log scale, with the linear network's closed form
+  dashed and, given, the ReLN's closed form (``summaries.reln_summary``) dash-dotted;
 - :func:`mode_trajectories`: each theory mode's strength over training (every seed),
   with its closed form dashed in the same colour: modes are learned in order of s;
 - :func:`census_bars`: how many strong hidden units serve all contexts, a subset, or a
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from summaries.run_settings import run_setting, spec_table
-from toymodels.tasks.contextual import OBJECTS
+from toymodels.contextual_data import OBJECTS
 
 from ._layout import log_axis
 from .intro_2d import feature_colours
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from summaries.multitask_summary import ModePrediction
 
 MEAN_GID, SEED_GID, BAND_GID, THEORY_GID = "mean", "seed", "seed_range", "closed_form"
+RELN_GID = "reln_closed_form"
+RELN_LABEL = "closed form (ReLN)"
 BARS_GID, POINTS_GID, MDS_GID = "census_bars", "census_seeds", "mds"
 THEORY_LABEL = "closed form (linear theory)"
 # Yellow is left out: thin yellow lines vanish on white.
@@ -60,9 +63,15 @@ def _seed_lines(ax, x, values: np.ndarray, colour, mean: bool = True, **style) -
         ax.plot(x, values.mean(0), color=colour, lw=1.3, gid=MEAN_GID, **style)
 
 
-def loss_curves(runs: Mapping[str, xr.Dataset], prediction: ModePrediction):
+def loss_curves(
+    runs: Mapping[str, xr.Dataset],
+    prediction: ModePrediction,
+    reln: Mapping[str, Sequence[float]] | None = None,
+):
     """Loss against epochs for each labelled run, with the closed form ``prediction``
-    (``summaries.multitask_summary.prediction_for`` of a run)."""
+    (``summaries.multitask_summary.prediction_for`` of a run) and, given, the ReLN's
+    closed form ``reln = {"epoch": [...], "loss": [...]}``
+    (``summaries.reln_summary.reln_closed_form`` of a ReLU run)."""
     if not runs:
         raise ValueError("loss_curves needs at least one run")
     with house_style():
@@ -80,6 +89,10 @@ def loss_curves(runs: Mapping[str, xr.Dataset], prediction: ModePrediction):
         t = np.linspace(0, last, THEORY_POINTS)
         theory = prediction.loss(t)
         ax.plot(t, theory, "--", color="black", lw=1.0, gid=THEORY_GID, label=THEORY_LABEL)
+        if reln is not None:
+            epoch, values = np.asarray(reln["epoch"], float), np.asarray(reln["loss"], float)
+            ax.plot(epoch, values, "-.", color="dimgrey", lw=1.1, gid=RELN_GID, label=RELN_LABEL)
+            theory = np.concatenate([theory, values])
         # Whole decades, so the plain-number labels of log_axis always have ticks to sit on.
         lo = 10 ** np.floor(np.log10(min(lo, theory[theory > 0].min(initial=lo))))
         log_axis(ax, "y", lo, 2 * max(hi, theory.max()))

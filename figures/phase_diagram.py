@@ -1,7 +1,8 @@
 """The paper's phase diagram (Elhage et al. 2022, "Superposition as a Phase Change").
 
 One row of panels sharing a log density × log importance grid: trained models (coloured
-by the extra feature's interference and norm, one panel per aggregation rule), the
+by the extra feature's interference and norm, one panel per aggregation rule; with the
+``seeds`` rule, every seed's own phase as a column of the cell), the
 candidate theory (coloured by the winning candidate) and, when given, the exact optimum's
 phase; the symbolic boundaries between candidates are drawn over every panel.  A row of
 legends underneath explains the colours.
@@ -17,15 +18,25 @@ from summaries.phase_maps import (
     Boundary,
     FeatureMap,
     PhaseMap,
+    SeedPhaseMap,
     as_boundaries,
     empirical_maps,
     phase_map,
 )
 from summaries.superposition_theory import theory_phase_map
+from toymodels.phases.base import DIVERGED
 
 from ._layout import draw_boundaries, log_axis, log_edges
 from .colour import category_colours, feature_rgb
-from .style import AXIS_LABELS, DOUBLE_COLUMN, PHASE_COLOURS, PHASE_NAMES, house_style, new_figure
+from .style import (
+    AXIS_LABELS,
+    DIVERGED_COLOUR,
+    DOUBLE_COLUMN,
+    PHASE_COLOURS,
+    PHASE_NAMES,
+    house_style,
+    new_figure,
+)
 
 # Figure height (inches): the panel row plus the legend row beneath it.
 PANEL_ROW_HEIGHT = 1.95
@@ -57,8 +68,9 @@ def phase_diagram(
 ):
     """Draw the phase diagram and return the Figure (saving is the caller's job).
 
-    ``empirical`` is a list of :class:`FeatureMap` or a sweep's results dataset (then one
-    panel per aggregation rule in ``rules``).  ``theory`` is a :class:`PhaseMap` or an
+    ``empirical`` is a list of :class:`FeatureMap` / :class:`SeedPhaseMap` or a sweep's
+    results dataset (then one panel per aggregation rule in ``rules``: ``paper``,
+    ``seeds``, ``best``).  ``theory`` is a :class:`PhaseMap` or an
     ``analytics.theory_map`` result (coloured by winning candidate); ``optimum`` a
     :class:`PhaseMap` or anything with ``density``, ``importance`` and a ``phase`` array
     (coloured by phase).  ``boundaries`` (alias ``curves``) are :class:`Boundary` or
@@ -89,6 +101,8 @@ def phase_diagram(
             )
             if isinstance(panel, FeatureMap):
                 _draw_features(ax, panel)
+            elif isinstance(panel, SeedPhaseMap):
+                _draw_seed_phases(ax, panel)
             else:
                 _draw_categories(ax, panel)
             draw_boundaries(ax, curves)
@@ -96,7 +110,13 @@ def phase_diagram(
             ax.set_title(panel.title)
             axes.append(ax)
         if empirical:
-            _feature_key(fig, grid[1, : len(empirical)])
+            diverged = any(
+                isinstance(p, SeedPhaseMap)
+                and DIVERGED in p.names
+                and bool((p.codes == p.names.index(DIVERGED)).any())
+                for p in empirical
+            )
+            _feature_key(fig, grid[1, : len(empirical)], diverged)
         for j, panel in enumerate(categorical):
             _category_legend(fig.add_subplot(grid[1, len(empirical) + j]), panel, bool(curves))
         if title:
@@ -120,10 +140,14 @@ def _frame(ax, panels, first: bool) -> None:
 
 
 def _wrap(label: str) -> str:
-    # Panels are ~1.5 in wide: the long importance label goes on two lines.
+    # Panels are 1.2-1.5 in wide: the long importance label goes on two lines, broken at
+    # the space that makes the longer line shortest.
     words = label.split(" ")
-    half = len(words) // 2 + 1
-    return " ".join(words[:half]) + "\n" + " ".join(words[half:])
+    cut = min(
+        range(1, len(words)),
+        key=lambda i: max(len(" ".join(words[:i])), len(" ".join(words[i:]))),
+    )
+    return " ".join(words[:cut]) + "\n" + " ".join(words[cut:])
 
 
 def _draw_features(ax, panel: FeatureMap) -> None:
@@ -151,8 +175,34 @@ def _draw_categories(ax, panel: PhaseMap) -> None:
     )
 
 
-def _feature_key(fig, cell) -> None:
-    """The 2-D legend: interference (hue) × norm (saturation), and the three phases."""
+def _draw_seed_phases(ax, panel: SeedPhaseMap) -> None:
+    """Each cell split into one column per seed (in log space, so every column has the same
+    width on the page), coloured by that seed's phase and sorted: a solid cell is one where
+    every seed agrees, stripes show the share of seeds in each phase."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    k = panel.codes.shape[-1]
+    log_x = np.log10(log_edges(panel.importance))
+    steps = np.linspace(0.0, 1.0, k + 1)
+    sub = (log_x[:-1, None] + np.diff(log_x)[:, None] * steps[None, :-1]).ravel()
+    x_edges = 10.0 ** np.append(sub, log_x[-1])
+    colours = [PHASE_COLOURS.get(n, DIVERGED_COLOUR) for n in panel.names]
+    cmap = ListedColormap(colours).with_extremes(bad="white")
+    codes = np.ma.masked_less(panel.codes.reshape(len(panel.density), -1), 0)
+    ax.pcolormesh(
+        x_edges,
+        log_edges(panel.density),
+        codes,
+        cmap=cmap,
+        norm=BoundaryNorm(np.arange(-0.5, len(colours)), len(colours)),
+        shading="flat",
+        rasterized=True,
+    )
+
+
+def _feature_key(fig, cell, diverged: bool = False) -> None:
+    """The 2-D legend: interference (hue) × norm (saturation), and the three phases (and
+    the diverged models' colour when a seed panel shows any)."""
     from matplotlib.patches import Patch
 
     sub = cell.subgridspec(1, 2, width_ratios=[1, KEY_LEGEND_RATIO])
@@ -176,9 +226,13 @@ def _feature_key(fig, cell) -> None:
     holder = fig.add_subplot(sub[0, 1])
     holder.set_axis_off()
     handles = [Patch(color=PHASE_COLOURS[k], label=PHASE_NAMES[k]) for k in PHASE_COLOURS]
+    if diverged:
+        handles.append(Patch(color=DIVERGED_COLOUR, label="diverged"))
     legend = holder.legend(
         handles=handles,
         loc="center left",
+        # A fourth entry (diverged) would grow the legend into the axis labels above.
+        ncols=1 if len(handles) <= 3 else 2,
         title="extra feature",
         alignment="left",
         handlelength=1.0,
@@ -203,4 +257,4 @@ def _category_legend(ax, panel: PhaseMap, with_boundary: bool) -> None:
     legend.set_in_layout(False)
 
 
-__all__ = ["Boundary", "FeatureMap", "PhaseMap", "display_name", "phase_diagram"]
+__all__ = ["Boundary", "FeatureMap", "PhaseMap", "SeedPhaseMap", "display_name", "phase_diagram"]

@@ -36,6 +36,8 @@ PHASE_COLOURS = {
     "dedicated": OKABE_ITO["blue"],
     "superposition": OKABE_ITO["vermillion"],
 }
+# Models whose loss or weights are not finite: darker than any phase colour.
+DIVERGED_COLOUR = "#222222"
 PHASE_NAMES = {
     "not_represented": "not represented",
     "dedicated": "dedicated dimension",

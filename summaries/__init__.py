@@ -21,7 +21,8 @@ The pieces they share live once: :func:`agreement`, :func:`first_crossing`,
 :func:`listed` (arrays as strict JSON), the seed that stands for a cell
 (:mod:`summaries.seed_selection`) and a run's settings (:mod:`summaries.run_settings`).
 The theory and data the figures draw come from here too (:mod:`summaries.phase_maps`,
-:mod:`summaries.superposition_theory`, :mod:`summaries.trained_models`).  Modules load
+:mod:`summaries.superposition_theory`, :mod:`summaries.trained_models`,
+:mod:`summaries.thomson_comparison`).  Modules load
 on first use, so ``import summaries`` is light.
 """
 

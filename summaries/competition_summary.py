@@ -22,7 +22,7 @@ from toymodels.phases.layer_competition import LABELS
 from .agreement import agreement
 from .json_values import listed
 from .run_settings import run_setting, spec_of
-from .seed_selection import best_seed
+from .seed_selection import best_seed, diverged_counts
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -110,7 +110,7 @@ def summarise(results: xr.Dataset, tc: float | None = None) -> dict:
         "phase_fraction": {
             label: arrays[f"fraction_{label}"].tolist() for label in (*LABELS, DIVERGED)
         },
-        "diverged_models": int(results["diverged"].sum()),
+        **diverged_counts(results),
         "metrics": {m: listed(arrays[m]) for m in (*METRICS, "distinct_share")},
         "metrics_mean": {m: listed(arrays[f"mean_{m}"]) for m in (*METRICS, "distinct_share")},
         "critical_temperature": tc,
@@ -176,4 +176,8 @@ def compare_rows(ds: xr.Dataset) -> list[dict]:
 def compare_summary(results: xr.Dataset) -> dict:
     """What ``competition compare`` writes: the rows and the settings they share."""
     spec = spec_of(results)
-    return {"rows": compare_rows(results), "settings": {"task": spec.task, "seeds": spec.seeds}}
+    return {
+        "rows": compare_rows(results),
+        **diverged_counts(results),
+        "settings": {"task": spec.task, "seeds": spec.seeds},
+    }

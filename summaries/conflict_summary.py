@@ -16,6 +16,7 @@ from .agreement import agreement
 from .crossing import first_crossing
 from .json_values import listed
 from .run_settings import run_setting, spec_of
+from .seed_selection import diverged_counts
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -131,7 +132,7 @@ def summarise(results: xr.Dataset, theory: dict | None = None) -> dict:
         "agreement_per_seed": agreement(
             per_model, np.broadcast_to(theory["phase"][..., None], per_model.shape)
         ),
-        "diverged_models": int(kept.size - kept.sum()),
+        **diverged_counts(results),
         "spread_at_no_conflict": _largest(_nan_stat(np.nanstd, dominance[no_conflict], -1)),
         "thresholds": task_conflict.THRESHOLDS,
         "settings": {

@@ -11,6 +11,7 @@ import numpy as np
 from .crossing import first_crossing
 from .json_values import listed
 from .run_settings import run_setting, spec_of
+from .seed_selection import diverged_counts
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -22,12 +23,13 @@ def prediction_for(ds: xr.Dataset) -> ModePrediction:
     """The closed form for the run's task, learning rate, initial scale and width (a cell
     picked out of a sweep carries its values as coordinates)."""
     from analytics.mode_dynamics import predict
-    from toymodels.tasks.contextual import ContextualConfig
+    from toymodels.contextual_data import ContextualConfig
 
     config = ContextualConfig(
         n_contexts=int(run_setting(ds, "n_contexts")),
         structure=run_setting(ds, "structure"),
         inputs=run_setting(ds, "inputs"),
+        context_scale=float(run_setting(ds, "context_scale")),
     )
     lr, init_std = float(run_setting(ds, "lr", "train")), float(run_setting(ds, "init_std"))
     return predict(config, lr, init_std, int(run_setting(ds, "n_hidden")))
@@ -51,7 +53,8 @@ def trained_half_times(trajectory: xr.DataArray, asymptote: np.ndarray) -> np.nd
 def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> dict:
     """The summary of one run (every model has the same config, the seeds aside): settings,
     final losses, the census of strong units (contextual networks) or each pathway's top
-    singular value (GDLN), the trained mode strengths and the closed form beside them;
+    singular value (GDLN), the trained mode strengths and the closed form beside them, and
+    for a ReLU network the closed-form ReLN loss (``reln``, :mod:`summaries.reln_summary`);
     ``prediction`` is :func:`prediction_for` of ``results`` when the caller has it."""
     from toymodels.families.gdln import pathway_names
 
@@ -65,6 +68,7 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             "contexts": config.data.n_contexts,
             "structure": config.data.structure,
             "inputs": config.data.inputs,
+            "context_scale": config.data.context_scale,
             "hidden": config.arch.n_hidden,
             "init_std": config.arch.init_std,
             "seeds": spec.seeds,
@@ -74,7 +78,7 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             "record_every": train.record_every,
         },
         "final_loss": listed(results["loss"].values),
-        "diverged_models": int(results["diverged"].sum()),
+        **diverged_counts(results),
     }
     if spec.family == "gdln":
         summary["settings"] |= {"gating": config.arch.gating, "training": config.arch.training}
@@ -89,6 +93,11 @@ def summarise(results: xr.Dataset, prediction: ModePrediction | None = None) -> 
             kind: results[f"units_{kind}"].values.astype(int).tolist()
             for kind in ("all", "subset", "single")
         }
+    if spec.family == "contextual_relu":
+        from .reln_summary import reln_closed_form
+
+        # The ReLN: the gated linear network the ReLU network's gating makes of it.
+        summary["reln"] = {"closed_form": reln_closed_form(results)}
     # A diverged seed's strengths are NaN, so the comparison with theory leaves it out.
     kept = ~results["diverged"]
     modes = results["mode_strength"].where(kept).transpose("seed", "mode").values

@@ -5,6 +5,7 @@ code never cares how they were produced (trained, derived, or made up in a test)
 
 - :class:`FeatureMap`: the extra feature's norm and interference per cell (trained models);
 - :class:`PhaseMap`: a category per cell (the winning candidate, or a phase label);
+- :class:`SeedPhaseMap`: every seed's phase per cell (how the seeds of a cell split);
 - :class:`Boundary`: a curve ``density(importance)`` between two categories.
 """
 
@@ -45,6 +46,24 @@ class PhaseMap:
     names: tuple[str, ...]
     phases: tuple[str, ...]
     title: str = ""
+
+
+@dataclass(frozen=True)
+class SeedPhaseMap:
+    """Every seed's phase per cell: ``codes[d, r, k]`` indexes ``names``, sorted along the
+    seed axis so a cell reads as the share of its seeds in each phase."""
+
+    density: np.ndarray  # [D]
+    importance: np.ndarray  # [R]
+    codes: np.ndarray  # [D, R, seed] int, ascending along seed
+    names: tuple[str, ...]
+    title: str = ""
+
+    @property
+    def fraction(self) -> np.ndarray:
+        """``[D, R, len(names)]``: the share of each cell's seeds in each phase."""
+        k = self.codes.shape[-1]
+        return np.stack([(self.codes == c).sum(-1) / k for c in range(len(self.names))], -1)
 
 
 @dataclass(frozen=True)
@@ -122,13 +141,28 @@ def grid_results(ds):
     return ds.transpose(*GRID_AXES, "seed", ...)
 
 
-def empirical_maps(ds, rules: Sequence[str] = ("paper", "best")) -> list[FeatureMap]:
+RULES = ("paper", "seeds", "best")
+
+
+def panel_rules(features: int) -> tuple[str, ...]:
+    """The trained panels of a phase diagram of ``features`` features: the paper rule and
+    best-of-N, and for n >= 3, where a third of the seeds miss the optimum's phase, each
+    seed's own phase between them, so the paper rule's speckle can be read."""
+    return ("paper", "best") if features <= 2 else ("paper", "seeds", "best")
+
+
+def empirical_maps(ds, rules: Sequence[str] = ("paper", "best")) -> list[FeatureMap | SeedPhaseMap]:
     """The extra (last) feature per cell of a sweep's results, one map per aggregation rule.
 
     - ``paper``: drop each cell's highest-loss model and average the rest's norm and
       interference (the paper's rule; ``extra_feature.aggregate_extra_feature``);
+    - ``seeds``: every seed's own phase (:func:`seed_phase_map`), which shows where the
+      seeds of a cell disagree and so where the paper rule's average mixes phases;
     - ``best``: the lowest-loss model's norm and interference (best-of-N).
     """
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        raise ConfigError(f'unknown aggregation rule "{unknown[0]}"; allowed: {", ".join(RULES)}')
     ds = grid_results(ds)
     k = ds.sizes["seed"]
     sel = selection_loss(ds)  # [D, R, seed]
@@ -149,6 +183,8 @@ def empirical_maps(ds, rules: Sequence[str] = ("paper", "best")) -> list[Feature
                     f"trained: paper rule\n({kept})",
                 )
             )
+        elif rule == "seeds":
+            maps.append(seed_phase_map(ds))
         elif rule == "best":
             best = np.argmin(sel, axis=-1)[..., None]
             norm_b = np.take_along_axis(norm, best, -1)[..., 0]
@@ -162,6 +198,21 @@ def empirical_maps(ds, rules: Sequence[str] = ("paper", "best")) -> list[Feature
                     f"trained: best of {k}\n(lowest loss)",
                 )
             )
-        else:
-            raise ConfigError(f'unknown aggregation rule "{rule}"; allowed: best, paper')
     return maps
+
+
+def seed_phase_map(ds) -> SeedPhaseMap:
+    """Every seed's phase (``phase_model``, the phase rule applied to each model alone) per
+    cell of a density × importance sweep, sorted within each cell."""
+    ds = grid_results(ds)
+    if "phase_model" not in ds:
+        raise ConfigError("results have no per-model phases (phase_model); no phase rule ran")
+    names = tuple(str(v) for v in ds["phase"].values)
+    lookup = {name: c for c, name in enumerate(names)}
+    labels = ds["phase_model"].transpose("density", "importance", "seed").values.astype(str)
+    codes = np.vectorize(lambda s: lookup.get(s, -1), otypes=[int])(labels)
+    k = ds.sizes["seed"]
+    title = f"trained: per seed\n({k} columns a cell)"
+    return SeedPhaseMap(
+        ds["density"].values, ds["importance"].values, np.sort(codes, -1), names, title
+    )

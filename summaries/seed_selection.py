@@ -23,6 +23,17 @@ def selection_loss(ds: xr.Dataset) -> np.ndarray:
     return selection(loss, diverged)
 
 
+def diverged_counts(ds: xr.Dataset) -> dict[str, int]:
+    """What every summary reports of divergence: ``diverged_models`` and
+    ``diverged_cells``, the cells every seed of which diverged (a run without axes is one
+    cell)."""
+    diverged = ds["diverged"]
+    return {
+        "diverged_models": int(diverged.sum()),
+        "diverged_cells": int(diverged.all("seed").sum()),
+    }
+
+
 def best_seed(ds: xr.Dataset) -> np.ndarray:
     """Index of the lowest-loss seed of every cell (``[...]`` over the sweep axes)."""
     order = [d for d in ds["loss"].dims if d != "seed"] + ["seed"]

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from toymodels.phases.base import DIVERGED
-
 from .agreement import agreement
 from .phase_maps import Boundary, PhaseMap
 from .run_settings import spec_table
+from .seed_selection import diverged_counts
 from .superposition_theory import candidate_boundaries, exact_optimum
 
 if TYPE_CHECKING:
@@ -63,6 +62,10 @@ def summarise(
     ordered = results.transpose("density", "importance", ...)
     best = ordered["phase_best"].values.astype(str)
     paper = ordered["phase_paper"].values.astype(str)
+    # Each model's own phase [density, importance, seed]: how often one seed alone lands
+    # in the theory's phase, which the paper rule's average hides.
+    each = ordered["phase_model"].transpose("density", "importance", "seed").values.astype(str)
+    fraction = ordered["phase_fraction"].transpose("density", "importance", "phase")
     candidates = theory.theory
     theory_phase = np.asarray(candidates.phase).astype(str)
     summary = {
@@ -79,8 +82,12 @@ def summarise(
         ],
         "agreement": agreement(best, theory_phase),
         "agreement_paper_rule": agreement(paper, theory_phase),
-        "diverged_models": int(results["diverged"].sum()),
-        "diverged_cells": int((best == DIVERGED).sum()),
+        "agreement_each_seed": agreement(each, _per_seed(theory_phase, each)),
+        "phase_fraction": {
+            str(label): fraction.sel(phase=label).values.tolist()
+            for label in fraction["phase"].values
+        },
+        **diverged_counts(results),
         "train": spec_table(results).get("train", {}),
         "selection_loss": results.attrs.get("selection_loss", ""),
     }
@@ -90,5 +97,11 @@ def summarise(
         optimum_phase = names[exact.codes]
         summary["optimum_phase"] = optimum_phase.tolist()
         summary["agreement_optimum"] = agreement(best, optimum_phase)
+        summary["agreement_each_seed_optimum"] = agreement(each, _per_seed(optimum_phase, each))
         summary["theory_agrees_with_optimum"] = agreement(theory_phase, optimum_phase)
     return summary
+
+
+def _per_seed(phase: np.ndarray, each: np.ndarray) -> np.ndarray:
+    """A cell's phase ``[D, R]`` repeated for each seed, as ``each`` ``[D, R, seed]``."""
+    return np.broadcast_to(np.asarray(phase)[..., None], each.shape)

@@ -228,6 +228,7 @@ class SweepSpec:
         for key, value in overrides.items():
             apply_override(data, key, value)
         spec = SweepSpec.from_dict(data)
+        _refuse_varied(spec, overrides)
         if "description" in overrides or spec.identity() == self.identity():
             return spec
         before, after = self.to_dict(), spec.to_dict()
@@ -253,6 +254,21 @@ def _lookup(data: Mapping[str, Any], key: str) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+def _refuse_varied(spec: SweepSpec, overrides: Mapping[str, Any]) -> None:
+    """Refuse a value set for a field an axis of ``spec`` varies: the axis sets it in every
+    cell, so the value would change nothing."""
+    for key, value in overrides.items():
+        parts = key.split(".")
+        if parts[0] == "axes" or len(parts) > 2 or value is None:
+            continue
+        name = parts[-1]
+        if spec.axis(name) is not None:
+            raise ConfigError(
+                f"{key}={_override_text(value)}: the sweep varies {name} (axes.{name}), "
+                f"which sets it in every cell; set axes.{name} instead"
+            )
 
 
 def _override_text(value: Any) -> str:

@@ -64,8 +64,8 @@ def test_bench_text_output_names_the_numbers(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--steps", "50"], "steps 50 must be an integer >= 200"),
-        (["--steps", "1000000"], "--steps 1000000 is above 100,000"),
+        (["--steps", "50"], "steps 50 must be an integer from 200 to 100,000"),
+        (["--steps", "1000000"], "steps 1000000 must be an integer from 200 to 100,000"),
         (["--models", "10000000000"], "models 10000000000 is above the limit of 1,000,000"),
         (["--features", "100000", "--batch", "100000"], "x --features 100000 needs about"),
         (["--estimator", "exakt"], 'did you mean "exact"'),

@@ -33,3 +33,27 @@ def test_text_names_fields_and_unknown_families_are_refused(capsys):
     assert cli.main(["families", "hiden"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and 'did you mean "hidden"' in err
+
+
+def test_every_family_and_task_has_its_own_one_line_description(capsys):
+    from toymodels import TASKS
+
+    assert cli.main(["families", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["families"]
+    for family in found:
+        described = [(family["name"], family["description"], FAMILIES[family["name"]])]
+        described += [(t, text, TASKS[t]) for t, text in family["tasks"].items()]
+        for name, text, cls in described:
+            # the class's own docstring, not one inherited or left empty
+            assert cls.__dict__.get("__doc__"), name
+            assert len(text) > 30 and text.endswith("."), (name, text)
+            assert "docstring" not in text and "\n" not in text, (name, text)
+
+
+def test_a_family_named_twice_is_shown_once_and_help_is_whole(capsys):
+    assert cli.main(["families", "gdln", "gdln", "relu"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("gdln:") == 1 and out.index("gdln:") < out.index("relu:")
+    assert cli.main(["families", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "with defaults and what is allowed." in text

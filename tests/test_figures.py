@@ -224,6 +224,40 @@ def test_phase_diagram_theory_and_optimum_panels_and_legends():
     assert overlapping_texts(fig) == []
 
 
+def test_seed_panel_gives_each_seed_a_column_sorted_by_phase():
+    ds = _phase_results(nd=2, nr=3, seeds=4)
+    names = ["not_represented", "dedicated", "superposition", "diverged"]
+    each = np.array(
+        [
+            [["superposition", "dedicated", "superposition", "diverged"]] * 3,
+            [["dedicated"] * 4] * 3,
+        ]
+    )
+    ds = ds.assign(phase_model=(("density", "importance", "seed"), each)).assign_coords(phase=names)
+    seeds = phase_maps.seed_phase_map(ds)
+    np.testing.assert_array_equal(seeds.codes[0, 0], [1, 2, 2, 3])  # sorted by phase
+    np.testing.assert_allclose(seeds.fraction[0, 0], [0, 0.25, 0.5, 0.25])
+    np.testing.assert_allclose(seeds.fraction[1, 2], [0, 1, 0, 0])
+    fig = figures.phase_diagram(ds, rules=phase_maps.panel_rules(3))
+    panels = _panels(fig)
+    assert "per seed" in panels[1].get_title()
+    mesh = next(c for c in panels[1].collections if isinstance(c, QuadMesh))
+    drawn = np.asarray(mesh.get_array()).reshape(2, 3 * 4)
+    np.testing.assert_array_equal(drawn[0, :4], [1, 2, 2, 3])
+    coords = mesh.get_coordinates()[0, :, 0]  # x edges: 4 equal log-widths per cell
+    widths = np.diff(np.log10(coords))
+    np.testing.assert_allclose(widths, widths[0])
+    np.testing.assert_allclose(coords[::4], log_edges(ds["importance"].values))
+    legends = [
+        [t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes if ax.get_legend()
+    ]
+    assert ["not represented", "dedicated dimension", "superposition", "diverged"] in legends
+    assert overlapping_texts(fig) == []
+    assert phase_maps.panel_rules(2) == ("paper", "best")
+    with pytest.raises(ConfigError, match='unknown aggregation rule "median"'):
+        phase_maps.empirical_maps(ds, ("paper", "median"))
+
+
 def test_phase_diagram_refuses_a_second_grid_axis_and_unknown_labels():
     ds = _phase_results().expand_dims(lr=[1e-3, 1e-2])
     with pytest.raises(ConfigError, match="lr"):

@@ -19,9 +19,11 @@ from analytics.mode_dynamics import predict  # noqa: E402
 from figures import multitask_panels as mt  # noqa: E402
 from figures._layout import overlapping_texts  # noqa: E402
 from summaries.multitask_summary import prediction_for  # noqa: E402
-from toymodels.families.contextual_networks import DEFAULT_INIT_STD  # noqa: E402
+from toymodels.contextual_data import (
+    DEFAULT_INIT_STD,  # noqa: E402
+    ContextualConfig,  # noqa: E402
+)
 from toymodels.families.gdln import pathway_names  # noqa: E402
-from toymodels.tasks.contextual import ContextualConfig  # noqa: E402
 
 SEEDS = 2
 LR = 1e-2
@@ -124,12 +126,29 @@ def test_loss_curves_draw_each_runs_mean_and_range_and_the_closed_form(relu, gdl
     assert len(_gid(fig, mt.BAND_GID)) == 2
     (theory,) = _gid(fig, mt.THEORY_GID)
     assert theory.get_label() == mt.THEORY_LABEL and theory.get_linestyle() == "--"
-    # At epoch 0 the closed form starts from the untrained loss, ½·Σy² = 105.78.
+    # At epoch 0 the closed form starts from the untrained loss, ½·Σy² = 105.62.
     assert theory.get_ydata()[0] == pytest.approx(float(relu.loss_trajectory[0, 0]), rel=1e-3)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["ReLU", "GDLN", mt.THEORY_LABEL]
     lo, hi = ax.get_ylim()
     assert lo <= float(relu.loss_trajectory.min()) and hi >= float(relu.loss_trajectory.max())
+    assert overlapping_texts(fig) == []
+
+
+def test_loss_curves_draw_the_reln_closed_form_of_a_relu_run(relu):
+    from analytics.reln_theory import predict_reln
+    from summaries.reln_summary import reln_closed_form
+
+    reln = reln_closed_form(relu)
+    assert reln["epoch"] == relu.step.values.tolist()
+    expected = predict_reln(ContextualConfig(), LR).loss(relu.step.values)
+    np.testing.assert_allclose(reln["loss"], expected)
+    fig = mt.loss_curves({"ReLU": relu}, prediction_for(relu), reln)
+    (line,) = _gid(fig, mt.RELN_GID)
+    assert line.get_label() == mt.RELN_LABEL and line.get_linestyle() == "-."
+    np.testing.assert_allclose(line.get_ydata(), reln["loss"])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["ReLU", mt.THEORY_LABEL, mt.RELN_LABEL]
     assert overlapping_texts(fig) == []
 
 

@@ -3,15 +3,15 @@ closed-form mode dynamics: definitions checked directly, the closed form against
 numerical ODE solution and against trained linear networks, and the seed's findings in
 small versions (the full ones: ``benchmarks/multitask_findings.py``)."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
 
 from analytics.mode_dynamics import mode_solution, predict
 from toymodels import ModelConfig, TrainConfig, model_seed, train
-from toymodels.families.contextual_networks import census
-from toymodels.families.gdln import gate_sets, pathway_names
-from toymodels.tasks.contextual import (
+from toymodels.contextual_data import (
     ContextualConfig,
     config_modes,
     contextual_data,
@@ -19,6 +19,8 @@ from toymodels.tasks.contextual import (
     regrouped,
     ring,
 )
+from toymodels.families.contextual_networks import census
+from toymodels.families.gdln import gate_sets, pathway_names
 
 GD = dict(optimizer="sgd", estimator="full")
 
@@ -54,9 +56,9 @@ def test_structures_are_the_stated_ones():
         regrouped()[[0, 1, 2, *range(7, 15)]], h[[0, 1, 2, *range(7, 15)]]
     )
     r = ring()
-    np.testing.assert_allclose(r[1], [1, 1, 2 / 3, 1 / 3, 0, 0, 1 / 3, 2 / 3])
-    np.testing.assert_allclose(r[2], np.roll(r[1], 1))
-    np.testing.assert_allclose(r[9], r[1])
+    np.testing.assert_array_equal(r[1], [0, 0.33, 0.66, 1, 1, 0.66, 0.33, 0])
+    np.testing.assert_array_equal(r[2], np.roll(r[1], -1))  # the peak moves to the left
+    np.testing.assert_array_equal(r[9:], r[1:7])
 
 
 def test_whitened_inputs_have_unit_variance_on_their_span():
@@ -106,6 +108,46 @@ def test_closed_form_equals_numerical_solution_of_the_mode_equation():
     half = float(sol.half_time.subs(values))
     crossing = np.interp(0.7 / 0.4 / 2, numeric, times)
     assert half == pytest.approx(crossing, rel=1e-3)
+
+
+def test_mode_solution_is_derived_once_then_read_from_the_disk_cache(tmp_path, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    from analytics import _cache, mode_dynamics, stored_expressions
+
+    monkeypatch.setenv("TOYMODELS_CACHE_DIR", str(tmp_path))
+    derived = mode_solution()  # this session's (derived or read) solution
+    mode_solution.cache_clear()
+    try:
+        first = mode_solution()  # an empty cache: derives, then stores
+        (entry,) = (tmp_path / "modes").glob("*.json")
+        mode_solution.cache_clear()
+        read = mode_solution()
+        for part in ("a", "asymptote", "half_time"):
+            assert getattr(read, part) == getattr(first, part) == getattr(derived, part)
+        assert read.equation == first.equation
+        # A stored tree naming a symbol outside the solution's is refused: derived again.
+        payload = json.loads(entry.read_text())["payload"]
+        payload["a"] = ["symbol", "p"]
+        _cache.write_entry("modes", mode_dynamics._CACHE_KEY, payload)
+        with pytest.raises(stored_expressions.Undecodable, match="unknown symbol"):
+            stored_expressions.decode(payload["a"], mode_dynamics.SYMBOLS)
+        mode_solution.cache_clear()
+        assert mode_solution().a == first.a
+        assert json.loads(entry.read_text())["payload"]["a"] != ["symbol", "p"]
+    finally:
+        mode_solution.cache_clear()
+    # The closed form of the contextual task needs neither torch nor a second derivation.
+    code = (
+        "import sys; from cli.main import main; main(['analytic', 'modes', '--json']); "
+        "sys.stderr.write(str('torch' in sys.modules))"
+    )
+    env = {**os.environ, "TOYMODELS_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stderr == "False", done.stderr
+    assert json.loads(done.stdout)["modes"][0]["asymptote"] > 0
 
 
 def test_linear_network_from_balanced_start_on_whitened_task_follows_the_closed_form():

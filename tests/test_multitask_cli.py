@@ -75,7 +75,7 @@ def test_analytic_modes_json(capsys):
     )
     for m in modes:
         assert m["asymptote"] == pytest.approx(m["s"] / m["d"])
-    assert modes[0]["s"] == pytest.approx(1.1438, abs=1e-4)
+    assert modes[0]["s"] == pytest.approx(1.1427, abs=1e-4)  # the published ring's
     assert "frac" in found["latex"]["a"] and set(found["latex"]) >= {"a", "asymptote", "half_time"}
     assert main(["analytic", "modes", "--contexts", "4", "--structure", "same", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["modes"]) > 0

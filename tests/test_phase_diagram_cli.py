@@ -97,6 +97,15 @@ def test_n3_small_grid(main, tmp_path):
     assert summary["features"] == 3 and summary["hidden"] == 2
     assert np.asarray(summary["theory_phase"]).shape == (3, 3)
     assert (out / "phase_diagram.png").exists()
+    # Every seed's phase: the shares per cell sum to 1, and the per-seed agreement is the
+    # share of (cell, seed) pairs whose own phase is the theory's.
+    fraction = np.stack([np.asarray(v) for v in summary["phase_fraction"].values()], -1)
+    np.testing.assert_allclose(fraction.sum(-1), 1.0)
+    import sweeps
+
+    each = sweeps.load(out / "run")["phase_model"].transpose("density", "importance", "seed")
+    theory = np.asarray(summary["theory_phase"])[..., None]
+    assert summary["agreement_each_seed"] == pytest.approx(float((each.values == theory).mean()))
 
 
 BAD = {

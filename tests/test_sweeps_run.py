@@ -101,6 +101,8 @@ def test_results_schema(tiny):
         "norm": (("density", "importance", "seed", "feature"), np.float32),
         "interference": (("density", "importance", "seed", "feature"), np.float32),
         "dimensionality": (("density", "importance", "seed", "feature"), np.float32),
+        "feature_benefit": (("density", "importance", "seed"), np.float32),
+        "interference_loss": (("density", "importance", "seed"), np.float32),
         "phase_model": (("density", "importance", "seed"), np.str_),
         "phase_paper": (("density", "importance"), np.str_),
         "phase_best": (("density", "importance"), np.str_),

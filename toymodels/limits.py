@@ -21,6 +21,13 @@ N_CONTEXTS = integer_within(3, 5)
 STRUCTURES = ("same", "different")
 # Its object inputs: one-hot, or whitened so that the input correlation is the identity.
 INPUTS = ("one_hot", "whitened")
+# The context sets a gated deep linear network's gated pathways serve: each context alone,
+# each pair, all but one, or every proper subset.
+GATINGS = ("single", "pairs", "all_but_one", "subsets")
+# The contextual task's context inputs are this number instead of 1 (the published 4- and
+# 5-context data sets use 1.1 and 1.35).  Beyond a thousand to one either the objects or the
+# contexts fall below float32's resolution in the network's first layer.
+CONTEXT_SCALE = within(1e-3, 1e3, "objects and contexts must both stay visible in float32")
 
 
 def _unit_interval(name: str, value) -> float:
@@ -41,3 +48,13 @@ TEMPERATURE = within(1e-6, 1e6, "float32 inputs / τ")
 # Volume-control strength λ: a penalty 1e6 times the task's loss leaves the task below
 # float32's resolution (1e-7), and far beyond it overflows.
 VOLUME_STRENGTH = within(0.0, 1e6, "the task must outweigh it in float32")
+# The Thomson problem of superposition (``toymodels analytic thomson``,
+# ``analytics.thomson``): at least two features and one dimension; beyond 50 features,
+# 10 dimensions or 4096 random starts a minimisation takes minutes, not seconds (the
+# minimiser also bounds features x (dims + 1), the parameters of one start).
+THOMSON_FEATURES = integer_within(2, 50)
+THOMSON_DIMS = integer_within(1, 10)
+THOMSON_STARTS = integer_within(1, 4096)
+# Its default starts: with 64 every minimum measured (N <= 12, M <= 3) was reached by at
+# least 3 starts; twice that costs well under a second for the figure's sizes.
+THOMSON_DEFAULT_STARTS = 128

@@ -8,8 +8,8 @@ the family has one, and every metric of the family and the task.  It draws nothi
 the training or evaluation streams, so recording never changes what is trained.
 
 Memory: each recorded step of a model takes 8 bytes per loss (the probe loss, and the
-exact loss for a closed form) and 4 bytes per metric entry: 40 B for a superposition model
-with n = 2, so 2·10⁴ such models recorded 101 times hold 2·10⁴ · 101 · 40 B ≈ 81 MB (plus
+exact loss for a closed form) and 4 bytes per metric entry: 48 B for a superposition model
+with n = 2, so 2·10⁴ such models recorded 101 times hold 2·10⁴ · 101 · 48 B ≈ 97 MB (plus
 the probe of the models trained together, bounded by ``PROBE_BYTES``).
 """
 

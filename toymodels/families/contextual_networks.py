@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..contextual_data import DEFAULT_HIDDEN, DEFAULT_INIT_STD
 from ..fields import integer, param
 from ..outputs import Output
 from ..tasks import Batch
@@ -35,8 +36,6 @@ STRONG_FRACTION = 0.1
 # A unit is active in a context when its activity there is at least this fraction of its
 # activity in its most active context.
 ACTIVE_FRACTION = 0.1
-DEFAULT_HIDDEN = 700
-DEFAULT_INIT_STD = 0.005 / 700
 
 
 @dataclass(frozen=True)

@@ -27,18 +27,17 @@ from itertools import combinations
 import numpy as np
 import torch
 
+from ..contextual_data import DEFAULT_INIT_STD, OBJECTS
 from ..errors import ConfigError
 from ..fields import Config, choice, integer, param
+from ..limits import GATINGS
 from ..linear_algebra import singular_values
 from ..outputs import Output
 from ..seeds import STREAM_INIT, generator
 from ..tasks import TASKS, Batch
-from ..tasks.contextual import OBJECTS
 from .base import ToyModel
-from .contextual_networks import DEFAULT_INIT_STD
 from .two_layer import init_std_field
 
-GATINGS = ("single", "pairs", "all_but_one", "subsets")
 TRAININGS = ("residual", "joint")
 # Singular values stored per pathway (a gated pathway's map has rank <= 8 objects).
 SINGULAR_VALUES = OBJECTS

@@ -42,7 +42,8 @@ class PrototypeConfig(CompetingUnitsConfig):
 
 
 class PrototypeLayer(CompetingUnits, ToyModel):
-    """K prototypes with distance logits and a free-energy output (see module docstring)."""
+    """K prototype points with distance logits −‖x − w_k‖² and a free-energy output: soft
+    k-means as a layer, whose prototypes split as the temperature falls."""
 
     name = "prototypes"
     Config = PrototypeConfig

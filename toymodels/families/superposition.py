@@ -31,6 +31,11 @@ INTERFERENCE_DEFINITION = (
     "sum over j != i of (unit(W_i) . W_j)^2, j = i excluded (an antipodal pair gives 1)"
 )
 
+# The 1-sparse loss at x_i = 1 split as in the paper ("The Mathematical Understanding");
+# "interference" above is the geometric overlap, so the loss term has its own name.
+FEATURE_BENEFIT_DEFINITION = "sum over i of I_i (1 - act(||W_i||^2 + b_i))^2 (1-sparse, x_i = 1)"
+INTERFERENCE_LOSS_DEFINITION = "sum over i != j of I_j act(W_j . W_i + b_j)^2 (1-sparse, x_i = 1)"
+
 
 @dataclass(frozen=True)
 class SuperpositionConfig(Config):
@@ -58,6 +63,8 @@ class SuperpositionModel(ToyModel):
         "dimensionality": Output(
             ("feature",), "float32", "D_i = ||W_i||^2 / sum over j of (unit(W_i) . W_j)^2"
         ),
+        "feature_benefit": Output((), "float32", FEATURE_BENEFIT_DEFINITION),
+        "interference_loss": Output((), "float32", INTERFERENCE_LOSS_DEFINITION),
     }
     phase_rule = extra_feature.EXTRA_FEATURE_RULE
     #: the most features an estimator handles (beyond, a step costs more than it saves)
@@ -210,7 +217,28 @@ class SuperpositionModel(ToyModel):
 
     # -- diagnostics --------------------------------------------------------------------
     def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
-        return feature_metrics(self.W.detach())
+        W, b = self.W.detach(), self.b.detach()
+        relu = not self.activation_is_identity
+        return feature_metrics(W) | loss_anatomy(W, b, self.importance, relu)
+
+
+def loss_anatomy(
+    W: torch.Tensor, b: torch.Tensor, importance: torch.Tensor, relu: bool
+) -> dict[str, torch.Tensor]:
+    """The 1-sparse loss at ``x_i = 1`` of ``W [model, hidden, feature]``, ``b [model,
+    feature]`` and ``importance [model, feature]`` split into ``feature_benefit`` ``Σ_i I_i
+    (1 - act(‖W_i‖² + b_i))²`` and ``interference_loss`` ``Σ_{i≠j} I_j act(W_j·W_i + b_j)²``
+    (paper, "The Mathematical Understanding"), each ``[model]``; ``act`` is ReLU when
+    ``relu``, else the identity.  The exact symbolic twin is
+    ``analytics.loss_anatomy.one_sparse_anatomy``."""
+    # pre[m, j, i]: output j's pre-activation when feature i alone is 1
+    pre = torch.bmm(W.transpose(1, 2), W) + b.unsqueeze(-1)
+    out = pre.clamp_min(0.0) if relu else pre
+    own = torch.diagonal(out, dim1=1, dim2=2)  # [model, feature]
+    benefit = (importance * (1.0 - own) ** 2).sum(-1)
+    others = out - torch.diag_embed(own)  # i = j is benefit, not interference
+    interference = (importance * (others**2).sum(-1)).sum(-1)
+    return {"feature_benefit": benefit, "interference_loss": interference}
 
 
 def feature_metrics(W: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -22,6 +22,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from ..correlation_modes import initial_strength
 from ..errors import ConfigError
 from ..fields import POSITIVE, Config, choice, param
 from ..outputs import Output
@@ -44,11 +45,6 @@ class TwoLayerConfig(Config):
     ``init_std`` (:func:`init_std_field`) with its own defaults."""
 
     init: str = param("gaussian", choice("initialisation", lambda: INITS), help=INIT_HELP)
-
-
-def initial_strength(init_std: float, n_hidden: int) -> float:
-    """``a₀``: the mode strength a start of this scale and width grows from."""
-    return init_std**2 * n_hidden / 2
 
 
 class TwoLayerNetwork(ToyModel):

@@ -28,7 +28,8 @@ class AnnealingConfig(ClustersConfig):
 
 
 class Annealing(Clusters):
-    """Free energy of prototypes on a Gaussian mixture (see module docstring)."""
+    """The free energy of prototypes on the points of a Gaussian mixture, unlabelled:
+    soft k-means, whose prototypes split at critical temperatures."""
 
     name = "annealing"
     Config = AnnealingConfig

@@ -173,7 +173,7 @@ class Task:
 
     @classmethod
     def correlation_modes(cls, config: Config):
-        """The modes (``toymodels.tasks.correlation_modes.Modes``) of this config's data set,
+        """The modes (``toymodels.correlation_modes.Modes``) of this config's data set,
         for tasks that are a fixed data set with value targets; None for the others."""
         return None
 

@@ -46,11 +46,11 @@ from functools import cache, cached_property, lru_cache
 import numpy as np
 import torch
 
+from ..correlation_modes import Modes, modes
 from ..fields import Config, integer, param
 from ..limits import CONFLICT, VIEW_RATIO
 from ..outputs import Output
 from .base import Batch
-from .correlation_modes import Modes, modes
 from .fixed_data import FixedDataSet
 
 TASK_NAMES = ("A", "B")
@@ -131,7 +131,9 @@ def _config_modes(n_items: int, conflict: float, strength: float) -> Modes:
 
 
 class Conflict(FixedDataSet):
-    """The two-view data set of each model's κ and ρ (see module docstring)."""
+    """Two views of P items and two tasks on them, from one shared task (conflict κ = 0)
+    to two conflicting ones (κ = 1), view 2 at ρ times view 1's strength: a fixed data
+    set of the P² pairs, fitted by squared error."""
 
     name = "conflict"
     Config = ConflictConfig

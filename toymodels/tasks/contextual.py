@@ -7,10 +7,12 @@ pairs once, context-major (sample ``p = 8·c + o``).  The target stacks ``K + 1`
 every context) and one block per context, non-zero only in its own context's samples.
 ``H``'s 15 rows are indicators of all objects, two halves, four pairs and eight
 singletons.  ``structure = "same"`` puts ``H`` in every context block; ``"different"``
-uses ``H`` for context 1, a ring for context 2 (the all-objects row, then 14 circular
-bumps ``(1, 1, 2/3, 1/3, 0, 0, 1/3, 2/3)`` whose peak pair starts at objects 0, 1, …, 7,
-0, …, 5) and, for context 3, ``H`` with its pairs regrouped as {0,2}, {1,3}, {4,6},
-{5,7}; with 4 or 5 contexts, contexts 4 and 5 repeat the hierarchy and the ring.
+uses ``H`` for context 1, the published ring for context 2 (the all-objects row, then
+the bump ``(0, 0.33, 0.66, 1, 1, 0.66, 0.33, 0)`` and its circular shifts to the left,
+rows 9–14 repeating rows 1–6) and, for context 3, ``H`` with its pairs regrouped as
+{0,2}, {1,3}, {4,6}, {5,7}; with 4 or 5 contexts, contexts 4 and 5 repeat the hierarchy
+and the ring.  The context inputs are ``context_scale`` rather than 1 (the published 4-
+and 5-context data sets use 1.1 and 1.35).
 
 ``inputs = "whitened"`` replaces the inputs ``X`` by ``Σ_xx^{+1/2} X`` (ZCA on the
 input span), so the input correlation is the projector onto that span: every mode of the
@@ -26,114 +28,21 @@ every mode of the closed form (``mode_strength``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 
 import numpy as np
 import torch
 
-from ..fields import Config, choice, param
-from ..limits import INPUTS, N_CONTEXTS, STRUCTURES
+from ..contextual_data import FEATURES, OBJECTS, ContextualConfig, config_modes, contextual_data
+from ..correlation_modes import Modes
 from ..outputs import Output
 from .base import Batch
-from .correlation_modes import RANK_TOLERANCE, Modes, modes
 from .fixed_data import FixedDataSet
-
-OBJECTS = 8
-FEATURES = 15  # rows of a structure: 1 + 2 + 4 + 8
-
-
-@dataclass(frozen=True)
-class ContextualConfig(Config):
-    owner = "task contextual"
-
-    n_contexts: int = param(3, N_CONTEXTS, top=True, help="contexts K (3 to 5)")
-    structure: str = param(
-        "different",
-        choice("structure", lambda: STRUCTURES),
-        help="same: the hierarchy in every context block; different: hierarchy, ring, regrouped",
-    )
-    inputs: str = param(
-        "one_hot",
-        choice("inputs", lambda: INPUTS),
-        help="one_hot object and context; whitened: the same, ZCA-whitened (exact theory)",
-    )
-
-
-# -- the data ------------------------------------------------------------------------------
-def hierarchy() -> np.ndarray:
-    """``H`` (15 x 8): all objects, two halves, four pairs, eight singletons."""
-    rows = []
-    for groups in (1, 2, 4, 8):
-        size = OBJECTS // groups
-        rows += [[1.0 * (o // size == g) for o in range(OBJECTS)] for g in range(groups)]
-    return np.array(rows)
-
-
-def ring() -> np.ndarray:
-    """The all-objects row, then circular bumps whose peak pair starts at 0, 1, …, 7, 0, …, 5."""
-    bump = np.array([1.0, 1.0, 2 / 3, 1 / 3, 0.0, 0.0, 1 / 3, 2 / 3])
-    rows = [np.ones(OBJECTS)] + [np.roll(bump, r % OBJECTS) for r in range(FEATURES - 1)]
-    return np.array(rows)
-
-
-def regrouped() -> np.ndarray:
-    """``H`` with its pairs regrouped as {0,2}, {1,3}, {4,6}, {5,7}."""
-    h = hierarchy()
-    for row, pair in enumerate(((0, 2), (1, 3), (4, 6), (5, 7)), start=3):
-        h[row] = [1.0 * (o in pair) for o in range(OBJECTS)]
-    return h
-
-
-def structures(n_contexts: int, structure: str) -> list[np.ndarray]:
-    """Each context block's structure (15 x 8)."""
-    if structure == "same":
-        return [hierarchy()] * n_contexts
-    cycle = (hierarchy(), ring(), regrouped())
-    return [cycle[k] if k < 3 else cycle[k - 3] for k in range(n_contexts)]
-
-
-@cache
-def _data(n_contexts: int, structure: str, inputs: str):
-    k, samples = n_contexts, OBJECTS * n_contexts
-    context = np.repeat(np.arange(k), OBJECTS)
-    obj = np.tile(np.arange(OBJECTS), k)
-    x = np.zeros((OBJECTS + k, samples))
-    x[obj, np.arange(samples)] = 1.0
-    x[OBJECTS + context, np.arange(samples)] = 1.0
-    blocks = [np.tile(hierarchy(), (1, k))]
-    for c, h in enumerate(structures(k, structure)):
-        block = np.zeros((FEATURES, samples))
-        block[:, context == c] = h
-        blocks.append(block)
-    y = np.vstack(blocks)
-    if inputs == "whitened":
-        evals, evecs = np.linalg.eigh(x @ x.T / samples)
-        keep = evals > RANK_TOLERANCE * evals.max()
-        root = evecs[:, keep] @ np.diag(evals[keep] ** -0.5) @ evecs[:, keep].T
-        x = root @ x
-    for a in (x, y, context):
-        a.flags.writeable = False
-    return x, y, context
-
-
-def contextual_data(config: ContextualConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inputs ``X [8+K, 8K]``, targets ``Y [15(K+1), 8K]`` and each sample's context."""
-    return _data(config.n_contexts, config.structure, config.inputs)
-
-
-@cache
-def _config_modes(n_contexts: int, structure: str, inputs: str) -> Modes:
-    x, y, _ = _data(n_contexts, structure, inputs)
-    return modes(x, y)
-
-
-def config_modes(config: ContextualConfig) -> Modes:
-    return _config_modes(config.n_contexts, config.structure, config.inputs)
 
 
 class Contextual(FixedDataSet):
-    """The contextual data set (see module docstring), identical for every model."""
+    """8 objects in K contexts to map to a context-free hierarchy and one structure per
+    context: a fixed data set, identical for every model, fitted by squared error."""
 
     name = "contextual"
     Config = ContextualConfig

@@ -18,6 +18,11 @@ RANK_TOLERANCE = 1e-9
 DEGENERATE = 1e-7
 
 
+def initial_strength(init_std: float, n_hidden: int) -> float:
+    """``a₀``: the mode strength a start of this scale and width grows from."""
+    return init_std**2 * n_hidden / 2
+
+
 @dataclass(frozen=True)
 class Modes:
     """The modes of a data set for the closed-form dynamics, strongest first: ``s`` the
