@@ -18,6 +18,7 @@ import numpy as np
 from toymodels.errors import ConfigError, check_int, unknown_name
 
 from ._execution import BACKENDS
+from ._parent_watch import watch_parent
 from ._plan import ChunkTask
 from ._worker import train_chunk
 
@@ -45,20 +46,29 @@ def run_inline(tasks: Iterable[ChunkTask], step_progress: Callable[[int], None] 
 
 
 def run_loky(tasks: Iterable[ChunkTask], jobs: int) -> Iterator[Result]:
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed, parallel_config
 
     _quiet_resource_tracker()
-    parallel = Parallel(
-        n_jobs=jobs,
-        backend="loky",
-        return_as="generator_unordered",
-        pre_dispatch=f"{_IN_FLIGHT_PER_WORKER}*n_jobs",
-    )
+    # Each worker watches this process from the moment it starts (see watch_parent).
+    with parallel_config("loky", initializer=watch_parent, initargs=(os.getpid(),)):
+        parallel = Parallel(
+            n_jobs=jobs,
+            return_as="generator_unordered",
+            pre_dispatch=f"{_IN_FLIGHT_PER_WORKER}*n_jobs",
+        )
     with warnings.catch_warnings():
-        # Stopped early (Ctrl-C), joblib says it cancelled the chunks in flight: they are
-        # simply trained again on resume.
-        warnings.filterwarnings("ignore", "[0-9]+ tasks which were still being processed")
-        yield from parallel(delayed(_indexed)(task) for task in tasks)
+        # Stopped early (Ctrl-C), joblib says it cancelled the chunks in flight (or left
+        # finished ones unread): they are simply trained again on resume.  It says so when
+        # its generator is closed, which therefore happens here, inside the filter.
+        warnings.filterwarnings("ignore", _EXIT_EARLY)
+        results = parallel(delayed(_indexed)(task) for task in tasks)
+        try:
+            yield from results
+        finally:
+            results.close()
+
+
+_EXIT_EARLY = r"[0-9]+ tasks (which were still being processed|have been successfully executed)"
 
 
 # A terminal's Ctrl-C signals the whole process group: the main process answers with one

@@ -19,7 +19,7 @@ import numpy as np
 
 from toymodels import strict_json
 from toymodels.families import FAMILIES
-from toymodels.files import atomic_write
+from toymodels.files import atomic_write, interrupts_deferred
 from toymodels.phases import aggregate
 
 from ._plan import plan_chunks
@@ -207,7 +207,8 @@ def write_results(ds, path: Path):
         stamped.to_netcdf(tmp, engine=ENGINE)
         back.append(read_results(tmp))
 
-    atomic_write(Path(path), write)
+    with interrupts_deferred():
+        atomic_write(Path(path), write)
     return back[0]
 
 
@@ -224,7 +225,8 @@ def read_results(path: Path):
     with open(path, "rb"):  # missing or forbidden is not damaged: let that error through
         pass
     try:
-        ds = xr.load_dataset(path, engine=ENGINE)
+        with interrupts_deferred():  # HDF5's locks (see interrupts_deferred)
+            ds = xr.load_dataset(path, engine=ENGINE)
         for name in list(ds.variables):
             if ds[name].dtype.kind == "O":  # variable-length strings come back as objects
                 ds[name] = ds[name].astype(str)

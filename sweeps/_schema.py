@@ -70,7 +70,7 @@ def variables(config: ModelConfig, train: TrainConfig) -> dict[str, Variable]:
 
 def sizes(config: ModelConfig, train: TrainConfig) -> dict[str, int]:
     """Sizes of every dim the arrays of ``config`` use."""
-    return {**FAMILIES[config.family].dims(config), STEP: len(train.record_steps())}
+    return {**FAMILIES[config.family].dims(config), STEP: train.recorded_count()}
 
 
 def chunk_arrays(config: ModelConfig, train: TrainConfig) -> dict[str, tuple[np.dtype, tuple]]:

@@ -1,7 +1,10 @@
 """How big a sweep is, checked before anything is written or trained.
 
 A sweep whose results cannot fit in memory is refused outright: consolidation holds every
-model's arrays at once (twice, while the written file is read back).  A large one, more
+model's arrays at once (twice, while the written file is read back).  So is one whose
+training cannot: what a model holds while it trains (its data set, a step's activations,
+its metrics' matrices, as its family, task and estimator declare them:
+``toymodels.memory``), a group of models at a time in each worker.  A large one, more
 than :data:`LARGE_MODELS` models or :data:`LARGE_MODEL_STEPS` model-steps, starts only
 when confirmed (``yes``); the refusal says how many models, how much memory and how long,
 the time measured by training its first cell's models for a few steps.
@@ -17,6 +20,7 @@ import time
 import numpy as np
 
 from toymodels.errors import ConfigError
+from toymodels.tasks import TASKS
 
 from ._schema import INDEX_ARRAYS, chunk_arrays
 from .spec import SweepSpec
@@ -46,16 +50,25 @@ class SizeEstimate:
     memory_bytes: int  # the results in memory while they are consolidated and read back
     largest: tuple[str, tuple[int, ...]]  # each model's largest array: name, shape
     per_model_bytes: int
+    # The final loss on eval_batch fresh examples, in steps of batch_size examples (a
+    # forward pass, cheaper than a step): a cost of its own when eval_batch is huge.
+    eval_examples: int = 0
+    eval_steps: int = 0
+
+    @property
+    def work(self) -> int:
+        """Model-steps, the final evaluation's included."""
+        return self.model_steps + self.models * self.eval_steps
 
     @property
     def large(self) -> bool:
-        return self.models > LARGE_MODELS or self.model_steps > LARGE_MODEL_STEPS
+        return self.models > LARGE_MODELS or self.work > LARGE_MODEL_STEPS
 
 
 def estimate(spec: SweepSpec) -> SizeEstimate:
     """Models, model-steps and result memory of ``spec``, from its first and last cells
     (sizes and steps are largest at one end of an axis)."""
-    per_model = steps = most = 0
+    per_model = steps = most = eval_examples = eval_steps = 0
     largest = ("loss", ())
     for cell in {0, spec.n_cells - 1}:
         point = spec.cell_point(cell)
@@ -67,6 +80,9 @@ def estimate(spec: SweepSpec) -> SizeEstimate:
         if sizes[name] > most:
             most, largest = sizes[name], (name, arrays[name][1])
         steps = max(steps, train.steps)
+        if not TASKS[spec.task].fixed:
+            eval_examples = max(eval_examples, train.eval_batch)
+            eval_steps = max(eval_steps, -(-train.eval_batch // train.batch_size))
     axis = spec.axis("steps")
     if axis is not None:
         steps = max(int(v) for v in axis.values)
@@ -76,13 +92,49 @@ def estimate(spec: SweepSpec) -> SizeEstimate:
         memory_bytes=RESULT_COPIES * (spec.n_models * per_model + spec.n_cells * CELL_OVERHEAD),
         largest=largest,
         per_model_bytes=per_model,
+        eval_examples=eval_examples,
+        eval_steps=eval_steps,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingEstimate:
+    per_model: int  # bytes one model holds while it trains
+    largest: list[tuple[str, int]]  # what holds most of them, and how much
+    dims: dict[str, int]  # the model's sizes
+    together: int  # models a worker trains at once
+    workers: int  # workers training at once
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.workers * self.together * self.per_model
+
+
+def training_estimate(spec: SweepSpec, jobs: int) -> TrainingEstimate:
+    """What the workers hold while they train, from the first and last cells (sizes are
+    largest at one end of an axis)."""
+    from toymodels.memory import training_memory
+
+    worst = None
+    for cell in {0, spec.n_cells - 1}:
+        point = spec.cell_point(cell)
+        memory = training_memory(spec.model_config(point), spec.train_config(point))
+        together = min(memory.group, spec.chunk_size, spec.n_models)
+        if worst is None or together * memory.per_model > worst[0] * worst[1].per_model:
+            worst = (together, memory)
+    together, memory = worst
+    chunks = -(-spec.n_models // spec.chunk_size)
+    return TrainingEstimate(
+        memory.per_model, memory.largest, memory.dims, together, min(jobs, chunks)
     )
 
 
 def check_size(spec: SweepSpec, jobs: int, yes: bool) -> None:
     """Refuse what cannot fit in memory; refuse a large sweep unless ``yes``."""
-    size = estimate(spec)
     available = available_memory()
+    if available is not None:
+        check_training(spec, jobs, available)
+    size = estimate(spec)
     if available is not None and size.memory_bytes > MEMORY_SHARE * available:
         name, shape = size.largest
         dims = " x ".join(f"{n:,}" for n in shape) or "1"
@@ -94,12 +146,40 @@ def check_size(spec: SweepSpec, jobs: int, yes: bool) -> None:
             f"the {bytes_text(available)} available; use fewer or smaller models"
         )
     if size.large and not yes:
-        seconds = size.model_steps * seconds_per_model_step(spec) / max(1, jobs)
+        seconds = size.work * seconds_per_model_step(spec) / max(1, jobs)
+        steps = size.model_steps // size.models
+        evaluation = (
+            f" and a final loss on {size.eval_examples:,} examples each"
+            if size.eval_steps > steps
+            else ""
+        )
         raise ConfigError(
-            f"this sweep is large: {size.models:,} models x {size.model_steps // size.models:,} "
-            f"steps, about {bytes_text(size.memory_bytes)} of memory and {_duration(seconds)} on "
+            f"this sweep is large: {_count(size.models, 'model')} x {steps:,} steps{evaluation}, "
+            f"about {bytes_text(size.memory_bytes)} of memory and {_duration(seconds)} on "
             f"{_count(jobs, 'worker')}; rerun with --yes (yes=True) to start it"
         )
+
+
+def check_training(spec: SweepSpec, jobs: int, available: int) -> None:
+    """Refuse a sweep whose workers cannot hold what they train."""
+    size = training_estimate(spec, jobs)
+    if size.memory_bytes <= MEMORY_SHARE * available:
+        return
+    what = "; ".join(f"{name}: {bytes_text(held)}" for name, held in size.largest)
+    dims = ", ".join(f"{name} {n:,}" for name, n in size.dims.items())
+    one = f"one model ({dims}) needs about {bytes_text(size.per_model)} of memory while it trains"
+    if size.together * size.workers == 1:
+        where = ""
+    else:
+        where = (
+            f", {_count(size.together, 'model')} at a time in each of "
+            f"{_count(size.workers, 'worker')}: {bytes_text(size.memory_bytes)}"
+        )
+    fewer = "fewer jobs (--jobs) or " if size.workers > 1 else ""
+    raise ConfigError(
+        f"this sweep cannot be trained in memory: {one} ({what}){where}, "
+        f"more than the {bytes_text(available)} available; use {fewer}smaller models"
+    )
 
 
 def seconds_per_model_step(spec: SweepSpec) -> float:

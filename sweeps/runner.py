@@ -146,11 +146,16 @@ def _run(spec, folder: Path, chunks, progress, execute):
                 tasks = chunk_tasks(spec, todo)
                 steps = _StepCounter(report, done)
                 results = execute(tasks, len(todo)) or run_inline(tasks, steps)
-                for index, arrays in results:
-                    storage.write_chunk(folder, index, arrays, spec)
-                    done += cost[index]
-                    steps.base, steps.partial = done, 0
-                    report(done)
+                try:
+                    for index, arrays in results:
+                        storage.write_chunk(folder, index, arrays, spec)
+                        done += cost[index]
+                        steps.base, steps.partial = done, 0
+                        report(done)
+                finally:
+                    # Stopped early (Ctrl-C, a full disk): the workers are stopped now,
+                    # not whenever the generator happens to be collected.
+                    results.close()
                 ds = consolidate(spec, lambda c: _verified(folder, c, spec))
                 finished = write_results(ds, folder / storage.RESULTS_FILE)
         finally:

@@ -160,6 +160,7 @@ def test_list_names_every_activation_and_volume_control(capsys):
         (["--volume", "nope"], 'unknown volume control "nope"'),
         (["--task", "nope"], "invalid choice"),
         (["--grid", "0"], "grid 0 must be an integer from 2 to 1000"),
+        (["--grid", "1"], "grid 1 must be an integer from 2 to 1000"),
         (["--seeds", "x"], "is not an integer"),
         (["--lr", "nan"], "lr=nan is not finite"),
     ],

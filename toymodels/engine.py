@@ -22,19 +22,17 @@ import torch
 from .errors import ConfigError
 from .estimators import ESTIMATORS
 from .families import FAMILIES, ToyModel
+from .memory import models_per_group
 from .model_config import ModelConfig
 from .random_words import UniformBlocks
 from .recording import (
     Recorder,
     metrics_need_probe,
-    needs_probe,
     probe_batch,
-    probe_group_models,
     snapshot,
 )
 from .regularisers import REGULARISERS
 from .seeds import STREAM_EVAL
-from .tasks import TASKS
 from .threads import torch_threads
 from .train_config import TrainConfig
 
@@ -117,10 +115,7 @@ def _groups(count: int, config: ModelConfig, train_cfg: TrainConfig, threads: in
     do not depend on its group: every model has its own streams and all arithmetic is per
     model.
     """
-    family, task = FAMILIES[config.family], TASKS[config.task]
-    most = ESTIMATORS[train_cfg.estimator].group_models(config, train_cfg)
-    if needs_probe(family, task, train_cfg):
-        most = min(most, probe_group_models(family, task, config, train_cfg))
+    most = models_per_group(config, train_cfg)
     threads = max(1, threads)
     rounds = -(-count // (most * threads))  # ceil
     parts = min(count, rounds * threads)

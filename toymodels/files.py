@@ -3,9 +3,12 @@ that an output folder can be written at all."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import ConfigError
@@ -72,3 +75,31 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C (SIGINT) inside the block is held until the block ends, then raised as
+    ``KeyboardInterrupt``.  For writes through libraries that hold locks of their own
+    (h5py's, xarray's around HDF5): a ``KeyboardInterrupt`` raised inside them can leave
+    such a lock taken, and the clean-up that follows waits on it for ever, so the command
+    neither ends nor says why.  The write then finishes (seconds at most) and the
+    interrupt takes effect after it.  Signals can be handled in the main thread only;
+    elsewhere the block runs as is."""
+    if threading.current_thread() is not threading.main_thread() or _held:
+        yield  # not ours to handle, or an outer block holds them already
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: _held.append(signum))
+    _held.append(0)  # marks the block as active
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        received = len(_held) > 1
+        _held.clear()
+    if received:
+        raise KeyboardInterrupt
+
+
+# While interrupts_deferred holds Ctrl-C: a marker, then one entry per SIGINT received.
+_held: list[int] = []

@@ -110,14 +110,14 @@ class Recorder:
 
     def __init__(self, model, train, with_exact: bool):
         self.model = model
+        self.train = train
         self.steps = train.record_steps()
-        self.due = set(self.steps)
         self.probe = probe_batch(model, train.eval_batch)
         self.with_exact = with_exact
         self.records: list[dict[str, torch.Tensor]] = []
 
     def __call__(self, step: int) -> None:
-        if step in self.due:
+        if self.train.is_recorded(step):
             self.records.append(snapshot(self.model, self.probe, True, self.with_exact))
 
     def arrays(self) -> dict[str, np.ndarray]:

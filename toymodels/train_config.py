@@ -84,6 +84,22 @@ class TrainConfig(Config):
                 f"largest number {FLOAT32_MAX:g}; lr must be at most {most:g}"
             )
 
+    def recorded_count(self) -> int:
+        """How many steps :meth:`record_steps` lists, counted without listing them (the
+        size guard asks before a run of 10¹² steps could build its list)."""
+        if self.record_every is None:
+            return 0
+        return self.steps // self.record_every + 1 + (self.steps % self.record_every != 0)
+
+    def is_recorded(self, step: int) -> bool:
+        """Whether :meth:`record_steps` holds ``step``."""
+        every = self.record_every
+        return (
+            every is not None
+            and 0 <= step <= self.steps
+            and (step % every == 0 or step == self.steps)
+        )
+
     def record_steps(self) -> tuple[int, ...]:
         """Steps whose state is recorded: 0, k, 2k, … and the last step (none when off)."""
         if self.record_every is None:

@@ -66,6 +66,16 @@ class Estimator:
         return task.sample_shape(config.data, train.batch_size)
 
     @classmethod
+    def step_examples(cls, config, train) -> int:
+        """Examples one model's step works on (a step's activations grow with them)."""
+        return train.batch_size
+
+    @classmethod
+    def words_bytes(cls, config, train) -> int:
+        """Bytes of random words one model holds at most (its block of steps' words)."""
+        return UniformBlocks.block_bytes(cls.words_shape(config, train))
+
+    @classmethod
     def group_models(cls, config, train) -> int:
         """Most models to train as one group (bounded by the data they draw per block)."""
         shape = cls.words_shape(config, train)

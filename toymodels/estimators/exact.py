@@ -31,5 +31,13 @@ class Exact(Estimator):
         return loss if need_loss else None
 
     @classmethod
+    def step_examples(cls, config, train) -> int:
+        return 0  # the closed form has no examples
+
+    @classmethod
+    def words_bytes(cls, config, train) -> int:
+        return 0
+
+    @classmethod
     def group_models(cls, config, train) -> int:
         return EXACT_GROUP_MODELS

@@ -23,6 +23,14 @@ class Full(Estimator):
         return self.model.batch_loss_and_grad(self.batch, self.row_weight, need_loss)
 
     @classmethod
+    def step_examples(cls, config, train) -> int:
+        return TASKS[config.task].examples(config.data)
+
+    @classmethod
+    def words_bytes(cls, config, train) -> int:
+        return 0  # every step sees the data set: nothing is drawn
+
+    @classmethod
     def group_models(cls, config, train) -> int:
         dims = TASKS[config.task].dims(config.data)
         per_model = 4 * TASKS[config.task].examples(config.data) * (dims["input"] + dims["output"])

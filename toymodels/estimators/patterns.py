@@ -44,6 +44,11 @@ class Patterns(Estimator):
         self.blocks = UniformBlocks(model.seeds, STREAM_DATA, (n, self.batch))
         self.chunks = sample_chunks(model, self.batch, (weight, scale))
 
+    @classmethod
+    def step_examples(cls, config, train) -> int:
+        patterns = 2 ** min(config.data.n_features, PATTERNS_MAX_FEATURES)
+        return patterns * max(1, train.batch_size // patterns)
+
     def step(self, need_loss: bool = False):
         model = self.model
         prepare_grads(model)

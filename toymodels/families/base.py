@@ -13,6 +13,7 @@ line in ``FAMILIES``; the sweep spec, storage and results read the declarations.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -25,6 +26,18 @@ from ..fields import Config
 from ..outputs import Output
 from ..phases import PhaseRule
 from ..tasks import TASKS, Batch
+
+# What :meth:`ToyModel.working_bytes` counts per entry: float32 values; the parameter, its
+# gradient and Adam's two moments; a step's forward values, their gradients and a
+# temporary or two; a metric as computed and as returned; a square matrix and its copies
+# in a metric's arithmetic (abs, comparisons, the reachability products of n_distinct).
+# An estimate to refuse what cannot fit, not a budget to plan by: a factor of two either
+# way changes no verdict that matters.
+FLOAT_BYTES = 4
+PARAM_COPIES = 4
+ACTIVATION_COPIES = 4
+METRIC_COPIES = 2
+SQUARE_COPIES = 6
 
 
 class ToyModel(torch.nn.Module):
@@ -61,6 +74,9 @@ class ToyModel(torch.nn.Module):
     phase_rule: ClassVar[PhaseRule | None] = None
     #: definitions stored with the results as attributes (name -> one line)
     definitions: ClassVar[dict[str, str]] = {}
+    #: dims of which a step or a metric builds a square matrix per model (pairs of units
+    #: or features: cosines, a Gram matrix), never stored, which the size guard counts
+    square_dims: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -119,6 +135,38 @@ class ToyModel(torch.nn.Module):
                 f'estimator "{estimator}" works on the data distribution, not a finite data '
                 "set (n_samples > 0); use estimator=full or sampled"
             )
+
+    @classmethod
+    def working_bytes(cls, config, examples: int) -> dict[str, int]:
+        """Bytes one model of ``config`` holds while it trains on ``examples`` examples a
+        step and is measured, by what holds them (the size guard reads it, so nothing that
+        grows with a config's sizes is left for the first step to find).  This default
+        counts the parameters with their gradient and optimiser state, a step's
+        activations (every parameter's rows, and the inputs and outputs, per example),
+        the metrics measured, and the square matrices of :attr:`square_dims`; a family
+        that builds something larger says so here."""
+        dims = cls.dims(config)
+        entries = {name: math.prod(dims[d] for d in o.dims) for name, o in cls.params.items()}
+        # A parameter [a, b] turns an example into a rows' worth of values: its largest
+        # slice, so W [unit, input] gives K values an example whatever the input size.
+        rows = sum(
+            n // max(1, min((dims[d] for d in cls.params[k].dims), default=1))
+            for k, n in entries.items()
+        )
+        task = TASKS[config.task].dims(config.data)
+        per_example = rows + task["input"] + task["output"]
+        metrics = sum(math.prod(dims.get(d, 1) for d in o.dims) for o in cls.metrics.values())
+        return {
+            "parameters": FLOAT_BYTES * PARAM_COPIES * sum(entries.values()),
+            f"a step's activations on {examples:,} examples": FLOAT_BYTES
+            * ACTIVATION_COPIES
+            * examples
+            * per_example,
+            "metrics": FLOAT_BYTES * METRIC_COPIES * metrics,
+            " and ".join(f"{d} x {d} matrices" for d in cls.square_dims): FLOAT_BYTES
+            * SQUARE_COPIES
+            * sum(dims[d] ** 2 for d in cls.square_dims),
+        }
 
     @classmethod
     def uses_hand_gradient(cls, config) -> bool:

@@ -53,6 +53,7 @@ class PrototypeLayer(CompetingUnits, ToyModel):
     weights = ("W1",)
     metrics = UNIT_METRICS
     metrics_use_data = True
+    square_dims = ("unit",)  # |cos|, distances and alike links between every pair of units
     phase_rule = rule.LAYER_COMPETITION_RULE
     definitions = {
         **UNIT_DEFINITIONS,

@@ -56,6 +56,7 @@ class SuperpositionModel(ToyModel):
         "b": Output(("feature",), "float32", "output bias"),
     }
     weights = ("W",)
+    square_dims = ("feature",)  # WᵀW of a step and the overlaps (Ŵ_i·W_j)² of the metrics
     metrics = {
         "norm": Output(("feature",), "float32", "||W_i||"),
         "interference": Output(("feature",), "float32", INTERFERENCE_DEFINITION),

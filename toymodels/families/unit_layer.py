@@ -82,6 +82,7 @@ class UnitLayer(ToyModel):
     weights = ("W1", "W2")
     metrics = UNIT_METRICS
     metrics_use_data = True
+    square_dims = ("unit",)  # |cos| and the alike links between every pair of units
     definitions = {
         **UNIT_DEFINITIONS,
         "unit_rows": "[w_k, b_k]: a unit's weights and bias (the cut it makes)",

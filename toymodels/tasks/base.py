@@ -25,6 +25,10 @@ from ..outputs import Output
 from ..random_words import UniformBlocks, index_from_bits
 from ..seeds import STREAM_DATA
 
+# Bytes per entry of a data set while it is built: the words it is drawn from, the float32
+# values and a temporary of the same size.
+DATA_BYTES = 12
+
 
 def n_samples_field():
     """The ``n_samples`` field of a task that draws examples from a distribution: 0 for
@@ -122,6 +126,17 @@ class Task:
         distribution declare it as the field ``n_samples`` (:func:`n_samples_field`); a task
         that is a fixed data set overrides this."""
         return config.n_samples
+
+    @classmethod
+    def data_bytes(cls, config: Config) -> int:
+        """Bytes one model's finite data set takes while it is built and held (0 for a
+        stream, whose examples a step draws are the family's to count): inputs, targets
+        and labels, drawn as int32 words and held as float32.  A task that builds its data
+        set another way says so here (the size guard reads it before anything is built)."""
+        if not cls.finite(config):
+            return 0
+        dims = cls.dims(config)
+        return DATA_BYTES * cls.examples(config) * (dims["input"] + dims["output"] + 1)
 
     @classmethod
     def finite(cls, config: Config) -> bool:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 
 import numpy as np
 import torch
@@ -98,7 +98,15 @@ def routing(conflict: float, strength: float) -> np.ndarray:
     return n * np.array([[(k + conflict) * g1, k * g2], [k * g1, (k + conflict) * g2]])
 
 
-@cache
+# Data sets kept for reuse (a chunk's models share κ, ρ values, and so do the chunks a
+# worker trains one after another); bounded, since each takes 32·(P−1)·P² bytes.
+KEPT_DATA_SETS = 16
+# Float64 entries of 2(P−1)·P² that building one data set holds at its peak: the two
+# views, X and Y, and a head's temporary.
+BUILD_COPIES = 4
+
+
+@lru_cache(maxsize=KEPT_DATA_SETS)
 def _data(n_items: int, conflict: float, strength: float):
     codes = item_codes(n_items)
     a = np.repeat(np.arange(n_items), n_items)  # view 1's item of each sample
@@ -149,6 +157,13 @@ class Conflict(FixedDataSet):
     @classmethod
     def examples(cls, config: ConflictConfig) -> int:
         return config.n_items**2
+
+    @classmethod
+    def data_bytes(cls, config: ConflictConfig) -> int:
+        # Built in float64 (BUILD_COPIES arrays of 2(P−1)·P² at once), a model's targets
+        # stacked in float64 and held in float32 (the inputs are shared by every model).
+        entries = 2 * (config.n_items - 1) * config.n_items**2
+        return entries * (8 * BUILD_COPIES + 8 + 4)
 
     @classmethod
     def correlation_modes(cls, config: ConflictConfig) -> Modes:
