@@ -899,6 +899,50 @@ TOP_LEVEL = [
     bad("analytic", ("COMMAND", "analytic_command"), allowed=REQUIRED),
 ]
 
+
+ANALYTIC_ANATOMY = [
+    bad("--W [[1,nan]]", "nan", allowed=FINITE),
+    bad(["--W", "[[1,-1]]", "--importance=-1,1"], "-1", allowed=either(POSITIVE, NONNEGATIVE)),
+    bad("--W [[1,-1]] --family tanh", "tanh", allowed=NAMES),
+    bad("", "--W", allowed=REQUIRED),
+    bad("--W [[1,-1]] --b [0]", "b", allowed=r"columns|entries"),
+]
+
+ANALYTIC_THOMSON = [
+    bad("--features 1 --dims 2", "features", "1", allowed=r"from 2 to 50"),
+    bad("--features 5 --dims 0", "dims", "0", allowed=r"from 1 to 10"),
+    bad("--features 5 --dims 2 --starts 5000", "5000", allowed=r"from 1 to 4096"),
+    bad("--features 50 --dims 10", "550", allowed=r"at most|above the 100"),
+    bad("--features nan --dims 2", "nan", allowed=INTEGER),
+    bad("--features 5 --dims 2 --norms loose", "loose", allowed=NAMES),
+]
+
+ANALYTIC_RELN = [
+    bad("--contexts 6", "6", allowed=r"3 to 5|3-5|3 and 5|between"),
+    bad("--lr 0", "lr", "0", allowed=POSITIVE),
+    bad("--lr nan", "nan", allowed=either(POSITIVE, FINITE)),
+    bad("--epochs 0", "0", allowed=AT_LEAST_1),
+    bad("--record-every 0", "0", allowed=AT_LEAST_1),
+    bad("--a0-common 0", "0", allowed=POSITIVE),
+    bad("--a0-pathway -1", "-1", allowed=POSITIVE),
+    bad("--context-scale 0", "context_scale", "0", allowed=r"\[0.001, 1000\]"),
+    bad("--basis nope", "nope", allowed=NAMES),
+    bad("--structure tree", "tree", allowed=NAMES),
+    bad(["--pathways", "[[1,4]]"], "4", allowed=r"1 to 3"),
+    bad(["--pathways", "[[1,2,2]]"], "[1, 2, 2]", allowed=r"repeats"),
+    bad(["--pathways", "[[]]"], "[]", allowed=r"non-empty"),
+    bad(["--pathways", "[]"], "[]", allowed=r"non-empty"),
+    bad(["--pathways", "[[1,2],[2,1]]"], "[1, 2]", allowed=r"one pathway"),
+    bad(["--pathways", "{"], "{", allowed=JSON_TEXT),
+    bad(["--epochs", "100000000", "--record-every", "1"], "100000000", allowed=r"at most"),
+]
+
+MULTITASK_RELN = [
+    bad("", "--run", allowed=REQUIRED),
+    bad("--run /nonexistent-run", "/nonexistent-run", allowed=r"holds no run|spec\.json"),
+    bad("--run /", "/", allowed=r"holds no run|spec\.json"),
+]
+
 CASES: dict[str, list[Bad]] = {
     "phase-diagram": PHASE_DIAGRAM,
     "sweep run": SWEEP_RUN,
@@ -911,6 +955,10 @@ CASES: dict[str, list[Bad]] = {
     "analytic optimum": ANALYTIC_OPTIMUM,
     "analytic modes": ANALYTIC_MODES,
     "analytic critical-temperature": ANALYTIC_CRITICAL_TEMPERATURE,
+    "analytic anatomy": ANALYTIC_ANATOMY,
+    "analytic thomson": ANALYTIC_THOMSON,
+    "analytic reln": ANALYTIC_RELN,
+    "multitask reln": MULTITASK_RELN,
     "multitask train": MULTITASK_TRAIN,
     "conflict phase-diagram": CONFLICT_PHASE_DIAGRAM,
     "competition phase-diagram": COMPETITION_PHASE_DIAGRAM,
