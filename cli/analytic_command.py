@@ -211,7 +211,7 @@ def register(sub) -> None:
 
     from .analytic_reln import register as register_reln
 
-    register_reln(inner)
+    register_reln(inner, _add_time_limit)
 
     p = inner.add_parser(
         "critical-temperature",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from .analytic_output import budget, print_json, print_table
 from .arguments import add_contextual_options, add_learning_rate, positive_float, positive_int
 
 # Recorded epochs per answer: beyond this the JSON is megabytes and no figure needs it.
@@ -19,7 +20,7 @@ EXAMPLE = "'[[1,2,3],[1,2],[2,3],[1,3]]'"
 BASES = ("drive", "fixed_point")
 
 
-def register(inner) -> None:
+def register(inner, add_time_limit) -> None:
     """Add ``reln`` to the ``analytic`` subcommands."""
     from toymodels.limits import CONTEXT_SCALE
 
@@ -74,6 +75,7 @@ def register(inner) -> None:
         "pathways' joint fixed point (ends where gradient descent on them ends)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_time_limit(p)
     p.set_defaults(handler=run)
 
 
@@ -104,28 +106,20 @@ def _pathways(text: str):
         ) from None
 
 
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for j, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        if j == 0:
-            print("  ".join("-" * w for w in widths))
-
-
 def run(args: argparse.Namespace) -> int:
     from analytics.reln_theory import predict_reln
     from toymodels.contextual_data import ContextualConfig
-    from toymodels.errors import ConfigError
 
     pathways = None if args.pathways is None else _pathways(args.pathways)
     epochs = recorded_epochs(args.epochs, args.record_every)
     config = ContextualConfig(
         n_contexts=args.contexts, structure=args.structure, context_scale=args.context_scale
     )
-    found = predict_reln(
-        config, args.lr, pathways, args.a0_common, args.a0_pathway, basis=args.basis
-    )
-    loss = found.loss(epochs)
+    with budget(args, "solving the ReLN's pathways"):
+        found = predict_reln(
+            config, args.lr, pathways, args.a0_common, args.a0_pathway, basis=args.basis
+        )
+        loss = found.loss(epochs)
     described = [
         {
             "contexts": list(p.contexts),
@@ -153,14 +147,7 @@ def run(args: argparse.Namespace) -> int:
             "loss": [float(v) for v in loss],
             "pathways": described,
         }
-        try:
-            text = json.dumps(result, indent=2, allow_nan=False)
-        except ValueError:  # NaN or inf would make the output invalid JSON
-            raise ConfigError(
-                "the closed form holds a number beyond the float range (inf or nan); the "
-                "settings are too extreme for a numeric answer"
-            ) from None
-        print(text)
+        print_json(result)
         return 0
     print(f"tau = {found.tau:.4g} epochs; loss = 1/2 sum of squared error")
     rows = [("pathway", "a0", "modes", "top s", "top s/d")]
@@ -175,8 +162,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{top['asymptote']:.4f}",
             )
         )
-    _print_table(rows)
+    print_table(rows)
     shown = [i for i, e in enumerate(epochs) if e % 1000 == 0 or i == len(epochs) - 1]
     print()
-    _print_table([("epoch", "loss"), *((str(epochs[i]), f"{loss[i]:.4g}") for i in shown)])
+    print_table([("epoch", "loss"), *((str(epochs[i]), f"{loss[i]:.4g}") for i in shown)])
     return 0

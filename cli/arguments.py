@@ -30,8 +30,9 @@ from toymodels.limits import LEARNING_RATE, ROOT_SEED
 
 def headline(doc: str) -> str:
     """A command's description for ``--help``: the first paragraph of its module's
-    docstring, on one line (its first line alone can stop mid-sentence)."""
-    return " ".join(doc.strip().split("\n\n")[0].split())
+    docstring, on one line (its first line alone can stop mid-sentence), without the
+    docstring's code quotes."""
+    return " ".join(doc.strip().split("\n\n")[0].replace("``", "").split())
 
 
 def _parse(text: str, convert: type, kind: str, label: str):
