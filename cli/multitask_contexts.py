@@ -21,6 +21,7 @@ from .arguments import add_sweep_options, headline, positive_int
 # its 3-minute budget; the census and the singular values vary little across seeds.
 DEFAULTS = {"seeds": 5, "epochs": 8001}
 RUNS = ("relu", "gdln")
+WRITTEN = ("summary.json", "contexts.png", "contexts.pdf")  # besides the sweeps' folders
 
 
 def register(inner) -> None:
@@ -57,7 +58,7 @@ def check_out(out: Path) -> None:
     check_writable(out)
     if not out.is_dir():
         return
-    ours = {p.name for p in folders(out).values()} | {"summary.json", "contexts.png", "contexts.pdf"}
+    ours = {p.name for p in folders(out).values()} | set(WRITTEN)
     stray = sorted(p.name for p in out.iterdir() if p.name not in ours)
     if stray:
         raise ConfigError(
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         for (key, spec), path in zip(specs.items(), folders(args.out).values(), strict=True)
     }
     runs = {k: (results[(k, "relu")], results[(k, "gdln")]) for k in CONTEXTS}
-    summary = summarise_contexts(runs, args.epochs)
+    summary = summarise_contexts(runs)
     summary["figures"] = save_figures(args.out, {"contexts": contexts_figure(runs, summary)})
     write_json(args.out / "summary.json", summary)
     lines = []

@@ -85,7 +85,7 @@ def _pathways(ax, gdln: xr.Dataset, k: int) -> float:
     for p, name in enumerate(names):
         c = colour.get(name, "grey")
         ax.plot(x, top[p], color=c, lw=1.2, ls="-" if name in colour else "--", gid=TRAINED_GID)
-    prediction = closed_form(k, int(x[-1]) + 1)
+    prediction = closed_form(k)
     t = np.linspace(0, x[-1], THEORY_POINTS)
     every = tuple(range(1, k + 1))
     drawn = top.max(initial=0.0)
@@ -96,7 +96,8 @@ def _pathways(ax, gdln: xr.Dataset, k: int) -> float:
         drawn = max(drawn, strength.max())
     ax.set(xlim=(0, x[-1]), xlabel="epoch")
     # The K − 1-context pathways of one K learn the same values: their lines coincide.
-    note = "solid: GDLN (mean of seeds)\ndotted: closed form\nblack: common\ncolour: each K−1 pathway"
+    note = "solid: GDLN (mean of seeds)\ndotted: closed form\nblack: common\n"
+    note += "colour: each K−1 pathway"
     if len(names) > 1 + k:
         note += "\ndashed grey: one context"
     ax.text(
@@ -118,7 +119,7 @@ def _loss(ax, relu: xr.Dataset, gdln: xr.Dataset, k: int) -> None:
         mean = ds["loss_trajectory"].transpose("seed", "step").values.mean(0)
         ax.plot(x, mean, color=colour, lw=1.2, label=label, gid=LOSS_GID)
         lo, hi = min(lo, mean[mean > 0].min(initial=np.inf)), max(hi, mean.max())
-    prediction = closed_form(k, int(x[-1]) + 1)
+    prediction = closed_form(k)
     t = np.linspace(0, x[-1], THEORY_POINTS)
     theory = prediction.loss(t)
     ax.plot(t, theory, "--", color="black", lw=1.0, label="closed form (ReLN)", gid=CLOSED_GID)

@@ -44,6 +44,7 @@ import numpy as np
 
 from .json_values import listed
 from .reln import pathways as relu_pathways
+from .seed_selection import diverged_counts
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -119,14 +120,14 @@ def run_specs(
 
 
 # -- the ReLU network -------------------------------------------------------------------------
-def census(relu: xr.Dataset) -> dict[str, list[int]]:
+def census(relu: xr.Dataset, k: int | None = None) -> dict[str, list[int]]:
     """Per seed, the strong units active in every context (``all``), in K − 1
     (``all_but_one``), in another subset of two or more (``other_subsets``), in one
     (``single``); strong and active as in the run's census
     (``toymodels.families.contextual_networks``)."""
     from toymodels.families.contextual_networks import STRONG_FRACTION
 
-    k = _contexts(relu)
+    k = _contexts(relu) if k is None else k
     strength = relu["unit_strength"].transpose("seed", "unit").values
     bits = relu["unit_contexts"].transpose("seed", "unit").values.astype(np.int64)
     active = sum((bits >> c) & 1 for c in range(k))
@@ -184,7 +185,7 @@ def gdln_singular_values(gdln: xr.Dataset) -> dict[str, list]:
     return {name: listed(values[p]) for p, name in enumerate(names)}
 
 
-def closed_form(k: int, epochs: int, lr: float = LR):
+def closed_form(k: int, lr: float = LR):
     """The closed-form ReLN of ``k`` contexts on the published data set and pathways."""
     from analytics.reln_theory import predict_reln
     from toymodels.contextual_data import ContextualConfig
@@ -200,14 +201,14 @@ def pathway_name(contexts) -> str:
     return "ctx" + "+".join(str(c) for c in contexts)
 
 
-def closed_form_singular_values(k: int, epochs: int, lr: float = LR) -> dict[str, list]:
-    """Each closed-form pathway's mode strengths at the last epoch, largest first."""
-    prediction = closed_form(k, epochs, lr)
+def closed_form_singular_values(k: int, epoch: float, lr: float = LR) -> dict[str, list]:
+    """Each closed-form pathway's mode strengths at ``epoch``, largest first."""
+    prediction = closed_form(k, lr)
     every = tuple(range(1, k + 1))
     out = {}
     for p in prediction.pathways:
         name = "common" if p.contexts == every else pathway_name(p.contexts)
-        out[name] = sorted(p.strength([epochs - 1], prediction.tau)[0].tolist(), reverse=True)
+        out[name] = sorted(p.strength([epoch], prediction.tau)[0].tolist(), reverse=True)
     return out
 
 
@@ -246,13 +247,15 @@ def scaling_ratios(top: dict[int, float | None], reference: int = 3) -> dict[str
     return out
 
 
-def summarise_contexts(runs: dict[int, tuple], epochs: int) -> dict:
-    """``summary.json`` of ``multitask contexts``: ``runs[K] = (relu, gdln)``."""
+def summarise_contexts(runs: dict[int, tuple]) -> dict:
+    """``summary.json`` of ``multitask contexts``: ``runs[K] = (relu, gdln)``; the closed
+    form at the GDLN's last recorded epoch."""
     per = []
     gdln_top, closed_top = {}, {}
     for k, (relu, gdln) in runs.items():
         trained = gdln_singular_values(gdln)
-        closed = closed_form_singular_values(k, epochs)
+        last = int(gdln["step"].values[-1])
+        closed = closed_form_singular_values(k, last)
         names = all_but_one_names(k)
         gdln_top[k], closed_top[k] = top_mean(trained, names), top_mean(closed, names)
         p = PUBLISHED[k]
@@ -266,7 +269,7 @@ def summarise_contexts(runs: dict[int, tuple], epochs: int) -> dict:
                     "gdln_hidden_per_pathway": GDLN_WIDTH,
                     "gdln_gating": p.gdln_gating,
                     "seeds": int(relu.sizes["seed"]),
-                    "epochs": epochs,
+                    "epochs": last,
                     "lr": LR,
                 },
                 "census": census(relu),
@@ -285,10 +288,12 @@ def summarise_contexts(runs: dict[int, tuple], epochs: int) -> dict:
             }
         )
     scaling = {"gdln": scaling_ratios(gdln_top), "closed_form": scaling_ratios(closed_top)}
+    diverged = [diverged_counts(ds) for pair in runs.values() for ds in pair]
     return {
         "contexts": list(runs),
         "per_contexts": per,
         "scaling": scaling,
+        **{key: sum(d[key] for d in diverged) for key in ("diverged_models", "diverged_cells")},
         "definitions": {
             "winning_pathways": f"context patterns whose strong ReLU units carry >= "
             f"{WIN_FRACTION} of the strongest context pattern's strength (mean over seeds)",
