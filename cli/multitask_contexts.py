@@ -17,8 +17,9 @@ from pathlib import Path
 
 from .arguments import add_sweep_options, headline, positive_int
 
-# 5 seeds: the whole command takes ~2 min of CPU on 2 cores (docs/multitask.md), within
-# its 3-minute budget; the census and the singular values vary little across seeds.
+# 5 seeds: the whole command took 46 s of CPU on the shared 2-core machine
+# (docs/multitask.md), leaving room under its 3-minute budget when the machine is loaded;
+# the census and the singular values vary little across seeds.
 DEFAULTS = {"seeds": 5, "epochs": 8001}
 RUNS = ("relu", "gdln")
 WRITTEN = ("summary.json", "contexts.png", "contexts.pdf")  # besides the sweeps' folders
