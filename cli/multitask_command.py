@@ -93,6 +93,9 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run, only_with=ONLY_WITH)
     _register_reln(inner)
+    from .multitask_contexts import register as register_contexts
+
+    register_contexts(inner)
 
 
 # The gating says which contexts each gated pathway serves: only the GDLN has pathways.
