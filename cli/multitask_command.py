@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import multitask_depth
 from .arguments import (
     add_contextual_options,
     add_sweep_options,
@@ -65,6 +66,7 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("multitask"), help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
+    multitask_depth.register(inner)
 
 
 def build_spec(args: argparse.Namespace):

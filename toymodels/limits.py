@@ -21,6 +21,10 @@ N_CONTEXTS = integer_within(3, 5)
 STRUCTURES = ("same", "different")
 # Its object inputs: one-hot, or whitened so that the input correlation is the identity.
 INPUTS = ("one_hot", "whitened")
+# Hidden layers of a contextual network: one (the closed form's two-layer pathway) or two
+# (the published depth experiment, whose gated counterpart has two); deeper networks have
+# neither a published experiment nor a gated counterpart to compare with.
+N_LAYERS = integer_within(1, 2)
 
 
 def _unit_interval(name: str, value) -> float:
