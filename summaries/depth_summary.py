@@ -9,6 +9,7 @@ shared fraction should approach 1 and stay above the second's.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,7 +55,8 @@ def shared_fraction_trajectory(results: xr.Dataset) -> dict:
         for k, v in KINDS.items()
     }
     fraction = shared_fractions(counts)[~results["diverged"].values]  # [seed, step, layer]
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # a step where no seed has a strong unit: null
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(fraction, 0) if fraction.size else np.full(fraction.shape[1:], np.nan)
     return {"epoch": results["step"].values.astype(int).tolist(), "mean": listed(mean.T)}
 

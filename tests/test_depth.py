@@ -18,9 +18,7 @@ GATED = {"n_hidden": 3, "structure": "same"}
 
 def _models(family, count=3, dtype=torch.float64, **fields):
     configs = [
-        ModelConfig.build(family, "contextual", **fields).replace(
-            init_std=(0.3, 0.2, 0.1)[i % 3]
-        )
+        ModelConfig.build(family, "contextual", **fields).replace(init_std=(0.3, 0.2, 0.1)[i % 3])
         for i in range(count)
     ]
     return FAMILIES[family](configs, [model_seed(7, i, 0) for i in range(count)], dtype=dtype)

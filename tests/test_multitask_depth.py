@@ -81,3 +81,24 @@ def test_bad_input_is_one_line_exit_2_nothing_written(bad, named, tmp_path, caps
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and named in err and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_figures_draw_every_layer_of_every_run(depth_run):
+    from figures.depth_panels import CENSUS_GID, depth_losses, layer_census_trajectories
+    from figures.multitask_panels import MEAN_GID, SEED_GID
+
+    runs = {"ReLU": sweeps.load(depth_run / "run"), "GDLN": sweeps.load(depth_run / "run_gdln")}
+    fig = layer_census_trajectories(runs)
+    axes = fig.axes
+    assert len(axes) == 4
+    titles = [ax.get_title() for ax in axes]
+    assert titles[0].startswith("ReLU, layer 1: ") and titles[3].startswith("GDLN, layer 2: ")
+    assert titles[2] == "GDLN, layer 1: 100% shared at the end"
+    for ax in axes:  # three census kinds: a mean line each, and one line per seed
+        gids = [line.get_gid() for line in ax.lines]
+        assert gids.count(CENSUS_GID) == 3 and gids.count(SEED_GID) == 6
+    loss = depth_losses(runs).axes[0]
+    assert [line.get_label() for line in loss.lines if line.get_gid() == MEAN_GID] == [
+        "ReLU", "GDLN"
+    ]  # fmt: skip
+    assert loss.get_yscale() == "log"
