@@ -17,6 +17,7 @@ from pathlib import Path
 
 from toymodels.limits import GATINGS
 
+from . import multitask_depth
 from .arguments import (
     OnlyWith,
     add_contextual_options,
@@ -96,6 +97,7 @@ def register(sub) -> None:
     from .multitask_contexts import register as register_contexts
 
     register_contexts(inner)
+    multitask_depth.register(inner)
 
 
 # The gating says which contexts each gated pathway serves: only the GDLN has pathways.

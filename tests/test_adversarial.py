@@ -943,6 +943,19 @@ MULTITASK_RELN = [
     bad("--run /", "/", allowed=r"holds no run|spec\.json"),
 ]
 
+MULTITASK_DEPTH = [
+    bad("--layers 0", "layers", "0", allowed=r"from 1 to 2"),
+    bad("--layers 3", "layers", "3", allowed=r"from 1 to 2"),
+    bad("--hidden 300000", "300,000", allowed=r"memory|available"),
+    bad("--gdln-init nan", "nan", allowed=either(POSITIVE, FINITE)),
+]
+
+MULTITASK_CONTEXTS = [
+    bad("--seeds 0", "0", allowed=AT_LEAST_1),
+    bad("--epochs x", "x", allowed=INTEGER),
+    bad("--root-seed -1", "-1", allowed=NONNEGATIVE),
+]
+
 CASES: dict[str, list[Bad]] = {
     "phase-diagram": PHASE_DIAGRAM,
     "sweep run": SWEEP_RUN,
@@ -959,6 +972,8 @@ CASES: dict[str, list[Bad]] = {
     "analytic thomson": ANALYTIC_THOMSON,
     "analytic reln": ANALYTIC_RELN,
     "multitask reln": MULTITASK_RELN,
+    "multitask depth": MULTITASK_DEPTH,
+    "multitask contexts": MULTITASK_CONTEXTS,
     "multitask train": MULTITASK_TRAIN,
     "conflict phase-diagram": CONFLICT_PHASE_DIAGRAM,
     "competition phase-diagram": COMPETITION_PHASE_DIAGRAM,

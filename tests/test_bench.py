@@ -185,16 +185,18 @@ def test_multitask_script_reports_both_timings(tmp_path, capsys):
     js = tmp_path / "multitask.json"
     argv = ["--seeds", "2", "--epochs", "3", "--repeats", "2", "--in-process", "--json", str(js)]
     assert multitask_speed.main(argv) == 0
-    (row,) = json.loads(js.read_text())["rows"]
-    assert (row["seeds"], row["epochs"]) == (2, 3)
-    assert len(row["straightforward_seconds"]) == len(row["engine_seconds"]) == 2
-    median = sum(row["engine_seconds"]) / 2  # the median of two runs
-    assert row["engine_seed_epochs_per_s"] == pytest.approx(6 / median)
-    assert row["speedup"] == pytest.approx(
-        row["engine_seed_epochs_per_s"] / row["straightforward_seed_epochs_per_s"]
-    )
+    rows = json.loads(js.read_text())["rows"]
+    assert [(r["hidden_layers"], r["hidden"]) for r in rows] == [(1, 700), (2, 420)]
+    for row in rows:
+        assert (row["seeds"], row["epochs"]) == (2, 3)
+        assert len(row["straightforward_seconds"]) == len(row["engine_seconds"]) == 2
+        median = sum(row["engine_seconds"]) / 2  # the median of two runs
+        assert row["engine_seed_epochs_per_s"] == pytest.approx(6 / median)
+        assert row["speedup"] == pytest.approx(
+            row["engine_seed_epochs_per_s"] / row["straightforward_seed_epochs_per_s"]
+        )
     table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
-    assert len(table) == 3 and "engine speed-up" in table[0]
+    assert len(table) == 4 and "engine speed-up" in table[0] and "2 × 420" in table[3]
 
 
 def test_revision_script_compares_the_two_trees(tmp_path, monkeypatch, capsys):

@@ -28,6 +28,10 @@ GATINGS = ("single", "pairs", "all_but_one", "subsets", "masks")
 # 5-context data sets use 1.1 and 1.35).  Beyond a thousand to one either the objects or the
 # contexts fall below float32's resolution in the network's first layer.
 CONTEXT_SCALE = within(1e-3, 1e3, "objects and contexts must both stay visible in float32")
+# Hidden layers of a contextual network: one (the closed form's two-layer pathway) or two
+# (the published depth experiment, whose gated counterpart has two); deeper networks have
+# neither a published experiment nor a gated counterpart to compare with.
+N_LAYERS = integer_within(1, 2)
 
 
 def _unit_interval(name: str, value) -> float:

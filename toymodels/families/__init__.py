@@ -4,6 +4,7 @@ from ..registry import by_name
 from .base import ToyModel
 from .competitive_layer import CompetitiveLayer
 from .contextual_networks import ContextualLinear, ContextualReLU
+from .deep_gdln import DeepGatedLinearNetwork
 from .gdln import GatedLinearNetwork
 from .hidden import HiddenLayer
 from .linear_output import LinearOutput
@@ -19,6 +20,7 @@ FAMILIES: dict[str, type[ToyModel]] = by_name(
     ContextualReLU,
     ContextualLinear,
     GatedLinearNetwork,
+    DeepGatedLinearNetwork,
     TwoViewLinear,
     TwoViewReLU,
     CompetitiveLayer,

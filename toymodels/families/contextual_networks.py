@@ -1,10 +1,13 @@
-"""Two-layer networks on the contextual task: ``ŷ = W₂ᵀ act(W₁ᵀ x)``, no biases.
+"""Networks on the contextual task: ``ŷ = W₂ᵀ act(W₁ᵀ x)``, or with a second hidden
+layer ``W₂ᵀ act(Whᵀ act(W₁ᵀ x))``; no biases.
 
-``contextual_relu`` has a ReLU hidden layer, ``contextual_linear`` none (the network,
-its initialisations and its gradient: ``toymodels.families.two_layer``); the initial
-weights' scale is the published 0.005/700 by default.
+``contextual_relu`` has ReLU hidden layers, ``contextual_linear`` linear ones (the
+network, its initialisations and its gradient: ``toymodels.families.two_layer``, and
+``toymodels.families.deep_network`` for ``n_layers = 2``); the initial weights' scale is
+the published 0.005/700 by default.
 
-Metrics describe the hidden units on the data set (the *census* of mixed selectivity):
+Metrics describe the hidden units on the data set (the *census* of mixed selectivity,
+defined in ``toymodels.families.context_census``):
 
 - a unit's *strength* is ``‖W₂[k]‖ · ‖h_k‖`` (outgoing weight norm times activity
   norm over all samples); a unit is *strong* when its strength is at least
@@ -15,6 +18,10 @@ Metrics describe the hidden units on the data set (the *census* of mixed selecti
   single-context units;
 - ``hidden_distance`` holds the Euclidean distances between the hidden vectors of every
   pair of samples (classical MDS of them draws the representational geometry).
+
+These describe the last hidden layer (the one the output reads); ``layer_units_*`` count
+the strong units of every hidden layer, each unit's strength taken with its outgoing
+weights to the next layer.
 """
 
 from __future__ import annotations
@@ -28,45 +35,28 @@ from ..fields import integer, param
 from ..outputs import Output
 from ..tasks import Batch
 from ._gates import gates, pathway_totals, patterns
-from .two_layer import TwoLayerConfig, TwoLayerNetwork, init_std_field
-
-# A strong unit carries at least this fraction of the largest unit's strength: units
-# below it are the remains of the small initialisation (measured on the default task:
-# after training, weak units are below 1e-3 of the largest).
-STRONG_FRACTION = 0.1
-# A unit is active in a context when its activity there is at least this fraction of its
-# activity in its most active context.
-ACTIVE_FRACTION = 0.1
+from .context_census import (
+    ACTIVE_FRACTION,
+    LAYER_CENSUS,
+    STRONG_FRACTION,
+    census,
+    context_bits,
+    layer_census,
+    strong_units,
+)
+from .deep_network import DeepConfig, DeepNetwork
+from .two_layer import init_std_field
 
 
 @dataclass(frozen=True)
-class ContextualNetConfig(TwoLayerConfig):
+class ContextualNetConfig(DeepConfig):
     owner = "family contextual"
 
     n_hidden: int = param(DEFAULT_HIDDEN, integer(1), top=True, help="hidden units")
     init_std: float = init_std_field(DEFAULT_INIT_STD)
 
 
-def strong_units(strength: torch.Tensor) -> torch.Tensor:
-    """Whether each unit is strong, ``[model, unit]`` from strengths ``[model, unit]``."""
-    strong = strength >= STRONG_FRACTION * strength.amax(-1, keepdim=True)
-    return strong & (strength > 0)
-
-
-def census(strength: torch.Tensor, contexts: torch.Tensor, n_contexts: int):
-    """Counts of strong all-context, subset and single-context units ``[model]`` each, from
-    unit strengths ``[model, unit]`` and context bitmasks ``[model, unit]``."""
-    strong = strong_units(strength)
-    active = torch.stack([(contexts >> c) & 1 for c in range(n_contexts)]).sum(0)
-    count = {
-        "units_all": strong & (active == n_contexts),
-        "units_subset": strong & (active > 1) & (active < n_contexts),
-        "units_single": strong & (active == 1),
-    }
-    return {k: v.sum(-1).to(torch.int32) for k, v in count.items()}
-
-
-class ContextualNetwork(TwoLayerNetwork):
+class ContextualNetwork(DeepNetwork):
     """``W₂ᵀ act(W₁ᵀ x)`` on the contextual task (see module docstring)."""
 
     Config = ContextualNetConfig
@@ -88,6 +78,7 @@ class ContextualNetwork(TwoLayerNetwork):
         "hidden_distance": Output(
             ("sample", "sample_b"), "float32", "distance between two samples' hidden vectors"
         ),
+        **LAYER_CENSUS,
     }
     metrics_use_data = True
     definitions = {
@@ -102,26 +93,26 @@ class ContextualNetwork(TwoLayerNetwork):
 
     @torch.no_grad()
     def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
-        h = self.hidden(probe.x)  # [model, unit, example]
+        layers = self.hidden_layers(probe.x)  # each [model, unit, example]
+        h = layers[-1]
         strength = self.W2.norm(dim=-1) * h.norm(dim=-1)
         n_contexts = self.configs[0].data.n_contexts
-        per_context = torch.stack(
-            [(h * (probe.labels == c).unsqueeze(1)).norm(dim=-1) for c in range(n_contexts)], -1
-        )  # [model, unit, context]
-        top = per_context.amax(-1, keepdim=True)
-        active = (per_context >= ACTIVE_FRACTION * top) & (top > 0)
-        bits = (active.to(torch.int32) << torch.arange(n_contexts, dtype=torch.int32)).sum(-1)
+        bits = context_bits(h, probe.labels, n_contexts)
         out = {"unit_strength": strength, "unit_contexts": bits.float()}
         out |= {k: v.float() for k, v in census(strength, bits, n_contexts).items()}
         out["hidden_distance"] = torch.cdist(h.mT, h.mT)
-        return out
+        counts = layer_census(
+            list(zip(layers, self.outgoing_norms(), strict=True)), probe.labels, n_contexts
+        )
+        return out | {k: v.float() for k, v in counts.items()}
 
 
 class ContextualReLU(ContextualNetwork, relu=True):
-    """W₂ relu(W₁ x): a ReLU network on the contextual task, whose units may serve all,
-    some or one of the contexts (mixed selectivity).  Its metrics add the gates and the
-    pathways they form (``toymodels.families._gates``): ``pathway_*[b]`` is about the
-    units whose context pattern is the bitmask ``b`` (bit c: context c + 1)."""
+    """W₂ relu(W₁ x) (or W₂ relu(Wh relu(W₁ x)) with n_layers = 2): a ReLU network on the
+    contextual task, whose units may serve all, some or one of the contexts (mixed
+    selectivity).  Its metrics add the gates of its last hidden layer and the pathways they
+    form (``toymodels.families._gates``): ``pathway_*[b]`` is about the units whose context
+    pattern is the bitmask ``b`` (bit c: context c + 1)."""
 
     name = "contextual_relu"
     metrics = ContextualNetwork.metrics | {
@@ -144,7 +135,7 @@ class ContextualReLU(ContextualNetwork, relu=True):
         out = super().compute_metrics(probe)
         strength, bits = out["unit_strength"], out["unit_contexts"]
         n_contexts = self.configs[0].data.n_contexts
-        out["unit_gates"] = gates(self.hidden(probe.x))
+        out["unit_gates"] = gates(self.hidden_layers(probe.x)[-1])
         return out | pathway_totals(bits, strength, strong_units(strength), n_contexts)
 
 
