@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .arguments import add_sweep_options, headline, positive_int
+from .arguments import add_root_seed, add_sweep_options, headline, positive_int
 
 # 5 seeds: the whole command took 46 s of CPU on the shared 2-core machine
 # (docs/multitask.md), leaving room under its 3-minute budget when the machine is loaded;
@@ -33,9 +33,7 @@ def register(inner) -> None:
     )
     p.add_argument("--seeds", type=positive_int, default=DEFAULTS["seeds"], help="default 5")
     p.add_argument("--epochs", type=positive_int, default=DEFAULTS["epochs"], help="default 8001")
-    p.add_argument(
-        "--root-seed", type=int, default=0, help="root of every model's seed (default 0)"
-    )
+    add_root_seed(p)
     add_sweep_options(p)
     p.add_argument(
         "--out", type=Path, default=Path("contexts"), help="output folder (default contexts)"

@@ -17,7 +17,15 @@ import math
 import sys
 from pathlib import Path
 
-from .arguments import add_sweep_options, declared, headline, positive_float, positive_int
+from .arguments import (
+    add_learning_rate,
+    add_root_seed,
+    add_sweep_options,
+    declared,
+    headline,
+    positive_float,
+    positive_int,
+)
 
 # The published depth experiment (``depth/relu.py``, ``depth/gdln_off.py``).
 DEFAULTS = {
@@ -68,7 +76,7 @@ def register(inner) -> None:
     )
     p.add_argument("--seeds", type=positive_int, default=DEFAULTS["seeds"], help="default 5")
     p.add_argument("--epochs", type=positive_int, default=DEFAULTS["epochs"], help="default 30001")
-    p.add_argument("--lr", type=positive_float, default=DEFAULTS["lr"], help="default 1e-3")
+    add_learning_rate(p, DEFAULTS["lr"])
     p.add_argument(
         "--init",
         type=positive_float,
@@ -87,7 +95,7 @@ def register(inner) -> None:
         default=DEFAULTS["record_every"],
         help="epochs between recorded states (default 500)",
     )
-    p.add_argument("--root-seed", type=int, default=0, help="root of every model's seed")
+    add_root_seed(p)
     add_sweep_options(p)
     p.add_argument("--out", type=Path, default=Path("multitask-depth"), help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
