@@ -97,7 +97,12 @@ def register(inner) -> None:
     )
     add_root_seed(p)
     add_sweep_options(p)
-    p.add_argument("--out", type=Path, default=Path("multitask-depth"), help="output folder (default multitask-depth)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("multitask-depth"),
+        help="output folder (default multitask-depth)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
 
