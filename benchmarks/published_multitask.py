@@ -14,8 +14,9 @@ run in alternation, ``--repeats`` times each, in fresh folders; the medians are 
     python -m benchmarks.published_multitask --published PATH --seeds 5 --repeats 2
 
 ``PATH`` is a checkout of the published repository (the folder holding
-``3_context_diff/``); ``--python`` is an interpreter with JAX and matplotlib installed
-(default: this one).
+``3_context_diff/``); ``--python`` is an interpreter with what the published code imports
+(JAX, matplotlib, scikit-learn; default: this one), e.g. a virtual environment made with
+``--system-site-packages`` beside this one, so that nothing of ours is upgraded.
 """
 
 from __future__ import annotations
@@ -78,10 +79,12 @@ def check(args) -> None:
     if not script.is_file():
         sys.exit(f"published_multitask: error: {script} not found; --published must be a "
                  "checkout of CAandL-Lab/make-haste-slowly")  # fmt: skip
-    probe = subprocess.run([args.python, "-c", "import jax, matplotlib"], capture_output=True)
+    probe = subprocess.run(
+        [args.python, "-c", "import jax, matplotlib, sklearn"], capture_output=True
+    )
     if probe.returncode != 0:
-        sys.exit(f"published_multitask: error: {args.python} cannot import jax and "
-                 "matplotlib, which the published code needs; give --python")  # fmt: skip
+        sys.exit(f"published_multitask: error: {args.python} cannot import jax, matplotlib "
+                 "and sklearn, which the published code needs; give --python")  # fmt: skip
 
 
 def measure(args) -> list[dict]:
