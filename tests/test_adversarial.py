@@ -1114,6 +1114,36 @@ def _run_subprocess(cmd: list, cwd: Path, cache: Path, wait: float):
     return code, out.decode(errors="replace"), err.decode(errors="replace"), elapsed
 
 
+def run_in_process(argv, capfd, uncaught=Exception) -> tuple[int | None, str, float, list]:
+    """``cli.main(argv)`` in this process under the time limit and the memory guard, with
+    Python's default warning filters (what an interactive run shows): ``(exit code or
+    None, stderr, seconds, what went wrong besides)``; an ``uncaught`` exception would be
+    a traceback on a terminal."""
+    extra = []
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, LIMIT + 5)
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught, _memory_guard():
+            warnings.simplefilter("default")
+            for quiet in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+                warnings.simplefilter("ignore", quiet)
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                code = cli.main(argv)
+            except Overtime as exc:
+                code, extra = None, [str(exc)]
+            except uncaught as exc:
+                code, extra = None, [f"uncaught {type(exc).__name__}: {str(exc)[:300]}"]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    elapsed = time.perf_counter() - start
+    err = capfd.readouterr().err
+    extra += [f"warning reaches stderr: {w.category.__name__}: {w.message}" for w in caught]
+    return code, err, elapsed, extra
+
+
 @pytest.fixture
 def folders(tmp_path, monkeypatch):
     """(the working directory, the analytics cache), both fresh; cwd is the first."""
@@ -1135,30 +1165,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(command, case, folders,
         code, _, err, elapsed = _run_subprocess(cmd, work, cache, LIMIT + 2)
         extra = [] if code is not None else [f"killed after {elapsed:.0f} s"]
     else:
-        extra = []
-        old = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, LIMIT + 5)
-        start = time.perf_counter()
-        try:
-            with warnings.catch_warnings(record=True) as caught, _memory_guard():
-                # what an interactive run shows: Python's default warning filters
-                warnings.simplefilter("default")
-                for quiet in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
-                    warnings.simplefilter("ignore", quiet)
-                warnings.simplefilter("ignore", ResourceWarning)
-                try:
-                    code = cli.main(argv)
-                except Overtime as exc:
-                    code, extra = None, [str(exc)]
-                except Exception as exc:  # would be a traceback on a terminal
-                    code = None
-                    extra = [f"uncaught {type(exc).__name__}: {str(exc)[:300]}"]
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old)
-        elapsed = time.perf_counter() - start
-        err = capfd.readouterr().err
-        extra += [f"warning reaches stderr: {w.category.__name__}: {w.message}" for w in caught]
+        code, err, elapsed, extra = run_in_process(argv, capfd)
         extra += [
             f"log record reaches stderr: {r.levelname}: {r.getMessage()}"
             for r in caplog.records

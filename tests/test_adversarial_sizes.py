@@ -21,25 +21,19 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
 from test_adversarial import (
-    LIMIT,
-    Overtime,
     _changes,
     _env,
-    _memory_guard,
-    _on_alarm,
     _snapshot,
     _verdict,
     bad,
     loky_workers,
     process_group,
+    run_in_process,
 )
-
-import cli.main as cli
 
 # What a size refusal says: memory (cannot fit), --yes (large), or a stated range.
 SIZE = r"memory|--yes|from 2 to \d+|above the limit|at most"
@@ -129,28 +123,8 @@ def test_sizes_are_refused_before_anything_is_built(command, case, folders, capf
     work, _ = folders
     before = _snapshot(work)
     argv = [*command.split(), *case.argv, "--out", "out"]
-    extra = []
-    old = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, LIMIT + 5)
-    start = time.perf_counter()
-    try:
-        with warnings.catch_warnings(record=True) as caught, _memory_guard():
-            warnings.simplefilter("default")
-            for quiet in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
-                warnings.simplefilter("ignore", quiet)
-            warnings.simplefilter("ignore", ResourceWarning)
-            try:
-                code = cli.main(argv)
-            except Overtime as exc:
-                code, extra = None, [str(exc)]
-            except BaseException as exc:  # MemoryError included: a traceback on a terminal
-                code, extra = None, [f"uncaught {type(exc).__name__}: {str(exc)[:300]}"]
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-    elapsed = time.perf_counter() - start
-    err = capfd.readouterr().err
-    extra += [f"warning reaches stderr: {w.category.__name__}: {w.message}" for w in caught]
+    # MemoryError included: a traceback on a terminal
+    code, err, elapsed, extra = run_in_process(argv, capfd, uncaught=BaseException)
     _verdict(case, code, err, elapsed, _changes(before, _snapshot(work)), extra)
 
 
