@@ -28,3 +28,13 @@ def private_analytics_cache(tmp_path, monkeypatch):
 
     monkeypatch.setenv("TOYMODELS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(loss_derivation, "_MEMORY", {})
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    """(the working directory, the analytics cache), both fresh; cwd is the first."""
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("TOYMODELS_CACHE_DIR", str(cache))
+    return work, cache

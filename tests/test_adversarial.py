@@ -1144,16 +1144,6 @@ def run_in_process(argv, capfd, uncaught=Exception) -> tuple[int | None, str, fl
     return code, err, elapsed, extra
 
 
-@pytest.fixture
-def folders(tmp_path, monkeypatch):
-    """(the working directory, the analytics cache), both fresh; cwd is the first."""
-    work, cache = tmp_path / "work", tmp_path / "cache"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("TOYMODELS_CACHE_DIR", str(cache))
-    return work, cache
-
-
 @pytest.mark.parametrize(("command", "case"), PARAMS)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(command, case, folders, capfd, caplog):
     work, cache = folders

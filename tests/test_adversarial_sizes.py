@@ -106,15 +106,6 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def folders(tmp_path, monkeypatch):
-    work, cache = tmp_path / "work", tmp_path / "cache"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("TOYMODELS_CACHE_DIR", str(cache))
-    return work, cache
-
-
 @pytest.mark.parametrize(
     ("command", "case"),
     [pytest.param(c, k, id=f"{c} {k.label}") for c, k in CASES],
