@@ -13,6 +13,8 @@ The model options (``--W``, ``--b``, ``--importance``, ``--family``, ``--at``) a
 
 from __future__ import annotations
 
+from .analytic_output import add_time_limit
+
 FAMILIES = ("relu", "linear")
 
 
@@ -42,7 +44,7 @@ def add_by_sparsity(p) -> None:
     )
 
 
-def register(inner, add_time_limit) -> None:
+def register(inner) -> None:
     p = inner.add_parser(
         "anatomy",
         help="feature benefit and interference of any W, b (1-sparse inputs)",

@@ -24,7 +24,8 @@ import json
 from toymodels.limits import INPUTS
 
 from . import analytic_anatomy as anatomy
-from . import analytic_thomson
+from . import analytic_reln, analytic_thomson
+from .analytic_output import add_time_limit
 from .analytic_output import budget as _budget
 from .analytic_output import print_json as _print_json
 from .analytic_output import print_table as _print_table
@@ -39,11 +40,6 @@ from .arguments import (
 )
 
 FEATURE_CHOICES = (2, 3)
-# Seconds one heavy step may take.  The slowest default query measured, ``modes
-# --contexts 5`` (a sympy ODE solve), takes ~7 s and an n=4 ``loss`` at the input limits
-# ~6 s; 120 s leaves room for a machine several times slower.
-DEFAULT_TIME_LIMIT = 120.0
-MAX_TIME_LIMIT = 86400.0
 # Random starts per density: 8 is the default, 64 was the most any check needed; each
 # start is a model of every BFGS batch, so 10^8 would allocate gigabytes up front.
 MAX_STARTS = 1000
@@ -71,31 +67,12 @@ def _spread(text: str) -> float:
     return positive_float(text, label="spread ")
 
 
-def _time_limit(text: str) -> float:
-    value = positive_float(text, label="time limit ")
-    if value > MAX_TIME_LIMIT:
-        raise argparse.ArgumentTypeError(
-            f"time limit {text} is above {MAX_TIME_LIMIT:g} s (one day)"
-        )
-    return value
-
-
 @allowing(f"0 to {MAX_STARTS}")
 def _starts(text: str) -> int:
     value = nonnegative_int(text, label="starts ")
     if value > MAX_STARTS:
         raise argparse.ArgumentTypeError(f"starts {value} is above the maximum {MAX_STARTS}")
     return value
-
-
-def _add_time_limit(p) -> None:
-    p.add_argument(
-        "--time-limit",
-        type=_time_limit,
-        default=DEFAULT_TIME_LIMIT,
-        metavar="SECONDS",
-        help=f"stop a step that takes longer than this (default {DEFAULT_TIME_LIMIT:g})",
-    )
 
 
 def _check_importances(values: list[float]) -> None:
@@ -140,7 +117,7 @@ def register(sub) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
     fmt.add_argument("--latex", action="store_true", help="LaTeX (align* environment)")
-    _add_time_limit(p)
+    add_time_limit(p)
     p.set_defaults(handler=run_losses)
 
     p = inner.add_parser(
@@ -151,7 +128,7 @@ def register(sub) -> None:
     )
     _candidate_grid_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_time_limit(p)
+    add_time_limit(p)
     p.set_defaults(handler=run_boundaries)
 
     p = inner.add_parser(
@@ -167,10 +144,10 @@ def register(sub) -> None:
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
     fmt.add_argument("--latex", action="store_true", help="LaTeX of the loss")
     anatomy.add_by_sparsity(p)
-    _add_time_limit(p)
+    add_time_limit(p)
     p.set_defaults(handler=run_loss, only_with=LOSS_ONLY_WITH)
 
-    anatomy.register(inner, _add_time_limit)
+    anatomy.register(inner)
 
     p = inner.add_parser(
         "optimum",
@@ -186,7 +163,7 @@ def register(sub) -> None:
         help=f"random starts per density on top of the candidates, {_starts.allowed} (default 8)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_time_limit(p)
+    add_time_limit(p)
     p.set_defaults(handler=run_optimum)
 
     p = inner.add_parser(
@@ -206,12 +183,10 @@ def register(sub) -> None:
     )
     p.add_argument("--hidden", type=positive_int, default=700, help="hidden units (default 700)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_time_limit(p)
+    add_time_limit(p)
     p.set_defaults(handler=run_modes)
 
-    from .analytic_reln import register as register_reln
-
-    register_reln(inner, _add_time_limit)
+    analytic_reln.register(inner)
 
     p = inner.add_parser(
         "critical-temperature",
@@ -238,10 +213,10 @@ def register(sub) -> None:
         help='component weights, e.g. "[0.5,0.5]" (default equal; normalised)',
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_time_limit(p)
+    add_time_limit(p)
     p.set_defaults(handler=run_critical_temperature)
 
-    analytic_thomson.register(inner, _add_time_limit)
+    analytic_thomson.register(inner)
 
 
 # --latex prints the loss's LaTeX alone: a value at a point would be computed and dropped.

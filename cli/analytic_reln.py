@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .analytic_output import budget, print_json, print_table
+from .analytic_output import add_time_limit, budget, print_json, print_table
 from .arguments import add_contextual_options, add_learning_rate, positive_float, positive_int
 
 # Recorded epochs per answer: beyond this the JSON is megabytes and no figure needs it.
@@ -20,7 +20,7 @@ EXAMPLE = "'[[1,2,3],[1,2],[2,3],[1,3]]'"
 BASES = ("drive", "fixed_point")
 
 
-def register(inner, add_time_limit) -> None:
+def register(inner) -> None:
     """Add ``reln`` to the ``analytic`` subcommands."""
     from toymodels.limits import CONTEXT_SCALE
 

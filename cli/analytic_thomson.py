@@ -16,15 +16,14 @@ from toymodels.limits import (
     THOMSON_STARTS,
 )
 
-from .analytic_output import budget, print_json, print_table
+from .analytic_output import add_time_limit, budget, print_json, print_table
 from .arguments import declared, headline, nonnegative_int
 
 NORM_CHOICES = ("fixed", "free")  # analytics.thomson.NORMS, without importing torch here
 
 
-def register(inner, add_time_limit) -> None:
-    """Add ``thomson`` to the ``toymodels analytic`` subcommands ``inner``
-    (``add_time_limit(p)``: the ``--time-limit`` option every heavy step runs under)."""
+def register(inner) -> None:
+    """Add ``thomson`` to the ``toymodels analytic`` subcommands ``inner``."""
     p = inner.add_parser(
         "thomson",
         help="minimum of the Thomson energy or the 1-sparse loss: polygons and polytopes",
