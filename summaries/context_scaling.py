@@ -44,6 +44,7 @@ import numpy as np
 
 from .json_values import listed
 from .reln import pathways as relu_pathways
+from .reln import strong_units
 from .seed_selection import diverged_counts
 
 if TYPE_CHECKING:
@@ -125,13 +126,11 @@ def census(relu: xr.Dataset, k: int | None = None) -> dict[str, list[int]]:
     (``all_but_one``), in another subset of two or more (``other_subsets``), in one
     (``single``); strong and active as in the run's census
     (``toymodels.families.contextual_networks``)."""
-    from toymodels.families.contextual_networks import STRONG_FRACTION
-
     k = _contexts(relu) if k is None else k
     strength = relu["unit_strength"].transpose("seed", "unit").values
     bits = relu["unit_contexts"].transpose("seed", "unit").values.astype(np.int64)
     active = sum((bits >> c) & 1 for c in range(k))
-    strong = (strength >= STRONG_FRACTION * strength.max(1, keepdims=True)) & (strength > 0)
+    strong = strong_units(strength)
     kinds = {
         "all": active == k,
         "all_but_one": active == k - 1,

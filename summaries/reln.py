@@ -94,11 +94,18 @@ def _diverged(results: xr.Dataset) -> np.ndarray:
     return results["diverged"].transpose("seed", ...).values.reshape(results.sizes["seed"])
 
 
+def strong_units(strength: np.ndarray) -> np.ndarray:
+    """Whether each unit is strong, ``[..., unit]``: the census's rule
+    (``toymodels.families.context_census.strong_units``) on stored strengths."""
+    from toymodels.families.context_census import STRONG_FRACTION
+
+    top = strength.max(-1, keepdims=True)
+    return (strength >= STRONG_FRACTION * top) & (strength > 0)
+
+
 def gates_settle_epoch(results: xr.Dataset) -> list[int | None]:
     """Per seed, the first recorded epoch from which every final strong unit keeps its
     final context pattern to the end (None for a diverged seed)."""
-    from toymodels.families.contextual_networks import STRONG_FRACTION
-
     steps = results["step"].values
     pattern = results["unit_contexts_trajectory"].transpose("seed", "step", "unit").values
     strength = results["unit_strength"].transpose("seed", "unit").values
@@ -108,7 +115,7 @@ def gates_settle_epoch(results: xr.Dataset) -> list[int | None]:
         if diverged[i]:
             out.append(None)
             continue
-        strong = strength[i] >= STRONG_FRACTION * strength[i].max()
+        strong = strong_units(strength[i])
         differs = (pattern[i][:, strong] != pattern[i][-1, strong]).any(1)
         changed = np.flatnonzero(differs)
         out.append(int(steps[changed[-1] + 1]) if changed.size else int(steps[0]))
