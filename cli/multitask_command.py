@@ -139,9 +139,8 @@ def run_reln(args: argparse.Namespace) -> int:
     from summaries.reln import (
         RELN_FILE,
         check_relu_run,
-        save_reln,
+        stored_or_trained,
         summarise_reln,
-        train_reln,
     )
     from toymodels.errors import ConfigError
     from toymodels.files import check_writable
@@ -160,14 +159,13 @@ def run_reln(args: argparse.Namespace) -> int:
         )
     results = sweeps.load(folder)
     check_relu_run(results, f"--run {args.run}")
-    reln = train_reln(results)
+    reln = stored_or_trained(results, args.out)
     summary = {"reln": summarise_reln(results, reln)}
     figure = loss_curves(
         {RELU: results, RELN_LABEL: reln},
         prediction_for(results),
         summary["reln"]["closed_form"],
     )
-    save_reln(reln, args.out)
     summary["figures"] = save_figures(args.out, {"loss": figure})
     write_json(args.out / "summary.json", summary)
     r = summary["reln"]
@@ -278,10 +276,9 @@ def run(args: argparse.Namespace) -> int:
     runs = {spec.family: results}
     reln = None
     if spec.family == RELU:
-        from summaries.reln import save_reln, train_reln
+        from summaries.reln import stored_or_trained
 
-        reln = train_reln(results)
-        save_reln(reln, args.out)
+        reln = stored_or_trained(results, args.out)
         runs[RELN_LABEL] = reln
     summary = summarise(results, prediction, reln)
     figures = {

@@ -202,6 +202,33 @@ def train_reln(results: xr.Dataset) -> xr.Dataset:
     )
 
 
+def stored_or_trained(results: xr.Dataset, folder: Path) -> xr.Dataset:
+    """The ReLN in ``folder/reln.nc`` when it is this run's (the same masks, units per seed
+    and recorded steps), so a rerun of a finished command trains nothing again; else
+    :func:`train_reln`, written there (:func:`save_reln`)."""
+    import json
+
+    import xarray as xr
+
+    from sweeps._dataset import ENGINE
+
+    configs, _, _, masks = reln_configs(results)
+    try:
+        stored = xr.load_dataset(Path(folder) / RELN_FILE, engine=ENGINE)
+        same = (
+            json.loads(stored.attrs["masks"]) == [list(m) for m in masks]
+            and json.loads(stored.attrs["units"]) == [list(c.arch.units) for c in configs]
+            and np.array_equal(stored["step"].values, results["step"].values)
+        )
+    except (OSError, ValueError, KeyError):  # missing, unreadable or not ours
+        same = False
+    if same:
+        return stored
+    reln = train_reln(results)
+    save_reln(reln, folder)
+    return reln
+
+
 def save_reln(ds: xr.Dataset, folder: Path) -> Path:
     """Write a trained ReLN (:func:`train_reln`) to ``folder/reln.nc`` atomically."""
     from sweeps._dataset import ENGINE

@@ -235,3 +235,30 @@ def test_bad_masks_on_the_command_line_are_one_line_exit_2_nothing_written(bad, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "masks" in err and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_a_rerun_reads_the_stored_reln_and_a_foreign_one_is_retrained(relu_out, monkeypatch):
+    from summaries import reln as reln_module
+
+    summary = (relu_out / "summary.json").read_text()
+    stored = (relu_out / "reln.nc").stat().st_mtime_ns
+
+    def untrained(results):
+        raise AssertionError("the stored ReLN is this run's: nothing to train")
+
+    monkeypatch.setattr(reln_module, "train_reln", untrained)
+    assert (
+        main(["multitask", "train", *SMALL, "--seeds", "2", "--quiet", "--out", str(relu_out)]) == 0
+    )
+    assert (relu_out / "reln.nc").stat().st_mtime_ns == stored
+    assert (relu_out / "summary.json").read_text() == summary
+    monkeypatch.undo()
+    # A ReLN of other pathways in its place is not taken for this run's.
+    other = xr.load_dataset(relu_out / "reln.nc")
+    other.attrs["masks"] = json.dumps([[1]])
+    reln_module.save_reln(other, relu_out)
+    assert (
+        main(["multitask", "train", *SMALL, "--seeds", "2", "--quiet", "--out", str(relu_out)]) == 0
+    )
+    assert (relu_out / "summary.json").read_text() == summary
+    assert xr.load_dataset(relu_out / "reln.nc").attrs["masks"] != json.dumps([[1]])
