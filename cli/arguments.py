@@ -290,7 +290,7 @@ class OnlyWith:
             return None
         needs = self.needs if isinstance(self.needs, str) else self.needs()
         hint = f"; {self.hint}" if self.hint else ""
-        given = self.option if value is True else f"{self.option} {shown(value)}"
+        given = self.option if value is True else f"{self.option} {as_typed(value)}"
         return f"{given} applies only {needs}, not with {self.chosen(args)}{hint}"
 
 
@@ -309,11 +309,11 @@ def chose(args: argparse.Namespace, option: str, default: str) -> str:
     """What the user chose for ``option`` in words: ``--option VALUE`` when given, else
     ``default`` (e.g. "the default activation softmax")."""
     value = getattr(args, option.lstrip("-").replace("-", "_"))
-    return f"{option} {shown(value)}" if value is not None else default
+    return f"{option} {as_typed(value)}" if value is not None else default
 
 
-def shown(value) -> str:
+def as_typed(value) -> str:
     """An option's value as typed: numbers in ``g`` format, several values by spaces."""
     if isinstance(value, list | tuple):
-        return " ".join(shown(v) for v in value)
+        return " ".join(as_typed(v) for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)

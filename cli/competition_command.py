@@ -29,12 +29,12 @@ from .arguments import (
     add_learning_rate,
     add_root_seed,
     add_sweep_options,
+    as_typed,
     chose,
     declared,
     grid_points,
     headline,
     positive_int,
-    shown,
 )
 
 # The tasks with a preset of their own (``competition-<task>``, ``competition-compare-<task>``).
@@ -320,7 +320,7 @@ def _named_by_options(args: argparse.Namespace) -> Iterator[None]:
         for option in LAYER_OPTIONS:
             value = getattr(args, option.lstrip("-").replace("-", "_"), None)
             if value is not None:
-                given.append(f"{option} {shown(value)}")
+                given.append(f"{option} {as_typed(value)}")
         text = str(exc).removeprefix("the spec: ")
         raise ConfigError(f"{' '.join(given)}: {text}" if given else text) from None
 
