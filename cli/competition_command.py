@@ -38,10 +38,10 @@ from .arguments import (
 )
 
 # The tasks with a preset of their own (``competition-<task>``, ``competition-compare-<task>``).
-PRESET_TASKS = ("clusters", "annealing", "features")
+PRESET_TASKS = ("clusters", "two-clusters", "annealing", "features")
 # Every default is the preset ``competition-<task>`` (the figures draw the same runs); an
-# option given on the command line overrides it.
-GRID = 10
+# option given on the command line overrides it.  ``two-clusters`` is the preset of the
+# earlier default (2 clusters on the axes, 8 units); its task is ``clusters``.
 TEMPERATURE_RANGE = (0.01, 10.0)
 # Where the theory gives a critical temperature (a task whose output is a free energy),
 # the τ axis spans it by this factor either way (log-spaced), so the split sits
@@ -57,20 +57,27 @@ def _range(kind):
 
 
 def _common(p, out: str) -> None:
-    p.add_argument("--task", choices=PRESET_TASKS, default="clusters", help="default clusters")
+    p.add_argument(
+        "--task",
+        choices=PRESET_TASKS,
+        default="clusters",
+        help="the preset: clusters (6 on a ring, the default), two-clusters (the earlier "
+        "2 on the axes), annealing, features",
+    )
     p.add_argument("--seeds", type=positive_int, default=None, help="models a cell (default 5)")
     p.add_argument(
         "--steps",
         type=positive_int,
         default=None,
-        help="Adam steps (default: the preset's, 3000; annealing 2000)",
+        help="Adam steps (default: the preset's, 2000; 3000 on two-clusters and features)",
     )
     add_learning_rate(p, None, "0.01")
     p.add_argument(
         "--width",
         type=positive_int,
         default=None,
-        help="hidden units K (default: the preset's, 8 on clusters, 4 on features, 2 "
+        help="hidden units K (default: the preset's, 10 on clusters, 8 on two-clusters, 4 on "
+        "features, 2 "
         "prototypes on annealing)",
     )
     p.add_argument(
@@ -117,7 +124,8 @@ def register(sub) -> None:
         "--grid",
         type=grid_points,
         default=None,
-        help=f"points per axis, {grid_points.allowed} (default {GRID})",
+        help=f"points per axis, {grid_points.allowed} (default: the preset's temperature axis, "
+        "8 on clusters, 10 on the others)",
     )
     p.add_argument(
         "--temperature-range",
@@ -349,7 +357,7 @@ def build_phase_spec(args: argparse.Namespace):
         spec = preset.with_overrides(
             {**overrides, "axes.temperature": None, "axes.volume_strength": None}
         )
-    grid = args.grid or GRID
+    grid = args.grid or len(preset.axis("temperature").values)
     control = VOLUMES[spec.to_dict()["model"].get("volume", "none")]
     tc = critical_temperature_of(spec)
     if args.temperature_range is not None:

@@ -239,9 +239,9 @@ def _competition_compare(preset: str) -> Callable[[Mapping, str], object]:
 
 
 _COMPETITION_CAPTION = (
-    "Competition in a hidden layer, {what}: temperature τ (log scale) against {axis}; phase "
-    "of the best of 5 seeds (orange redundant, blue specialised, purple collapsed; paler: "
-    "fewer distinct units), fraction of seeds redundant and collapsed, and means over seeds "
+    "Competition in a hidden layer, {what}: temperature τ (log scale) against {axis}; the "
+    "phase most of the 5 seeds have (orange redundant, blue specialised, purple collapsed; "
+    "paler: fewer seeds agree), fraction of seeds redundant and collapsed, and means over seeds "
     "of the effective units exp H(p̄), the distinct share of alive units, the largest |cos| "
     "between units and the dead fraction{extra}."
 )

@@ -5,19 +5,19 @@ activations.
 :func:`competition_diagram` draws, over λ (x, linear) and τ (y, log scale), seven panels
 and a colour key, from :func:`summaries.competition_summary.diagram_arrays`:
 
-1. the best-of-N phase (the lowest-loss seed's; rule in
-   ``toymodels.phases.layer_competition``).  Hue is the phase (Okabe–Ito orange =
-   redundant, blue = specialised, reddish purple = collapsed); lightness is the best
-   seed's *distinct share* (distinct / alive units): full colour at 1 (every alive unit
-   does its own job), paler towards 0 (all units copies of one).  The distinct share,
-   not the effective units exp H(p̄)/K, because the usage stays balanced while units copy
-   one another (annealing's redundant prototypes share the points equally, exp H(p̄) = K),
-   so exp H(p̄)/K barely shades the diagram; the distinct share is the rule's redundancy
-   measure and shows how deep into a phase a cell is (redundant at or below 1/2);
+1. the majority phase: the phase most of a cell's seeds have
+   (``summaries.majority_phase``), not the best seed's, which flickers between
+   neighbouring cells wherever the seeds split (speckle; the best-of-N phase stays in
+   ``summary.json``).  Hue is the phase (Okabe–Ito orange = redundant, blue = specialised,
+   reddish purple = collapsed); lightness is the share of seeds in it: full colour when
+   every seed agrees, palest at a three-way split (1/3), so a boundary shows as a pale
+   band where the seeds' balance tips.  A discrete phase with its agreement rather than a
+   continuous order parameter: the rule is three-way (redundant, specialised, collapsed)
+   and no one number orders all three;
 2. the fraction of seeds redundant; 3. the fraction of seeds collapsed;
 4. the mean effective units exp H(p̄) (1 to K); 5. the mean distinct share;
 6. the mean largest |cos| between unit rows; 7. the mean dead fraction;
-8. the key of panel 1: each phase's colour against the distinct share.
+8. the key of panel 1: each phase's colour against the share of seeds in it.
 
 For the ``annealing`` task the theory's critical temperature τ_c = 2 λ_max(Σ_x)
 (``analytics.annealing_theory``, ``summaries.competition_summary.critical_temperature``) is drawn
@@ -61,9 +61,11 @@ PHASE_COLOURS = {
     "collapsed": OKABE_ITO["reddish_purple"],
 }
 COLOUR_NAMES = {"redundant": "orange", "specialised": "blue", "collapsed": "purple"}
-# Mixing towards white at distinct share 0; at most 0.7 so the palest cell still shows
+# Mixing towards white at the lowest agreement; at most 0.7 so the palest cell still shows
 # its hue (and differs from the white background).
 PALEST = 0.7
+# The smallest share of seeds a majority phase can have: a three-way split.
+LEAST_MAJORITY = 1.0 / 3.0
 CRITICAL_GID = "critical_temperature"
 BAND_GID = "critical_band"
 # The λ axis's meaning depends on the volume control (short: four panels share a row).
@@ -107,9 +109,16 @@ def run_title(ds: xr.Dataset) -> str:
     return f"{units} {run_setting(ds, 'activation')} units on {task}"
 
 
+def agreement_strength(share: np.ndarray) -> np.ndarray:
+    """A majority's share of seeds ``[1/3, 1]`` mapped onto ``[0, 1]`` for :func:`phase_rgb`."""
+    share = np.asarray(share, float)
+    return (share - LEAST_MAJORITY) / (1.0 - LEAST_MAJORITY)
+
+
 def phase_rgb(phases: np.ndarray, share: np.ndarray) -> np.ndarray:
     """Panel 1's colours ``[...] -> [..., 3]``: the phase's hue, mixed towards white by
-    ``PALEST·(1 − share)`` (see module docstring); unknown phases and NaN are white."""
+    ``PALEST·(1 − share)``, ``share`` in [0, 1] (see module docstring); unknown phases and
+    NaN are white."""
     from matplotlib.colors import to_rgb
 
     phases = np.asarray(phases, str)
@@ -172,17 +181,19 @@ def _draw_critical(ax, tau_c: float) -> None:
 
 
 def _key(ax) -> None:
-    """Panel 8: each phase's colour (rows) against the distinct share (x)."""
-    shares = np.linspace(0.0, 1.0, 41)
-    rgb = phase_rgb(np.array(PHASES)[:, None].repeat(shares.size, 1), shares[None, :])
-    ax.imshow(rgb, aspect="auto", extent=(0, 1, len(PHASES) - 0.5, -0.5), origin="upper")
+    """Panel 8: each phase's colour (rows) against the share of seeds in it (x)."""
+    shares = np.linspace(LEAST_MAJORITY, 1.0, 41)
+    strength = agreement_strength(shares)
+    rgb = phase_rgb(np.array(PHASES)[:, None].repeat(shares.size, 1), strength[None, :])
+    extent = (LEAST_MAJORITY, 1, len(PHASES) - 0.5, -0.5)
+    ax.imshow(rgb, aspect="auto", extent=extent, origin="upper")
     # Names inside the ramps, not as tick labels: long labels would squeeze the column.
     for i, p in enumerate(PHASES):
-        ax.text(0.5, i, p, ha="center", va="center", fontsize=7)
+        ax.text((1 + LEAST_MAJORITY) / 2, i, p, ha="center", va="center", fontsize=7)
     ax.set_yticks([])
-    ax.set_xticks([0, 0.5, 1], ["0", "½", "1"])
-    ax.set_xlabel("distinct / alive units\n(best seed)")
-    ax.set_title("key to panel 1:\nphase × distinct share")
+    ax.set_xticks([LEAST_MAJORITY, 2 / 3, 1], ["⅓", "⅔", "1"])
+    ax.set_xlabel("share of seeds in the phase")
+    ax.set_title("key to panel 1:\nphase × seeds agreeing")
     for spine in ax.spines.values():
         spine.set_visible(False)
 
@@ -202,8 +213,8 @@ def competition_diagram(ds: xr.Dataset, title: str = "", critical_temperature: f
     seq = {"cmap": SEQUENTIAL_CMAP, "vmin": 0.0, "vmax": 1.0}
     panels = [
         (
-            "phase (best of N)\nlightness: distinct share",
-            phase_rgb(data["phase"], data["distinct_share"]),
+            "majority phase of the seeds\nlightness: share of seeds",
+            phase_rgb(data["majority_phase"], agreement_strength(data["majority_share"])),
             None,
             None,
         ),
@@ -288,7 +299,7 @@ def competition_diagram(ds: xr.Dataset, title: str = "", critical_temperature: f
                     label=f"τ_c ± {BAND:.0%}",
                 )
             )
-        if (data["phase"] == DIVERGED).any():
+        if (data["majority_phase"] == DIVERGED).any():
             handles.append(Patch(facecolor="white", edgecolor="0.6", label=DIVERGED_KEY))
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
         if title:

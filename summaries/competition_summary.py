@@ -21,6 +21,7 @@ from toymodels.phases.layer_competition import LABELS
 
 from .agreement import agreement
 from .json_values import listed
+from .majority_phase import isolated_share, majority_phase
 from .run_settings import run_setting, spec_of
 from .seed_selection import best_seed, diverged_counts
 
@@ -82,12 +83,15 @@ def distinct_share(ds: xr.Dataset) -> xr.DataArray:
 
 def diagram_arrays(ds: xr.Dataset) -> dict[str, np.ndarray]:
     """``[temperature, volume_strength]`` arrays of a τ × λ sweep: the best-of-N phase,
-    the share of seeds in each phase, each metric of the best seed and its mean over
+    the share of seeds in each phase, the majority phase and its share of seeds
+    (``summaries.majority_phase``), each metric of the best seed and its mean over
     seeds, and the distinct share (best seed and mean)."""
     ds = ds.transpose(*DIAGRAM_AXES, "seed", ...)
     out: dict[str, np.ndarray] = {"phase": ds["phase_best"].values.astype(str)}
     for label in ds["phase"].values:
         out[f"fraction_{label}"] = ds["phase_fraction"].sel(phase=label).values
+    fractions = {str(label): out[f"fraction_{label}"] for label in ds["phase"].values}
+    out["majority_phase"], out["majority_share"] = majority_phase(fractions, out["phase"])
     share = distinct_share(ds)
     for name, values in [*((m, ds[m]) for m in METRICS), ("distinct_share", share)]:
         values = values.transpose(*DIAGRAM_AXES, "seed")
@@ -116,6 +120,11 @@ def summarise(results: xr.Dataset, tc: float | None = None) -> dict:
         "phase_fraction": {
             label: arrays[f"fraction_{label}"].tolist() for label in (*LABELS, DIVERGED)
         },
+        "majority_phase": arrays["majority_phase"].tolist(),
+        "majority_share": arrays["majority_share"].tolist(),
+        # the share of cells agreeing with fewer than half their 4-neighbours: speckle
+        "isolated_cells": isolated_share(arrays["majority_phase"]),
+        "isolated_cells_best_of_n": isolated_share(arrays["phase"]),
         **diverged_counts(results),
         "metrics": {m: listed(arrays[m]) for m in (*METRICS, "distinct_share")},
         "metrics_mean": {m: listed(arrays[f"mean_{m}"]) for m in (*METRICS, "distinct_share")},

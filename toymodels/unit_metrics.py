@@ -4,7 +4,12 @@ with such a layer (``hidden``, ``competition``, ``prototypes``).
 A unit is a *row*: for a hyperplane unit ``z_k = w_k·x + b_k`` the row ``[w_k, b_k]``
 (the bias is part of the cut a unit makes: two units with one ``w`` and different ``b``
 cut the input in different places); for a prototype (``z_k = −‖x − w_k‖²``) the point
-``w_k`` taken about the mean of the probe examples.  Its *responsibilities*
+``w_k`` taken about the mean of the probe examples.  Where the activation computes the
+same function when one vector is added to every unit's row (softmax, log-softmax; per
+block for grouped softmax: ``Activation.shift_invariant``), that common part does
+nothing, and the rows are taken about their mean over the units (per block,
+:func:`centred_rows`); two centred rows are then alike when their *signed* cos exceeds
+``SAME_DIRECTION`` (opposite centred rows win opposite regions of the input).  Its *responsibilities*
 ``r [model, unit, example]`` are each example's distribution over units (the
 activation's, ``Activation.responsibilities``).  Over the probe examples:
 
@@ -35,12 +40,29 @@ from .linear_algebra import singular_values
 from .phases.layer_competition import DEAD_SHARE, SAME_DIRECTION, SAME_PLACE
 
 
-def hyperplane_metrics(W: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> dict:
+def hyperplane_metrics(
+    W: torch.Tensor, b: torch.Tensor, r: torch.Tensor, shift_block: int | None = None
+) -> dict:
     """The metrics of hyperplane units ``W [model, unit, input]``, ``b [model, unit]``
-    with responsibilities ``r`` on the probe examples (see module docstring)."""
+    with responsibilities ``r`` on the probe examples (see module docstring);
+    ``shift_block`` (``Activation.shift_block``): the rows are centred over each block of
+    that many units first, or taken as they are (None)."""
     rows = torch.cat([W, b.unsqueeze(-1)], dim=-1)
-    cos = abs_cos(rows)
-    return _layer_metrics(W, rows, cos, cos > SAME_DIRECTION, r)
+    if shift_block is None:
+        cos = abs_cos(rows)
+        return _layer_metrics(W, rows, cos, cos > SAME_DIRECTION, r)
+    rows = centred_rows(rows, shift_block)
+    signed = signed_cos(rows)
+    return _layer_metrics(W, rows, signed.abs(), signed > SAME_DIRECTION, r)
+
+
+def centred_rows(rows: torch.Tensor, block: int) -> torch.Tensor:
+    """``rows [model, unit, col]`` less their mean over each block of ``block``
+    consecutive units: the representative of the rows that a shift common to a block
+    (which the activation ignores) does not change."""
+    m, k, c = rows.shape
+    grouped = rows.reshape(m, k // block, block, c)
+    return (grouped - grouped.mean(2, keepdim=True)).reshape(m, k, c)
 
 
 def prototype_metrics(W: torch.Tensor, x: torch.Tensor, r: torch.Tensor) -> dict:
@@ -133,8 +155,13 @@ def row_normalised(W: torch.Tensor) -> torch.Tensor:
 
 def abs_cos(W: torch.Tensor) -> torch.Tensor:
     """``[model, unit, unit]``: |cos| between unit rows (0 for a zero or non-finite row)."""
+    return signed_cos(W).abs()
+
+
+def signed_cos(W: torch.Tensor) -> torch.Tensor:
+    """``[model, unit, unit]``: cos between unit rows (0 for a zero or non-finite row)."""
     unit = torch.where(W.norm(dim=-1, keepdim=True) > 0, row_normalised(W), 0.0)
-    return torch.bmm(unit, unit.transpose(1, 2)).abs()
+    return torch.bmm(unit, unit.transpose(1, 2))
 
 
 def max_off_diagonal(cos: torch.Tensor) -> torch.Tensor:

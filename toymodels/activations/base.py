@@ -46,6 +46,13 @@ class Activation:
     #: value used when a config has none; every model of a batch shares them (tensor
     #: shapes depend on them), and each becomes an attribute of the same name
     settings: ClassVar[dict[str, int]] = {}
+    #: adding one vector ``[v, β]`` to every unit's row ``[w_k, b_k]`` (every ``z_k`` gains
+    #: the same ``v·x + β``) leaves the output unchanged: over the whole layer
+    #: (``"layer"``: softmax, log-softmax), within each block of ``group_size`` units
+    #: (``"blocks"``: grouped softmax), or not at all (None).  Where it holds, the part
+    #: of the rows common to the units computes nothing, and how alike the units are is
+    #: measured on rows centred over the units (:meth:`shift_block`)
+    shift_invariant: ClassVar[str | None] = None
 
     def __init__(self, configs: Sequence = ()):
         self.configs = tuple(configs)
@@ -57,6 +64,14 @@ class Activation:
         """Why a layer of ``config.n_hidden`` units with ``config``'s settings cannot use
         this activation (one line), or None when it can."""
         return None
+
+    def shift_block(self, n_units: int) -> int | None:
+        """The number of consecutive units a common shift of their rows leaves the output
+        unchanged over (``n_units`` for ``"layer"``, ``group_size`` for ``"blocks"``), or
+        None when the activation has no such invariance."""
+        if self.shift_invariant is None:
+            return None
+        return n_units if self.shift_invariant == "layer" else self.group_size
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         """``[model, unit, example]`` from ``z`` of the same shape."""

@@ -15,6 +15,7 @@ from ._tempered import ScaleFree, softmax
 class GroupedSoftmax(InBlocks, ScaleFree):
     name = "grouped_softmax"
     description = "softmax(z/τ) within contiguous groups of group_size units"
+    shift_invariant = "blocks"  # each block is a softmax
     # each block sums to 1, so the layer sums to K/U: not itself the responsibilities
     normalised = False
 

@@ -12,6 +12,7 @@ from ._tempered import Tempered
 class LogSoftmax(Tempered):
     name = "log_softmax"
     description = "τ·log_softmax(z/τ) = z − τ·LSE(z/τ) over units"
+    shift_invariant = "layer"  # z + c − τ LSE((z + c)/τ) = z − τ LSE(z/τ)
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         tau = self.tau(z)

@@ -13,6 +13,7 @@ from ._tempered import ScaleFree, softmax
 class Softmax(ScaleFree):
     name = "softmax"
     description = "softmax(z/τ) over units"
+    shift_invariant = "layer"  # softmax(z + c) = softmax(z)
     normalised = True
 
     def unit(self, x: torch.Tensor) -> torch.Tensor:

@@ -9,8 +9,9 @@ weight matrices start Xavier-normal, each model's from its own seed (scaled by
 ``init_scale``), the biases at 0.  The affine maps run through
 ``toymodels.linear_algebra.baddbmm``, so a batch of one model rounds like a larger batch.
 
-Metrics are those of ``toymodels.unit_metrics`` for hyperplane units (rows ``[w_k, b_k]``),
-on the probe examples: usage, dead units, how alike the units are and how many distinct.
+Metrics are those of ``toymodels.unit_metrics`` for hyperplane units (rows ``[w_k, b_k]``,
+centred over the units where the activation ignores a shift common to them), on the probe
+examples: usage, dead units, how alike the units are and how many distinct.
 """
 
 from __future__ import annotations
@@ -85,8 +86,11 @@ class UnitLayer(ToyModel):
     square_dims = ("unit",)  # |cos| and the alike links between every pair of units
     definitions = {
         **UNIT_DEFINITIONS,
-        "unit_rows": "[w_k, b_k]: a unit's weights and bias (the cut it makes)",
-        "alike": f"|cos| > {SAME_DIRECTION} between unit rows",
+        "unit_rows": "[w_k, b_k]: a unit's weights and bias (the cut it makes); for an "
+        "activation that ignores a shift common to the units' rows (softmax, log_softmax; "
+        "grouped_softmax per block), less their mean over the units (the block)",
+        "alike": f"|cos| > {SAME_DIRECTION} between unit rows (centred rows: cos > "
+        f"{SAME_DIRECTION})",
     }
 
     @classmethod
@@ -144,4 +148,5 @@ class UnitLayer(ToyModel):
     def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
         W = self.unit_weights().detach()
         r = self.responsibilities(self.logits(probe.x, W))
-        return unit_metrics.hyperplane_metrics(W, self.b1.detach(), r)
+        shift = self.activation.shift_block(W.shape[1])
+        return unit_metrics.hyperplane_metrics(W, self.b1.detach(), r, shift)

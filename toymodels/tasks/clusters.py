@@ -2,8 +2,11 @@
 
 Example: a label ``c`` with probability ``weights[c]`` (equal by default), then
 ``x = centre_c + spread · z`` with ``z`` standard normal in d dimensions.  The centres are
-given (``centers``, one row per cluster) or default to ``separation · e_c``, the first C
-coordinate axes (so C ≤ d).  The loss is the cross-entropy of the model's C outputs (its
+given (``centers``, one row per cluster) or placed by ``layout``: ``"axes"`` puts them at
+``separation · e_c``, the first C coordinate axes (so C ≤ d); ``"ring"`` spaces them evenly
+on a circle of radius ``separation`` in the plane of the first two coordinates,
+``separation · (cos 2πc/C, sin 2πc/C, 0, …)`` (any C, d ≥ 2), a task no single cut
+solves: telling C classes on a ring apart takes about C cuts.  The loss is the cross-entropy of the model's C outputs (its
 logits) against the label, averaged over examples; the task also reports the accuracy.
 """
 
@@ -14,10 +17,16 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import ConfigError
-from ..fields import POSITIVE, Config, integer, optional_matrix, optional_vector, param
+import math
+
+from ..fields import POSITIVE, Config, choice, integer, optional_matrix, optional_vector, param
 from ..outputs import Output
 from ..random_words import index_from_bits, normal_from_bits, uniform_from_bits
 from .base import Batch, Task, n_samples_field
+
+
+# Where the default centres go (explicit ``centers`` replace them).
+LAYOUTS = ("axes", "ring")
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,16 @@ class ClustersConfig(Config):
     n_clusters: int = param(2, integer(2), top=True, help="clusters C (the classes)")
     spread: float = param(0.3, POSITIVE, per_model=True, help="standard deviation of each cluster")
     separation: float = param(
-        1.0, POSITIVE, per_model=True, help="distance of the default centres from the origin"
+        1.0,
+        POSITIVE,
+        per_model=True,
+        help="distance of the default centres from the origin (the ring's radius)",
+    )
+    layout: str = param(
+        "axes",
+        choice("layout", lambda: LAYOUTS),
+        top=True,
+        help="the default centres: axes (separation · e_c) or ring (C evenly on a circle)",
     )
     centers: tuple = param(
         (), optional_matrix("centres (C rows of d numbers)"), help="explicit centres, one per row"
@@ -40,13 +58,20 @@ class ClustersConfig(Config):
 
     def validate(self) -> None:
         d, c = self.n_features, self.n_clusters
+        if self.centers and self.layout != "axes":
+            raise ConfigError(
+                f"layout={self.layout!r} places the default centres, which centers "
+                "replaces: give one or the other"
+            )
         if self.centers:
             if len(self.centers) != c or len(self.centers[0]) != d:
                 raise ConfigError(
                     f"centers is {len(self.centers)}x{len(self.centers[0])}; "
                     f"n_clusters={c} by n_features={d} needs {c}x{d}"
                 )
-        elif c > d:
+        elif self.layout == "ring" and d < 2:
+            raise ConfigError(f"layout='ring' needs n_features >= 2 (a plane); got {d}")
+        elif self.layout == "axes" and c > d:
             raise ConfigError(
                 f"n_clusters={c} > n_features={d}: the default centres are coordinate axes; "
                 "give centers explicitly"
@@ -61,8 +86,11 @@ class ClustersConfig(Config):
         """The centres, ``[cluster][dimension]``."""
         if self.centers:
             return [list(row) for row in self.centers]
-        d = self.n_features
-        return [[self.separation * (j == c) for j in range(d)] for c in range(self.n_clusters)]
+        d, k, r = self.n_features, self.n_clusters, self.separation
+        if self.layout == "ring":
+            angles = [2 * math.pi * c / k for c in range(k)]
+            return [[r * math.cos(a), r * math.sin(a)] + [0.0] * (d - 2) for a in angles]
+        return [[r * (j == c) for j in range(d)] for c in range(k)]
 
     def probabilities(self) -> list[float]:
         if not self.weights:
