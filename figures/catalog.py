@@ -238,6 +238,26 @@ def _competition_compare(preset: str) -> Callable[[Mapping, str], object]:
     return build
 
 
+# The hyperplane figure's layers: these activations of the comparison run, then softmax
+# with the volume control of its own preset.
+HYPERPLANE_ACTIVATIONS = (
+    "relu", "linear", "kwta", "solu_ln", "log_softmax", "grouped_softmax", "softmax",
+)  # fmt: skip
+HYPERPLANE_RUNS = ("competition-compare-clusters", "competition-hyperplanes-volume")
+
+
+def _competition_hyperplanes(results: Mapping, scale: str = "default"):
+    from summaries.competition_hyperplanes import hyperplane_layers
+
+    from .competition_hyperplanes import hyperplane_figure
+
+    compared = results[HYPERPLANE_RUNS[0]]
+    kept = [a for a in HYPERPLANE_ACTIVATIONS if a in compared["activation"].values]
+    layers = hyperplane_layers(compared.sel(activation=kept))
+    layers += hyperplane_layers(results[HYPERPLANE_RUNS[1]])
+    return hyperplane_figure(layers, "10 units on 6 clusters on a ring, τ = 1")
+
+
 _COMPETITION_CAPTION = (
     "Competition in a hidden layer, {what}: temperature τ (log scale) against {axis}; the "
     "phase most of the 5 seeds have (orange redundant, blue specialised, purple collapsed; "
@@ -256,7 +276,7 @@ _COMPARE_CAPTION = (
 def _competition_entries() -> list[FigureEntry]:
     diagrams = {
         "competition-clusters": (
-            "8 softmax units classifying 2 Gaussian clusters",
+            "10 softmax units classifying 6 Gaussian clusters on a ring",
             "the usage-entropy bonus λ",
             "",
         ),
@@ -273,7 +293,7 @@ def _competition_entries() -> list[FigureEntry]:
         ),
     }
     compares = {
-        "competition-compare-clusters": "8 units classifying 2 Gaussian clusters",
+        "competition-compare-clusters": "10 units classifying 6 Gaussian clusters on a ring",
         "competition-compare-features": "4 units reconstructing 8 sparse features (density 0.1)",
     }
     return [
@@ -294,6 +314,18 @@ def _competition_entries() -> list[FigureEntry]:
                 {"default": (name,)},
             )  # fmt: skip
             for name, what in compares.items()
+        ),
+        FigureEntry(
+            "competition-hyperplanes",
+            "The seeds' picture: 6 Gaussian clusters on a ring (grey, one marker per class) and "
+            "every unit's line w·x + b = 0 of a trained layer of 10 units (the best of 5 "
+            "seeds), one panel per activation at τ = 1 without volume control, and softmax "
+            "with the volume control that specialises it best; lines coloured by the unit's "
+            "usage, duplicates (alike units) thicker and lettered by group, dead units "
+            "dotted; softmax-like layers' rows centred over the units (a common shift does "
+            "nothing there).",
+            _competition_hyperplanes,
+            {"default": HYPERPLANE_RUNS},
         ),
     ]
 

@@ -9,8 +9,8 @@ same function when one vector is added to every unit's row (softmax, log-softmax
 block for grouped softmax: ``Activation.shift_invariant``), that common part does
 nothing, and the rows are taken about their mean over the units (per block,
 :func:`centred_rows`); two centred rows are then alike when their *signed* cos exceeds
-``SAME_DIRECTION`` (opposite centred rows win opposite regions of the input).  Its *responsibilities*
-``r [model, unit, example]`` are each example's distribution over units (the
+``SAME_DIRECTION`` (opposite centred rows win opposite regions of the input).  Its
+*responsibilities* ``r [model, unit, example]`` are each example's distribution over units (the
 activation's, ``Activation.responsibilities``).  Over the probe examples:
 
 - ``unit_norm``: ``‖w_k‖`` of each unit's weights;

@@ -6,24 +6,23 @@ given (``centers``, one row per cluster) or placed by ``layout``: ``"axes"`` put
 ``separation · e_c``, the first C coordinate axes (so C ≤ d); ``"ring"`` spaces them evenly
 on a circle of radius ``separation`` in the plane of the first two coordinates,
 ``separation · (cos 2πc/C, sin 2πc/C, 0, …)`` (any C, d ≥ 2), a task no single cut
-solves: telling C classes on a ring apart takes about C cuts.  The loss is the cross-entropy of the model's C outputs (its
-logits) against the label, averaged over examples; the task also reports the accuracy.
+solves: telling C classes on a ring apart takes about C cuts.  The loss is the
+cross-entropy of the model's C outputs (its logits) against the label, averaged over
+examples; the task also reports the accuracy.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
 from ..errors import ConfigError
-import math
-
 from ..fields import POSITIVE, Config, choice, integer, optional_matrix, optional_vector, param
 from ..outputs import Output
 from ..random_words import index_from_bits, normal_from_bits, uniform_from_bits
 from .base import Batch, Task, n_samples_field
-
 
 # Where the default centres go (explicit ``centers`` replace them).
 LAYOUTS = ("axes", "ring")
