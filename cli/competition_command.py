@@ -169,6 +169,18 @@ def register(sub) -> None:
     p.set_defaults(handler=run_compare, only_with=COMPARE_ONLY_WITH)
 
     p = inner.add_parser(
+        "shares",
+        help="each phase's share per band of τ, with Wilson intervals, over diagrams run",
+        description="Each phase's share of the models in three bands of τ (λ > 0 pooled) "
+        "with 95%% Wilson intervals, for every phase-diagram folder under ROOT; and, for "
+        "activations that ignore a shift common to the units' rows, the shares measured on "
+        "the rows as they are and centred.",
+    )
+    p.add_argument("root", type=Path, help="a folder of competition phase-diagram folders")
+    p.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    p.set_defaults(handler=run_shares)
+
+    p = inner.add_parser(
         "list",
         help="the activations and volume controls",
         description="The activations and volume controls, with what each does.",
@@ -527,6 +539,21 @@ def run_compare(args: argparse.Namespace) -> int:
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     print(f"wrote {args.out / 'compare.json'}, {args.out / 'compare.png'}")
+    return 0
+
+
+def run_shares(args: argparse.Namespace) -> int:
+    from summaries.competition_questions import questions_report
+    from toymodels.errors import ConfigError
+
+    from .reports import write_json
+
+    if not args.root.is_dir():
+        raise ConfigError(f"{args.root} is not a folder of competition phase-diagram folders")
+    text, numbers = questions_report(args.root)
+    print(text)
+    if args.json is not None:
+        write_json(args.json, numbers)
     return 0
 
 

@@ -247,9 +247,9 @@ HYPERPLANE_RUNS = ("competition-compare-clusters", "competition-hyperplanes-volu
 
 
 def _competition_hyperplanes(results: Mapping, scale: str = "default"):
-    from summaries.competition_hyperplanes import hyperplane_layers
+    from summaries.hyperplane_layers import hyperplane_layers
 
-    from .competition_hyperplanes import hyperplane_figure
+    from .hyperplane_panels import hyperplane_figure
 
     compared = results[HYPERPLANE_RUNS[0]]
     kept = [a for a in HYPERPLANE_ACTIVATIONS if a in compared["activation"].values]

@@ -1,6 +1,6 @@
 """The seeds' picture of a competing layer: the points of a 2-D task and every unit's line
 ``w·x + b = 0`` in the plane, one panel per trained layer
-(:func:`summaries.competition_hyperplanes.hyperplane_layers`).
+(:func:`summaries.hyperplane_layers.hyperplane_layers`).
 
 Points are grey, one marker per class.  A unit's line is coloured by its usage ``p̄_k``
 (sequential map, 0 to the largest usage in the figure); a dead unit's line is dotted grey.
@@ -20,7 +20,7 @@ import numpy as np
 from .style import DOUBLE_COLUMN, SEQUENTIAL_CMAP, house_style, new_figure
 
 if TYPE_CHECKING:
-    from summaries.competition_hyperplanes import HyperplaneLayer
+    from summaries.hyperplane_layers import HyperplaneLayer
 
 CLASS_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "h", "<", ">", "p")
 DEAD_COLOUR = "0.6"

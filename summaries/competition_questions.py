@@ -5,17 +5,15 @@ phase's share of the models in three bands of τ (λ > 0 pooled for a control; �
 activation that ignores a shift common to its units' rows, the same shares measured with
 the rows as they are and centred (``summaries.shift_measure``).
 
-    python -m benchmarks.competition_questions ROOT [--json out.json]
+    toymodels competition shares ROOT [--json out.json]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from summaries.phase_shares import band_shares
-from toymodels import strict_json
+from .phase_shares import band_shares
 
 # The bands of the default 8-point τ axis (log-spaced 0.01 … 10): low (0.01, 0.027),
 # middle (0.072 … 1.39) and high (3.7, 10).
@@ -59,8 +57,9 @@ def measure_table(root: Path) -> tuple[list[str], dict]:
     import numpy as np
 
     import sweeps
-    from summaries.shift_measure import phases_both_ways
     from toymodels.activations import ACTIVATIONS
+
+    from .shift_measure import phases_both_ways
 
     lines = [
         "| activation + control | rows | " + " | ".join(f"{b}: R / S / C %" for b in BANDS) + " |",
@@ -93,20 +92,9 @@ def measure_table(root: Path) -> tuple[list[str], dict]:
     return lines, found
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path, help="folder of phase-diagram output folders")
-    parser.add_argument("--json", type=Path, default=None, help="write the numbers here")
-    args = parser.parse_args(argv)
-    bands, shares = band_table(args.root)
-    measured, both = measure_table(args.root)
-    print("\n".join(bands))
-    print()
-    print("\n".join(measured))
-    if args.json is not None:
-        args.json.write_text(strict_json.dumps({"bands": shares, "measure": both}, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def questions_report(root: Path) -> tuple[str, dict]:
+    """The markdown tables (:func:`band_table`, :func:`measure_table`) of the diagrams
+    under ``root``, and their numbers."""
+    bands, shares = band_table(root)
+    measured, both = measure_table(root)
+    return "\n".join([*bands, "", *measured]), {"bands": shares, "measure": both}
