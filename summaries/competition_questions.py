@@ -26,6 +26,8 @@ PHASES = ("redundant", "specialised", "collapsed")
 
 
 def _cell(entry: dict) -> str:
+    if entry["share"] is None:
+        return "–"
     return f"{100 * entry['share']:.0f} ({100 * entry['low']:.0f}–{100 * entry['high']:.0f})"
 
 
@@ -84,6 +86,10 @@ def measure_table(root: Path) -> tuple[list[str], dict]:
             for band, (lo, hi) in BANDS.items():
                 rows = (tau >= lo * (1 - 1e-9)) & (tau <= hi * (1 + 1e-9))
                 kept = both[kind][np.ix_(rows, cols)].ravel()
+                if not kept.size:
+                    found[name][kind][band] = None
+                    cells.append("–")
+                    continue
                 shares = {p: float((kept == p).mean()) for p in PHASES}
                 found[name][kind][band] = shares
                 cells.append(" / ".join(f"{100 * shares[p]:.0f}" for p in PHASES))

@@ -50,11 +50,12 @@ def band_counts(summary: dict, tau_lo: float, tau_hi: float) -> tuple[dict[str, 
 
 def band_shares(summary: dict, tau_lo: float, tau_hi: float) -> dict:
     """Each phase's share of the models in a band (:func:`band_counts`) with its 95%
-    Wilson interval: ``{"models": n, "redundant": {"share", "low", "high", "models"}, ...}``."""
+    Wilson interval: ``{"models": n, "redundant": {"share", "low", "high", "models"}, ...}``
+    (share and interval None when the band holds no model)."""
     counts, n = band_counts(summary, tau_lo, tau_hi)
     out: dict = {"models": n}
     for label in (*LABELS, *(k for k in counts if k not in LABELS)):
         k = counts.get(label, 0)
-        low, high = wilson_interval(k, n)
-        out[label] = {"share": k / n, "low": low, "high": high, "models": k}
+        low, high = wilson_interval(k, n) if n else (None, None)
+        out[label] = {"share": k / n if n else None, "low": low, "high": high, "models": k}
     return out

@@ -235,3 +235,36 @@ def test_chunks_of_models_change_no_number(task, activation, monkeypatch):
         np.testing.assert_array_equal(whole.metrics[name], cut.metrics[name])
     for name in whole.trajectory:
         np.testing.assert_array_equal(whole.trajectory[name], cut.trajectory[name])
+
+
+def test_ring_layout_places_the_centres_evenly_on_a_circle():
+    from toymodels.tasks.clusters import ClustersConfig
+
+    ring = np.array(ClustersConfig(n_clusters=6, layout="ring", separation=2.0).center_matrix())
+    np.testing.assert_allclose(np.linalg.norm(ring, axis=1), 2.0)
+    np.testing.assert_allclose(ring[1], [1.0, math.sqrt(3)], atol=1e-12)  # 60° on
+    np.testing.assert_allclose(ring.sum(0), 0.0, atol=1e-12)
+    # in 3 dimensions the ring lies in the plane of the first two
+    flat = np.array(ClustersConfig(n_features=3, n_clusters=5, layout="ring").center_matrix())
+    np.testing.assert_allclose(flat[:, 2], 0.0)
+    np.testing.assert_allclose(flat[0], [1.0, 0.0, 0.0])
+    # the default layout is unchanged: coordinate axes
+    axes = ClustersConfig(n_features=3, n_clusters=3).center_matrix()
+    np.testing.assert_allclose(axes, np.eye(3))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"layout": "spiral"}, 'unknown layout "spiral"; allowed: axes, ring'),
+        ({"layout": "ring", "n_features": 1}, "layout='ring' needs n_features >= 2"),
+        ({"layout": "ring", "centers": ((0.0, 0.0), (1.0, 1.0))}, "give one or the other"),
+        ({"n_clusters": 6}, "n_clusters=6 > n_features=2"),
+    ],
+)
+def test_bad_layouts_are_refused_in_one_line(fields, message):
+    from toymodels.tasks.clusters import ClustersConfig
+
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as err:
+        ClustersConfig(**fields)
+    assert "\n" not in str(err.value)

@@ -64,13 +64,46 @@ def test_rerunning_resumes_and_gives_the_same_summary(annealing_run):
 
 def test_clusters_diagram_has_no_theory_line(tmp_path):
     out = tmp_path / "clusters"
-    args = ["--activation", "grouped_softmax", "--volume", "logdet", "--group-size", "4"]
+    args = ["--activation", "grouped_softmax", "--volume", "logdet", "--group-size", "5"]
     assert main(["competition", "phase-diagram", *args, *SMALL, "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["critical_temperature"] is None and "theory_phase" not in summary
     np.testing.assert_allclose(summary["temperature"], [0.01, 0.316227766, 10.0])
     np.testing.assert_allclose(summary["strength"], [0.0, 0.05, 0.1])
-    assert summary["settings"]["group_size"] == 4
+    assert summary["settings"]["group_size"] == 5
+    # the default task: 6 clusters on a ring of radius 2, 10 units
+    data = summary["settings"]["data"]
+    assert (data["n_clusters"], data["layout"], data["separation"]) == (6, "ring", 2.0)
+    assert summary["settings"]["n_hidden"] == 10
+    # the majority phase and how speckled it is, beside the best-of-N phase
+    assert np.shape(summary["majority_phase"]) == np.shape(summary["phase"]) == (3, 3)
+    for i, row in enumerate(summary["majority_phase"]):
+        for j, label in enumerate(row):
+            share = summary["majority_share"][i][j]
+            fractions = [summary["phase_fraction"][k][i][j] for k in summary["phase_fraction"]]
+            assert share == max(fractions) == summary["phase_fraction"][label][i][j]
+    assert 0 <= summary["isolated_cells"] <= 1
+    assert 0 <= summary["isolated_cells_best_of_n"] <= 1
+
+
+def test_the_two_cluster_preset_stays_reachable(tmp_path, capsys):
+    out = tmp_path / "two"
+    args = ["--task", "two-clusters", "--volume", "none", "--grid", "2", "--seeds", "1"]
+    assert main(["competition", "phase-diagram", *args, "--steps", "50", "--quiet",
+                 "--out", str(out)]) == 0  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    data = summary["settings"]["data"]
+    assert (data["n_clusters"], data["layout"], data["spread"]) == (2, "axes", 0.5)
+    assert summary["settings"]["n_hidden"] == 8 and summary["settings"]["task"] == "clusters"
+    capsys.readouterr()
+    # competition shares reads the folder of diagrams: 2 × 1 cells × 1 seed, none at λ = 0
+    assert main(["competition", "shares", str(tmp_path), "--json", str(tmp_path / "s.json")]) == 0
+    table = capsys.readouterr().out
+    assert "| softmax + none | 1/0/1 |" in table
+    numbers = json.loads((tmp_path / "s.json").read_text())
+    low = numbers["bands"]["softmax + none"]["shares"]["low τ 0.01–0.027"]
+    assert low["models"] == 1
+    assert sum(low[p]["models"] for p in ("redundant", "specialised", "collapsed")) == 1
 
 
 def test_volume_none_has_a_single_strength(tmp_path):
@@ -142,8 +175,8 @@ def test_list_names_every_activation_and_volume_control(capsys):
             "beyond float32's range above λ = 89.94 at temperature 0.295",
         ),
         (["--activation", "grouped_softmax", "--width", "7"], "does not divide n_hidden=7"),
-        (["--activation", "lwta", "--group-size", "3"], "does not divide n_hidden=8"),
-        (["--activation", "kwta", "--k", "9"], "k_active=9 > n_hidden=8"),
+        (["--activation", "lwta", "--group-size", "3"], "does not divide n_hidden=10"),
+        (["--activation", "kwta", "--k", "11"], "k_active=11 > n_hidden=10"),
         (["--activation", "relu", "--volume", "entropy"], "does not apply to relu"),
         (["--activation", "lwta", "--volume", "anneal"], "no temperature to anneal"),
         (["--task", "annealing", "--activation", "relu"], "does not apply to the annealing"),
@@ -192,3 +225,38 @@ def test_bad_compare_input_is_one_line_exit_2(tmp_path, capsys, bad, needle):
     err = capsys.readouterr().err
     assert needle in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_wilson_interval_hand_values():
+    from summaries.phase_shares import wilson_interval
+
+    # 0 of 10: the upper end is z²/(n + z²) = 3.8415/13.8415
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
+    # 5 of 10: symmetric about 1/2, half-width z·√(1/40 + z²/400)/(1 + z²/10)
+    assert wilson_interval(5, 10) == pytest.approx((0.23659, 0.76341), abs=1e-5)
+    lo, hi = wilson_interval(30, 100)
+    assert lo < 0.3 < hi and hi - lo < 0.19
+
+
+def test_majority_phase_and_isolated_cells_by_hand():
+    from summaries.majority_phase import isolated_cells, majority_phase
+
+    fractions = {
+        "redundant": np.array([[0.6, 0.4], [0.2, 0.0]]),
+        "specialised": np.array([[0.4, 0.4], [0.8, 0.0]]),
+        "collapsed": np.array([[0.0, 0.2], [0.0, 1.0]]),
+    }
+    best = np.array([["specialised", "specialised"], ["redundant", "collapsed"]])
+    phase, share = majority_phase(fractions, best)
+    # a tie goes to the best seed's phase when it is among the tied
+    assert phase.tolist() == [["redundant", "specialised"], ["specialised", "collapsed"]]
+    np.testing.assert_allclose(share, [[0.6, 0.4], [0.8, 1.0]])
+    # a lone cell in a 3 x 3 block is isolated; a straight boundary is not
+    grid = np.full((3, 3), "a")
+    grid[1, 1] = "b"
+    assert isolated_cells(grid).tolist() == [[False] * 3, [False, True, False], [False] * 3]
+    halves = np.array([["a", "a", "b", "b"]] * 4)
+    assert not isolated_cells(halves).any()
+    # a one-column diagram: only a cell that agrees with neither neighbour
+    column = np.array([["a"], ["a"], ["b"], ["a"], ["a"]])
+    assert isolated_cells(column)[:, 0].tolist() == [False, False, True, False, False]

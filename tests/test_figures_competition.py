@@ -29,14 +29,14 @@ from summaries.run_settings import spec_of  # noqa: E402
 TINY = {"seeds": 2, "train.steps": 50}
 GRID = {"axes.temperature.num": 3, "axes.volume_strength.num": 2}
 DIAGRAM_TITLES = [
-    "phase (best of N)\nlightness: distinct share",
+    "majority phase of the seeds\nlightness: share of seeds",
     "fraction of seeds\nredundant",
     "fraction of seeds\ncollapsed",
     "effective units\nexp H(p̄) (mean)",
     "distinct / alive\nunits (mean)",
     "max |cos| between\nunits (mean)",
     "dead fraction\nof units (mean)",
-    "key to panel 1:\nphase × distinct share",
+    "key to panel 1:\nphase × seeds agreeing",
 ]
 
 
@@ -69,12 +69,20 @@ def _rgb(colour) -> np.ndarray:
     return np.asarray(matplotlib.colors.to_rgb(colour))
 
 
-def _best_seed_share(ds) -> np.ndarray:
-    """Distinct / alive units of each cell's lowest-loss seed, ``[temperature, λ]``."""
+def _majority(ds) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's phase most seeds have (a tie: the lowest-loss seed's) and the share of
+    seeds in it, ``[temperature, λ]``, counted from the per-model phases."""
     ds = ds.transpose("temperature", "volume_strength", "seed", ...)
-    pick = ds["loss"].argmin("seed")
-    alive = np.maximum(np.rint(ds.sizes["unit"] * (1 - ds["dead_fraction"])), 1)
-    return (ds["n_distinct"] / alive).isel(seed=pick).values
+    per_model = ds["phase_model"].values.astype(str)
+    best = ds["phase_model"].isel(seed=ds["loss"].argmin("seed")).values.astype(str)
+    phase = np.empty(best.shape, object)
+    share = np.zeros(best.shape)
+    for idx in np.ndindex(best.shape):
+        labels, counts = np.unique(per_model[idx], return_counts=True)
+        top = labels[counts == counts.max()]
+        phase[idx] = best[idx] if best[idx] in top else top[0]
+        share[idx] = counts.max() / per_model[idx].size
+    return phase, share
 
 
 def test_diagram_panels_and_phase_cells(clusters):
@@ -94,15 +102,16 @@ def test_diagram_panels_and_phase_cells(clusters):
         (coords[0, 1:, 0] + coords[0, :-1, 0]) / 2, ds["volume_strength"].values, atol=1e-12
     )
 
-    # Every cell: the best-of-N phase's hue, paled by the best seed's distinct share.
-    phases = ds["phase_best"].transpose("temperature", "volume_strength").values
-    share = _best_seed_share(ds)
+    # Every cell: the majority phase's hue, paled by the share of seeds in it (from 1 at
+    # unanimity to PALEST at a three-way split).
+    phases, share = _majority(ds)
     drawn = np.asarray(mesh.get_array())  # [τ, λ, rgb]
     assert drawn.shape == (3, 2, 3)
     for i in range(3):
         for j in range(2):
             base = _rgb(PHASE_COLOURS[str(phases[i, j])])
-            expected = base + (1 - base) * PALEST * (1 - share[i, j])
+            strength = (share[i, j] - 1 / 3) / (2 / 3)
+            expected = base + (1 - base) * PALEST * (1 - strength)
             np.testing.assert_allclose(drawn[i, j], expected, atol=1e-6, err_msg=f"cell {i},{j}")
     assert len({tuple(np.round(_rgb(c), 3)) for c in PHASE_COLOURS.values()}) == 3
 
@@ -163,6 +172,42 @@ def test_catalog_draws_the_line_only_for_annealing(annealing, clusters):
     assert lines(fig) == []
     for name in ("clusters", "annealing", "features", "compare-clusters", "compare-features"):
         assert FIGURES[f"competition-{name}"].presets("default") == (f"competition-{name}",)
+
+
+def test_hyperplanes_one_line_per_unit_and_duplicates_marked(tmp_path_factory):
+    from summaries.hyperplane_layers import hyperplane_layers
+
+    entry = FIGURES["competition-hyperplanes"]
+    runs = entry.presets("default")
+    assert runs == ("competition-compare-clusters", "competition-hyperplanes-volume")
+    compare = _run(tmp_path_factory, runs[0], **{"axes.activation": ["relu", "softmax"]})
+    volume = _run(tmp_path_factory, runs[1])
+    fig = entry.build({runs[0]: compare, runs[1]: volume}, "default")
+    panels = [ax for ax in _panels(fig) if ax.axison]
+    assert len(panels) == 3  # relu, softmax, softmax + logdet
+    layers = hyperplane_layers(compare) + hyperplane_layers(volume)
+    assert [la.activation for la in layers] == ["relu", "softmax", "softmax"]
+    assert [la.centred for la in layers] == [False, True, True]
+    for ax, layer in zip(panels, layers, strict=True):
+        assert ax.get_title().startswith(layer.activation)
+        drawn = [ln for ln in ax.lines if ln.get_gid() in ("unit", "duplicate", "dead")]
+        assert len(drawn) <= layer.W.shape[0]
+        marks = [t for t in ax.texts if t.get_gid() == "duplicate_mark"]
+        dup = [ln for ln in drawn if ln.get_gid() == "duplicate"]
+        assert len(marks) == len(dup) <= int(layer.duplicated.sum())
+        assert sum(ln.get_gid() == "dead" for ln in drawn) <= int((~layer.alive).sum())
+        # 6 classes of 120 points each, one scatter per class
+        assert len(ax.collections) == 6
+    assert "logdet" in panels[2].get_title()
+
+
+def test_hyperplane_groups_by_hand():
+    from summaries.hyperplane_layers import _groups
+
+    same = np.eye(4, dtype=bool)
+    same[0, 2] = same[2, 0] = True
+    alive = np.array([True, True, True, False])
+    assert _groups(same, alive).tolist() == [0, 1, 0, -1]
 
 
 def test_comparison_one_bar_per_activation_in_order(compare):
