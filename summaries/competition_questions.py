@@ -80,7 +80,7 @@ def measure_table(root: Path) -> tuple[list[str], dict]:
         cols = lam > 0 if (lam > 0).any() else np.ones(lam.shape, bool)
         name = f"{s['activation']} + {s['volume']}"
         found[name] = {}
-        for kind in ("plain", "centred"):
+        for kind in ("plain", "centred_abs", "centred"):
             cells = []
             found[name][kind] = {}
             for band, (lo, hi) in BANDS.items():
@@ -93,7 +93,11 @@ def measure_table(root: Path) -> tuple[list[str], dict]:
                 shares = {p: float((kept == p).mean()) for p in PHASES}
                 found[name][kind][band] = shares
                 cells.append(" / ".join(f"{100 * shares[p]:.0f}" for p in PHASES))
-            label = "as they are" if kind == "plain" else "centred"
+            label = {
+                "plain": "as they are, \\|cos\\|",
+                "centred_abs": "centred, \\|cos\\|",
+                "centred": "centred, cos (the measure)",
+            }[kind]
             lines.append(f"| {name} | {label} | " + " | ".join(cells) + " |")
     return lines, found
 

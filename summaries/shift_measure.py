@@ -1,10 +1,13 @@
 """Whether a layer's redundancy is in what it computes or in how it is measured: each model
-of a competing-layer run classified twice, with its unit rows taken as they are (``|cos|``
-of ``[w_k, b_k]``) and centred over the units (``toymodels.unit_metrics``, the measure of
+of a competing-layer run classified three ways, with its unit rows ``[w_k, b_k]`` taken as
+they are and alike at ``|cos| > 0.95`` (``plain``, the measure of a layer without the
+invariance), centred over the units and alike at ``|cos| > 0.95`` (``centred_abs``), and
+centred and alike at ``cos > 0.95`` (``centred``, ``toymodels.unit_metrics``' measure of
 an activation that ignores a shift common to the rows).
 
-Where the two disagree on one trained model, the difference is the shared part of the rows
-(which computes nothing under softmax), not the layer: the redundancy was the measure's.
+Where they disagree on one trained model, the difference is in the measure, not in the
+layer: the shared part of the rows (which computes nothing under softmax), or the sign
+(opposite centred rows win opposite regions).
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ if TYPE_CHECKING:
 
 
 def phases_both_ways(ds: xr.Dataset) -> dict[str, np.ndarray]:
-    """``{"plain": phase, "centred": phase, "plain_max_abs_cos", "centred_max_abs_cos"}``,
-    arrays over ``ds``'s model axes (every axis but ``unit`` and ``input``), for a run of
-    hyperplane units (``W1``, ``b1``, ``usage``, ``effective_units``, ``dead_fraction``)
-    whose activation ignores a common shift over blocks of :func:`shift_block` units."""
+    """``{"plain": phase, "centred_abs": phase, "centred": phase}`` and each one's
+    ``<kind>_max_abs_cos``, arrays over ``ds``'s model axes (every axis but ``unit`` and
+    ``input``), for a run of hyperplane units (``W1``, ``b1``, ``usage``,
+    ``effective_units``, ``dead_fraction``) whose activation ignores a shift common to
+    the units' rows (over the layer, or over blocks of ``group_size`` units)."""
     import torch
 
     from toymodels.activations import ACTIVATIONS
@@ -50,7 +54,8 @@ def phases_both_ways(ds: xr.Dataset) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     effective = ds["effective_units"].transpose(*model_dims).values
     dead = ds["dead_fraction"].transpose(*model_dims).values
-    for kind, r in (("plain", rows), ("centred", centred_rows(rows, block))):
+    centred = centred_rows(rows, block)
+    for kind, r in (("plain", rows), ("centred_abs", centred), ("centred", centred)):
         cos = signed_cos(r)
         same = cos > SAME_DIRECTION if kind == "centred" else cos.abs() > SAME_DIRECTION
         distinct = n_distinct(same, live).numpy().reshape(shape)
