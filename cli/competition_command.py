@@ -550,6 +550,11 @@ def run_shares(args: argparse.Namespace) -> int:
 
     if not args.root.is_dir():
         raise ConfigError(f"{args.root} is not a folder of competition phase-diagram folders")
+    if args.json is not None and (args.json.is_dir() or not args.json.parent.is_dir()):
+        raise ConfigError(
+            f"--json {args.json}: needs a file name in an existing folder (not a folder, not "
+            "under a file)"
+        )
     text, numbers = questions_report(args.root)
     print(text)
     if args.json is not None:

@@ -782,6 +782,14 @@ COMPETITION_COMPARE = unique(
     non_finite(*COMPETITION_COMMON),
 )
 
+COMPETITION_SHARES = [
+    bad("", "root", allowed=REQUIRED),
+    bad("nowhere", "nowhere", allowed=FOLDER),
+    bad("afile", "afile", allowed=FOLDER, files=AFILE),
+    bad(". --json afile/out.json", "afile/out.json", allowed=FOLDER, files=AFILE),
+    bad(". --json .", "--json", allowed=FOLDER),
+    bad("one two", "two", allowed=UNRECOGNIZED),
+]
 COMPETITION_LIST = [
     bad("extra", "extra", allowed=UNRECOGNIZED),
     bad("--jsn", "--jsn", allowed=UNRECOGNIZED),
@@ -979,6 +987,7 @@ CASES: dict[str, list[Bad]] = {
     "competition phase-diagram": COMPETITION_PHASE_DIAGRAM,
     "competition compare": COMPETITION_COMPARE,
     "competition list": COMPETITION_LIST,
+    "competition shares": COMPETITION_SHARES,
     "figures": FIGURES,
     "bench": BENCH,
     "": TOP_LEVEL,

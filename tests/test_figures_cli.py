@@ -57,6 +57,7 @@ def test_list_names_every_figure(capsys):
         "competition-features",
         "competition-compare-clusters",
         "competition-compare-features",
+        "competition-hyperplanes",
         "gallery",
     ]
 

@@ -6,7 +6,7 @@ given (``centers``, one row per cluster) or placed by ``layout``: ``"axes"`` put
 ``separation · e_c``, the first C coordinate axes (so C ≤ d); ``"ring"`` spaces them evenly
 on a circle of radius ``separation`` in the plane of the first two coordinates,
 ``separation · (cos 2πc/C, sin 2πc/C, 0, …)`` (any C, d ≥ 2), a task no single cut
-solves: telling C classes on a ring apart takes about C cuts.  The loss is the
+solves (seen along one line, the ring's classes overlap).  The loss is the
 cross-entropy of the model's C outputs (its logits) against the label, averaged over
 examples; the task also reports the accuracy.
 """
