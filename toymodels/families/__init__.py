@@ -9,6 +9,7 @@ from .gdln import GatedLinearNetwork
 from .hidden import HiddenLayer
 from .linear_output import LinearOutput
 from .prototype_layer import PrototypeLayer
+from .reln_network import RectifiedLinearNetwork
 from .relu_output import ReLUOutput
 from .superposition import feature_metrics
 from .two_view import TwoViewLinear, TwoViewReLU
@@ -21,6 +22,7 @@ FAMILIES: dict[str, type[ToyModel]] = by_name(
     ContextualLinear,
     GatedLinearNetwork,
     DeepGatedLinearNetwork,
+    RectifiedLinearNetwork,
     TwoViewLinear,
     TwoViewReLU,
     CompetitiveLayer,
