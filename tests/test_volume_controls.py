@@ -111,7 +111,7 @@ def test_learned_temperature_moves_and_is_stored_where_it_went():
     result = train(configs, TrainConfig(steps=80, batch_size=64), [model_seed(0, i, 0) for i in (0, 1)])
     shift = result.params["tau_shift"]
     assert shift[0] == 0.0 and abs(shift[1]) > 0.01
-    np.testing.assert_allclose(result.metrics["temperature"], 0.1 * np.exp([0.0, shift[1]]), rtol=1e-5)
+    np.testing.assert_allclose(result.metrics["final_temperature"], 0.1 * np.exp([0.0, shift[1]]), rtol=1e-5)
 
 
 def test_learned_temperature_composes_with_annealing():
@@ -281,7 +281,7 @@ def test_models_trained_together_equal_models_trained_alone(volume, strengths):
                 together.params[name][i], alone.params[name][0], rtol=1e-5, atol=1e-6
             )
         np.testing.assert_allclose(together.loss[i], alone.loss[0], rtol=1e-5)
-        for name in ("temperature", "log_volume"):
+        for name in ("final_temperature", "log_volume"):
             np.testing.assert_allclose(
                 together.metrics[name][i], alone.metrics[name][0], rtol=1e-5, atol=1e-6
             )

@@ -38,7 +38,7 @@ VOLUME_NAMES = Check(
 
 #: what every layer of competing units measures beyond the unit metrics
 COMPETING_METRICS = {
-    "temperature": Output(
+    "final_temperature": Output(
         (), "float32", "τ in use at the end (learned under learned_tau, else as configured)"
     ),
 }

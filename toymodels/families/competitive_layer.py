@@ -120,7 +120,7 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
     @torch.no_grad()
     def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
         found = super().compute_metrics(probe)
-        return found | {"temperature": self.temperature_in_use().to(self.dtype)}
+        return found | {"final_temperature": self.temperature_in_use().to(self.dtype)}
 
     def set_temperature(self, tau: torch.Tensor) -> bool:
         changed = super().set_temperature(tau)

@@ -119,4 +119,4 @@ class PrototypeLayer(CompetingUnits, ToyModel):
         W = self.W1.detach()
         r = self.responsibilities(self.logits(probe.x, W))
         found = unit_metrics.prototype_metrics(W, probe.x, r)
-        return found | {"temperature": self.temperature_in_use().to(self.dtype)}
+        return found | {"final_temperature": self.temperature_in_use().to(self.dtype)}

@@ -5,7 +5,7 @@ The layer holds ``tau_shift`` ``s`` (a parameter per model, starting at 0) and u
 ``anneal`` runs beside it), so τ stays positive and starts where it is set.  λ is how
 fast log τ moves: the optimiser steps ``s`` like any weight, so λ scales log τ's step
 (under Adam about λ·lr per step); λ = 0 keeps τ fixed, the uncontrolled layer.  Where τ
-went is stored as the ``temperature`` metric.
+went is stored as the ``final_temperature`` metric.
 
 It does not apply to a free-energy task (``annealing``): there τ is the control
 parameter whose splits the diagram locates, and the free energy ``−τ log Σ e^(z/τ)``
