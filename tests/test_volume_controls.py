@@ -84,7 +84,8 @@ def test_learned_temperature_gradient_is_lambda_tau_dloss_dtau():
         model.tau_shift.copy_(shift)
     batch = _batch(model)
     model.batch_loss_and_grad(batch, 1.0 / 96)
-    tau = torch.tensor([0.5, 1.0, 2.0], dtype=F64) * torch.exp(torch.tensor(lams, dtype=F64) * shift)
+    lam = torch.tensor(lams, dtype=F64)
+    tau = torch.tensor([0.5, 1.0, 2.0], dtype=F64) * torch.exp(lam * shift)
     np.testing.assert_allclose(model.temperature_in_use().detach(), tau, rtol=1e-12)
     h = 1e-6
     losses = []
@@ -108,10 +109,12 @@ def test_learned_temperature_moves_and_is_stored_where_it_went():
         )
         for lam in (0.0, 1.0)
     ]
-    result = train(configs, TrainConfig(steps=80, batch_size=64), [model_seed(0, i, 0) for i in (0, 1)])
+    seeds = [model_seed(0, i, 0) for i in (0, 1)]
+    result = train(configs, TrainConfig(steps=80, batch_size=64), seeds)
     shift = result.params["tau_shift"]
     assert shift[0] == 0.0 and abs(shift[1]) > 0.01
-    np.testing.assert_allclose(result.metrics["final_temperature"], 0.1 * np.exp([0.0, shift[1]]), rtol=1e-5)
+    expected = 0.1 * np.exp([0.0, shift[1]])
+    np.testing.assert_allclose(result.metrics["final_temperature"], expected, rtol=1e-5)
 
 
 def test_learned_temperature_composes_with_annealing():
@@ -258,17 +261,20 @@ BATCHED = [
     ("gain_norm", [{"volume_strength": s} for s in (0.0, 0.5, 1.0)]),
     ("learned_tau", [{"volume_strength": s} for s in (0.0, 0.5, 2.0)]),
     ("batchnorm", [{"volume_strength": s} for s in (0.0, 0.5, 1.0)]),
-    ("anneal+entropy", [{"volume_strength": a, "volume_strength_2": b} for a, b in
-                        ((0.0, 0.5), (2.0, 0.0), (4.0, 0.3))]),  # fmt: skip
+    (
+        "anneal+entropy",
+        [
+            {"volume_strength": a, "volume_strength_2": b}
+            for a, b in ((0.0, 0.5), (2.0, 0.0), (4.0, 0.3))
+        ],
+    ),  # fmt: skip
 ]
 
 
 @pytest.mark.parametrize(("volume", "strengths"), BATCHED, ids=[v for v, _ in BATCHED])
 def test_models_trained_together_equal_models_trained_alone(volume, strengths):
     configs = [
-        ModelConfig.build(
-            "competition", "clusters", n_hidden=4, volume=volume, temperature=t, **s
-        )
+        ModelConfig.build("competition", "clusters", n_hidden=4, volume=volume, temperature=t, **s)
         for s, t in zip(strengths, (0.3, 1.0, 0.5), strict=True)
     ]
     cfg = TrainConfig(steps=30, batch_size=64, eval_batch=256, lr=1e-2)

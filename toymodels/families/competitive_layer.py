@@ -130,11 +130,12 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
 
     def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
         """The objective's gradient.  Where the volume control does not act on the data
-        (none, weightnorm, gain_norm, anneal, logdet, orthogonality), the hand-derived path: one pass
-        over cache-sized chunks of models, each running the forward, the task loss's
-        gradient with respect to its outputs (``loss_and_output_grad``) and the backward
-        with the activation's vector-Jacobian product; 1/τ is folded into the weights for
-        ``scale_free`` activations.  Data-side controls use autograd."""
+        (none, weightnorm, gain_norm, anneal, logdet, orthogonality, and lists of them),
+        the hand-derived path: one pass over cache-sized chunks of models, each running
+        the forward, the task loss's gradient with respect to its outputs
+        (``loss_and_output_grad``) and the backward with the activation's vector-Jacobian
+        product; 1/τ is folded into the weights for ``scale_free`` activations.
+        Data-side controls use autograd."""
         if not self.uses_hand_gradient(self.configs[0]):
             return super().batch_loss_and_grad(batch, row_weight, need_loss)
         control = self.volume
