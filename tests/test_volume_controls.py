@@ -2,6 +2,7 @@
 combinations of controls: each against a direct computation, batched = alone, the hand
 path where it applies, what is refused; and the ``log_volume`` metric."""
 
+import argparse
 import math
 from types import SimpleNamespace
 
@@ -10,6 +11,8 @@ import pytest
 import torch
 from gradient_checks import assert_batch_gradient_is_autograd
 
+from cli.competition_command import build_phase_spec
+from cli.main import main
 from toymodels import FAMILIES, ModelConfig, TrainConfig, model_seed, train
 from toymodels.errors import ConfigError
 from toymodels.families.base import ToyModel
@@ -306,3 +309,68 @@ def test_log_volume_against_direct_determinants():
     same = torch.tensor([[[1.0, 1.0], [2.0, 2.0], [0.5, 0.5]]], dtype=F64)
     expected = math.log(3 + GRAM_EPSILON) + 2 * math.log(GRAM_EPSILON)
     np.testing.assert_allclose(log_volume(same), expected, rtol=1e-9)
+
+
+# -- the command line ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("bad", "needle"),
+    [
+        (["--volume", "anneal,anneal"], "names anneal twice"),
+        (["--volume", "none,entropy"], "none cannot be combined"),
+        (["--volume", "anneal,nope"], 'unknown volume control "nope"'),
+        (["--activation", "relu", "--volume", "logdet,entropy"], '"entropy" does not apply'),
+        (["--volume", "weightnorm", "--strength-range", "0", "2"], "up to 1"),
+        (["--task", "annealing", "--volume", "learned_tau"], "falls without bound"),
+        (["--task", "annealing", "--volume", "anneal,batchnorm"], "free energy"),
+        (
+            [
+                "--volume",
+                "anneal,entropy",
+                "--strength-range",
+                "0",
+                "4",
+                "--strength-range",
+                "0",
+                "1",
+            ],
+            "give a further control one value",
+        ),  # fmt: skip
+        (
+            ["--volume", "entropy", "--strength-range", "0", "1", "--strength-range", "1", "1"],
+            "given 2 times for 1 volume control",
+        ),
+        (
+            [
+                "--volume",
+                "entropy,dropout",
+                "--strength-range",
+                "0",
+                "1",
+                "--strength-range",
+                "0.95",
+                "0.95",
+            ],
+            'volume_strength_2=0.95 is above 0.9, the most volume control "dropout"',
+        ),  # fmt: skip
+    ],
+)
+def test_bad_controls_on_the_command_line_are_one_line_exit_2_and_nothing_written(
+    folders, capsys, bad, needle
+):
+    out = folders[0] / "out"
+    assert main(["competition", "phase-diagram", *bad, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_list_of_controls_on_the_command_line_sets_each_strength():
+    args = argparse.Namespace(
+        task="clusters", activation=None, volume="anneal,entropy", grid=3,
+        temperature_range=None, strength_range=[[0.0, 4.0], [0.25, 0.25]], root_seed=None,
+        seeds=None, steps=None, lr=None, width=None, group_size=None, k=None,
+    )  # fmt: skip
+    spec = build_phase_spec(args)
+    model = spec.to_dict()["model"]
+    assert model["volume"] == "anneal+entropy" and model["volume_strength_2"] == 0.25
+    assert list(spec.axis("volume_strength").values) == [0.0, 2.0, 4.0]

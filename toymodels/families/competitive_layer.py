@@ -98,7 +98,9 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
 
     def logits(self, x: torch.Tensor, W: torch.Tensor | None = None) -> torch.Tensor:
         """The unit layer's logits as the activation sees them (batch normalisation, when
-        the volume control normalises them)."""
+        the volume control normalises them); a learned τ is brought up to date here too,
+        so whatever reads the activation next (``output``, ``hidden``) uses it."""
+        self._learned_temperature()
         return self.volume.normalise_logits(super().logits(x, W))
 
     def output(self, z: torch.Tensor) -> torch.Tensor:
