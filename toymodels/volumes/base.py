@@ -19,10 +19,9 @@ neutral defaults, and each control overrides the one or two it needs:
 Every control has a per-model strength λ (``volume_strength``, or ``volume_strength_2``
 and ``_3`` for the second and third of a combination, ``toymodels.volumes.combined``);
 ``λ = 0`` is the uncontrolled layer for every control but ``gain_norm`` (free gains).
-:meth:`refusal` says why a
-control cannot act on an activation or task, for the one-line errors, from what the
-control needs the activation to declare (``activation_needs``) and what the task
-declares.
+:meth:`refusal` says why a control cannot act on an activation or task, for the one-line
+errors, from what the control needs the activation to declare (``activation_needs``)
+and what the task declares.
 """
 
 from __future__ import annotations
