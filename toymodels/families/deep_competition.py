@@ -165,7 +165,8 @@ class Stage(CompetingUnits):
 
 
 class DeepCompetition(ToyModel):
-    """Two (or one) competitive hidden layers read out linearly (see module docstring)."""
+    """One or two competitive hidden layers, each with its own activation, temperature and
+    volume control, read out linearly."""
 
     name = "competition_deep"
     Config = DeepCompetitionConfig

@@ -27,9 +27,10 @@ def layer_slice(metrics: Mapping[str, np.ndarray], layer: int) -> dict[str, np.n
 def layer_phases(metrics: Mapping[str, np.ndarray]) -> np.ndarray:
     """Integer phase codes ``[model, layer]`` (indices into ``LABELS``) of every hidden
     layer, from metrics ``[model, layer, *dims]``."""
-    layers = np.asarray(metrics["dead_fraction"]).shape[1]
     rule = one_layer.LAYER_COMPETITION_RULE
-    codes = [rule.classify(rule.reduce(layer_slice(metrics, k))) for k in range(layers)]
+    needed = {k: metrics[k] for k in rule.needs}
+    layers = np.asarray(metrics["dead_fraction"]).shape[1]
+    codes = [rule.classify(rule.reduce(layer_slice(needed, k))) for k in range(layers)]
     return np.stack(codes, axis=1)
 
 
