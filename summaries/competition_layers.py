@@ -36,10 +36,17 @@ def _mean(values: np.ndarray) -> float | None:
     return float(kept.mean()) if kept.size else None
 
 
+def _standard_error(values: np.ndarray) -> float | None:
+    """The standard error of the mean of the finite values (None with fewer than two)."""
+    kept = values[np.isfinite(values)]
+    return float(kept.std(ddof=1) / np.sqrt(kept.size)) if kept.size > 1 else None
+
+
 def layer_rows(ds: xr.Dataset) -> list[dict]:
     """Per hidden layer of one run: ``phase`` per seed, ``phase_fraction`` (``{label:
     share of seeds}``, diverged seeds their own label) and each metric of ``REPORTED``
-    per seed with its mean over the seeds that did not diverge."""
+    per seed with its mean and standard error (``_mean``, ``_se``) over the seeds that
+    did not diverge."""
     needs = LAYER_COMPETITION_RULE.needs
     metrics = {k: ds[k].transpose("seed", "layer", ...).values for k in {*needs, *REPORTED}}
     diverged = ds["diverged"].values
@@ -55,6 +62,7 @@ def layer_rows(ds: xr.Dataset) -> list[dict]:
             values = np.where(diverged, np.nan, metrics[name][:, layer].astype(float))
             row[name] = listed(values)
             row[f"{name}_mean"] = _mean(values)
+            row[f"{name}_se"] = _standard_error(values)
         rows.append(row)
     return rows
 
