@@ -1,5 +1,6 @@
-"""``toymodels competition depth``: does competition in a first hidden layer change the
-second layer's redundancy, and does a ReLU second layer undo it?
+"""``toymodels competition depth``: each hidden layer's redundancy for every pair of a
+first-layer and a second-layer design (does competition in the first layer change the
+second layer's redundancy, and does a ReLU second layer undo it?).
 
 Trains the ``competition_deep`` family (two competitive hidden layers, each with its own
 activation and volume control) on the task of the preset ``competition-compare-clusters``

@@ -152,6 +152,8 @@ def summarise_depth(runs: Mapping[tuple[str, str | None], xr.Dataset]) -> dict:
         "pairs": pairs,
         "answers": answers(pairs),
         "diverged_models": sum(p["diverged_models"] for p in pairs),
+        # the pairs every seed of which diverged (as every command's summary counts cells)
+        "diverged_cells": sum(p["diverged_models"] == len(p["loss"]) for p in pairs),
         "thresholds": dict(LAYER_COMPETITION_RULE.thresholds),
         "settings": settings_of(next(iter(runs.values()))),
     }

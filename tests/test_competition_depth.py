@@ -170,6 +170,7 @@ def test_summary_has_each_layers_phases_and_metrics_per_pair(depth_run):
     assert (settings["family"], settings["n_layers"], settings["seeds"]) == (
         "competition_deep", 2, 2
     )  # fmt: skip
+    assert (summary["diverged_models"], summary["diverged_cells"]) == (0, 0)
     assert (depth_run / "depth.png").is_file()
 
 
@@ -209,6 +210,7 @@ def test_the_figure_has_a_column_per_layer_and_one_for_the_network(depth_run):
         (["--first", "relu+dropout"], "dropout"),
         (["--layers", "1", "--second", "relu"], "--layers 2"),
         (["--strength", "-1"], "volume_strength"),
+        (["--width", "100000", "--seeds", "1", "--steps", "1"], "memory"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_nothing_written(bad, named, folders, capsys):
