@@ -225,3 +225,41 @@ def test_the_ring_task_is_accepted_as_explicit_centres():
     config = _deep(n_clusters=6, centers=RING, spread=0.3, n_hidden=10)
     dims = FAMILIES["competition_deep"].dims(config)
     assert (dims["output"], dims["unit"], dims["layer"]) == (6, 10, 2)
+
+
+def test_one_layer_trains_the_first_layer_designs_alone():
+    from cli.competition_depth import build_specs
+
+    parser = cli.build_parser()
+    args = parser.parse_args(
+        ["competition", "depth", "--layers", "1", "--first", "relu", "softmax+revival"]
+    )
+    specs = build_specs(args)
+    assert list(specs) == [("relu", None), ("softmax+revival", None)]
+    spec = specs[("softmax+revival", None)].to_dict()
+    assert spec["family"] == "competition_deep" and spec["n_layers"] == 1
+    assert (spec["model"]["volume"], spec["model"]["volume_strength"]) == ("revival", 0.5)
+    assert spec["model"]["activation"] == "softmax"
+
+
+@pytest.mark.parametrize("layer", [0, 1])
+def test_revival_moves_a_dead_unit_of_its_own_layer_and_zeroes_its_outgoing_weights(layer):
+    values = {"volume": "revival", "volume_strength": 1.0}
+    if layer == 1:
+        values = {"volume_2": "revival", "volume_strength_2": 1.0}
+    model = FAMILIES["competition_deep"]([_deep(**values)], [model_seed(0, 0, 2)])
+    model.objective(probe_batch(model, 64), 1.0)  # the batch the revived unit moves onto
+    stage = model.stages[layer]
+    rows, out = stage.W1.detach().clone(), stage.W2.detach().clone()
+    before = {n: getattr(model, n).detach().clone() for n in model.params}
+    dead = torch.zeros(1, 8, dtype=torch.bool)
+    dead[0, 3] = True
+    stage.revive(dead)
+    assert not torch.equal(stage.W1[0, 3], rows[0, 3])  # moved
+    torch.testing.assert_close(stage.W1[0, :3], rows[0, :3])  # the others stay
+    assert torch.all(stage.W2[0, :, 3] == 0) and bool(out[0, :, 3].abs().sum() > 0)
+    torch.testing.assert_close(stage.W2[0, :, :3], out[0, :, :3])
+    # nothing of the other layer moves (the first layer's outgoing weights are Wh)
+    untouched = ("bh", "gain_h", "W2", "b2") if layer == 0 else ("W1", "b1", "gain")
+    for name in untouched:
+        assert torch.equal(getattr(model, name), before[name]), name
