@@ -956,6 +956,13 @@ MULTITASK_CONTEXTS = [
     bad("--root-seed -1", "-1", allowed=NONNEGATIVE),
 ]
 
+COMPETITION_DEPTH = [
+    bad("--layers 0", "layers", "0", allowed=r"from 1 to 2"),
+    bad("--first tanh", "tanh", allowed=NAMES),
+    bad("--second relu+entropy", "relu", "entropy", allowed=r"does not apply"),
+    bad("--width 300000", "300,000", allowed=r"memory|available"),
+]
+
 CASES: dict[str, list[Bad]] = {
     "phase-diagram": PHASE_DIAGRAM,
     "sweep run": SWEEP_RUN,
@@ -979,6 +986,7 @@ CASES: dict[str, list[Bad]] = {
     "competition phase-diagram": COMPETITION_PHASE_DIAGRAM,
     "competition compare": COMPETITION_COMPARE,
     "competition list": COMPETITION_LIST,
+    "competition depth": COMPETITION_DEPTH,
     "figures": FIGURES,
     "bench": BENCH,
     "": TOP_LEVEL,

@@ -4,6 +4,7 @@ from ..registry import by_name
 from .base import ToyModel
 from .competitive_layer import CompetitiveLayer
 from .contextual_networks import ContextualLinear, ContextualReLU
+from .deep_competition import DeepCompetition
 from .deep_gdln import DeepGatedLinearNetwork
 from .gdln import GatedLinearNetwork
 from .hidden import HiddenLayer
@@ -26,6 +27,7 @@ FAMILIES: dict[str, type[ToyModel]] = by_name(
     TwoViewLinear,
     TwoViewReLU,
     CompetitiveLayer,
+    DeepCompetition,
     PrototypeLayer,
 )
 
