@@ -123,7 +123,7 @@ def parse_design(text: str, layer: int, strength: float | None) -> dict:
 
 
 def _layer_fields(design: dict, layer: int) -> dict:
-    suffix = "" if layer == 0 else "_2"
+    suffix = "" if layer == 0 else "_layer2"
     return {f"{k}{suffix}": design[k] for k in ("activation", "volume", "volume_strength")}
 
 

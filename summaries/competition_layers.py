@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 #: the per-layer metrics reported, each as its per-seed values and their mean
 REPORTED = ("n_distinct", "max_abs_cos", "effective_units", "dead_fraction")
 PHASES = (*LABELS, DIVERGED)
-#: the fields a design sets in its layer (the second layer's carry ``_2``)
+#: the fields a design sets in its layer (the second layer's carry ``_layer2``)
 LAYER_FIELDS = ("activation", "volume", "volume_strength")
 
 
@@ -117,7 +117,7 @@ def settings_of(ds: xr.Dataset) -> dict:
     """The settings every pair shares (those of any one run but its layer fields)."""
     spec = spec_of(ds).to_dict()
     model = spec["model"]
-    shared = {k: v for k, v in model.items() if k.removesuffix("_2") not in LAYER_FIELDS}
+    shared = {k: v for k, v in model.items() if k.removesuffix("_layer2") not in LAYER_FIELDS}
     return {
         "family": spec["family"],
         "task": spec["task"],
@@ -142,7 +142,7 @@ def summarise_depth(runs: Mapping[tuple[str, str | None], xr.Dataset]) -> dict:
     designs = {}
     for (first, second), ds in runs.items():
         model = spec_of(ds).to_dict()["model"]
-        for label, suffix in ((first, ""), (second, "_2")):
+        for label, suffix in ((first, ""), (second, "_layer2")):
             if label is not None:
                 designs.setdefault(label, {k: model[f"{k}{suffix}"] for k in LAYER_FIELDS})
     return {

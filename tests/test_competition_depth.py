@@ -41,14 +41,17 @@ def test_one_layer_is_the_competition_family_on_the_same_seed(volume, strength):
     seeds = [model_seed(3, 0, 0), model_seed(3, 0, 1)]
     a = FAMILIES["competition"]([one, one], seeds)
     b = FAMILIES["competition_deep"]([deep, deep], seeds)
-    for name in a.params:  # the same initial parameters, bit for bit
+    # the same initial parameters, bit for bit (competition's learned-τ shift aside: the
+    # two-layer family refuses learned_tau)
+    shared = [name for name in a.params if name != "tau_shift"]
+    for name in shared:
         assert torch.equal(getattr(a, name), getattr(b, name)), name
     assert b.Wh.shape[1] == 0  # no second layer
     # competition steps a hand-derived gradient (none) or autograd (entropy, revival);
     # competition_deep autograd: the same numbers to float32 rounding
     ra, rb = train([one, one], SHORT, seeds), train([deep, deep], SHORT, seeds)
     np.testing.assert_allclose(rb.loss, ra.loss, rtol=1e-5)
-    for name in ra.params:
+    for name in shared:
         np.testing.assert_allclose(rb.params[name], ra.params[name], rtol=1e-4, atol=1e-5)
     assert not np.allclose(ra.loss, ra.loss[::-1])  # the two seeds differ
 
@@ -56,7 +59,14 @@ def test_one_layer_is_the_competition_family_on_the_same_seed(volume, strength):
 # -- each layer its own settings --------------------------------------------------------------
 def test_each_layer_has_its_own_temperature_and_schedule():
     model = FAMILIES["competition_deep"](
-        [_deep(temperature=0.5, temperature_2=2.0, volume_2="anneal", volume_strength_2=1.0)],
+        [
+            _deep(
+                temperature=0.5,
+                temperature_layer2=2.0,
+                volume_layer2="anneal",
+                volume_strength_layer2=1.0,
+            )
+        ],
         [model_seed(0, 0, 0)],
     )
     first, second = model.stages
@@ -70,9 +80,9 @@ def test_each_layer_has_its_own_temperature_and_schedule():
 
 def test_the_second_layers_penalty_is_on_its_own_rows():
     seeds = [model_seed(0, 0, 0)]
-    plain = FAMILIES["competition_deep"]([_deep(activation_2="relu")], seeds)
+    plain = FAMILIES["competition_deep"]([_deep(activation_layer2="relu")], seeds)
     penalised = FAMILIES["competition_deep"](
-        [_deep(activation_2="relu", volume_2="logdet", volume_strength_2=0.3)], seeds
+        [_deep(activation_layer2="relu", volume_layer2="logdet", volume_strength_layer2=0.3)], seeds
     )
     batch = probe_batch(plain, 64)
     gap = penalised.objective(batch, 1.0) - plain.objective(batch, 1.0)
@@ -122,14 +132,30 @@ def test_each_layers_phase_is_the_one_layer_rule_and_the_stored_one_the_last():
     [
         ({"n_layers": 0}, "n_layers=0"),
         ({"n_layers": 3}, "n_layers=3"),
-        ({"activation_2": "tanh"}, "activation_2"),
-        ({"volume_2": "entropy", "activation_2": "relu"}, "second layer"),
-        ({"volume_2": "none", "volume_strength_2": 0.5}, "volume_strength_2=0.5"),
+        ({"activation_layer2": "tanh"}, "activation_layer2"),
+        ({"volume_layer2": "entropy", "activation_layer2": "relu"}, "second layer"),
+        ({"volume_layer2": "none", "volume_strength_layer2": 0.5}, "volume_strength_layer2=0.5"),
+        ({"volume": "learned_tau", "volume_strength": 1.0}, "learns τ"),
+        ({"volume_layer2": "learned_tau", "volume_strength_layer2": 1.0}, "second layer"),
     ],
 )
 def test_bad_layer_settings_are_refused_naming_the_layer(values, named):
     with pytest.raises(ConfigError, match=named):
         _deep(**values)
+
+
+def test_batch_normalisation_acts_on_its_own_layers_logits():
+    model = FAMILIES["competition_deep"](
+        [_deep(volume_layer2="batchnorm", volume_strength_layer2=1.0)], [model_seed(0, 0, 0)]
+    )
+    first, second = model.stages
+    x = torch.randn(1, 2, 500)
+    h = first.activation(first.logits(x))
+    z = second.logits(h)  # standardised per unit over the examples
+    torch.testing.assert_close(z.mean(-1), torch.zeros(1, 8), atol=1e-5, rtol=0)
+    # (ε = 1e-5 beside a small variance keeps it a little below 1)
+    torch.testing.assert_close(z.std(-1, unbiased=False), torch.ones(1, 8), atol=1e-2, rtol=0)
+    assert first.logits(x).std(-1).max() < 0.5 * z.std(-1).min()  # the first layer's are not
 
 
 # -- the command ------------------------------------------------------------------------------
@@ -246,7 +272,7 @@ def test_one_layer_trains_the_first_layer_designs_alone():
 def test_revival_moves_a_dead_unit_of_its_own_layer_and_zeroes_its_outgoing_weights(layer):
     values = {"volume": "revival", "volume_strength": 1.0}
     if layer == 1:
-        values = {"volume_2": "revival", "volume_strength_2": 1.0}
+        values = {"volume_layer2": "revival", "volume_strength_layer2": 1.0}
     model = FAMILIES["competition_deep"]([_deep(**values)], [model_seed(0, 0, 2)])
     model.objective(probe_batch(model, 64), 1.0)  # the batch the revived unit moves onto
     stage = model.stages[layer]

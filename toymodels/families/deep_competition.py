@@ -4,7 +4,7 @@
 Each hidden layer has its own activation, temperature τ and volume control with its
 strength λ: the first layer's are the ``competition`` family's fields (``activation``,
 ``temperature``, ``volume``, ``volume_strength``), the second's the same names with
-``_2``; ``group_size`` and ``k_active`` are shared (an activation that reads them reads
+``_layer2``; ``group_size`` and ``k_active`` are shared (an activation that reads them reads
 the same value in either layer).  Both layers are K = ``n_hidden`` wide.
 
 A layer is a :class:`Stage`: the competing-unit machinery of the one-layer family
@@ -49,7 +49,7 @@ from ..outputs import Output
 from ..phases import last_layer_competition as rule
 from ..seeds import STREAM_DEPTH, generator
 from ..tasks import TASKS, Batch
-from ..volumes import VOLUMES
+from ..volumes import VOLUMES, volume_control
 from .base import ToyModel
 from .competing_units import USAGE_EMA, CompetingUnits
 from .competitive_layer import CompetitionConfig, CompetitiveLayer
@@ -75,20 +75,20 @@ class DeepCompetitionConfig(CompetitionConfig):
     owner = "family competition_deep"
 
     n_layers: int = param(2, N_LAYERS, top=True, help=f"hidden layers, {N_LAYERS.allowed}")
-    activation_2: str = param(
+    activation_layer2: str = param(
         "softmax",
         layer_choice("activation", lambda: ACTIVATIONS),
         help="the second hidden layer's activation",
     )
-    temperature_2: float = param(
+    temperature_layer2: float = param(
         1.0, TEMPERATURE, per_model=True, help="τ of the second layer (final τ if annealed)"
     )
-    volume_2: str = param(
+    volume_layer2: str = param(
         "none",
         layer_choice("volume control", lambda: VOLUMES),
         help="what counters collapse in the second layer",
     )
-    volume_strength_2: float = param(
+    volume_strength_layer2: float = param(
         0.0, VOLUME_STRENGTH, per_model=True, help="λ of the second layer's volume control"
     )
 
@@ -100,17 +100,17 @@ def layer_config(arch: DeepCompetitionConfig, layer: int):
         return arch
     return CompetitionConfig(
         n_hidden=arch.n_hidden,
-        activation=arch.activation_2,
-        temperature=arch.temperature_2,
-        volume=arch.volume_2,
-        volume_strength=arch.volume_strength_2,
+        activation=arch.activation_layer2,
+        temperature=arch.temperature_layer2,
+        volume=arch.volume_layer2,
+        volume_strength=arch.volume_strength_layer2,
         group_size=arch.group_size,
         k_active=arch.k_active,
     )
 
 
 # The fields each layer's error names (the second layer's carry the suffix).
-LAYER_FIELDS = ("", "activation_2, temperature_2, volume_2, volume_strength_2")
+LAYER_FIELDS = ("", "activation_layer2, temperature_layer2, volume_layer2, volume_strength_layer2")
 
 
 def layer_seed(seed: np.random.SeedSequence) -> np.random.SeedSequence:
@@ -154,8 +154,12 @@ class Stage(CompetingUnits):
     # the one-layer family's rules, on this layer's parameters
     unit_weights = CompetitiveLayer.unit_weights
     revive = CompetitiveLayer.revive
-    logits = UnitLayer.logits
     responsibilities = UnitLayer.responsibilities
+
+    def logits(self, x: torch.Tensor, W: torch.Tensor | None = None) -> torch.Tensor:
+        """The layer's logits as its activation sees them (normalised over the batch under
+        ``batchnorm``), as the ``competition`` layer's."""
+        return self.volume.normalise_logits(UnitLayer.logits(self, x, W))
 
     def set_temperature(self, tau: torch.Tensor) -> bool:
         changed = super().set_temperature(tau)
@@ -216,13 +220,20 @@ class DeepCompetition(ToyModel):
                 reason = ACTIVATIONS[view.arch.activation].refusal(view.arch)
                 if reason:
                     raise ConfigError(reason)
+                if volume_control(view.arch.volume).learns_temperature:
+                    # the layer would need a trained log-τ shift of its own (the one-layer
+                    # family's tau_shift); not built for two layers
+                    raise ConfigError(
+                        f'volume control "{view.arch.volume}" learns τ, which {cls.name} does '
+                        "not support; use it with the competition family"
+                    )
                 CompetingUnits.check_volume(view)
             except ConfigError as exc:
                 if layer == 0:
                     raise
                 raise ConfigError(
                     f"second layer ({LAYER_FIELDS[layer]}): {exc}".replace(
-                        "volume_strength=", "volume_strength_2="
+                        "volume_strength=", "volume_strength_layer2="
                     )
                 ) from None
 
