@@ -155,7 +155,7 @@ def test_batch_normalisation_acts_on_its_own_layers_logits():
     torch.testing.assert_close(z.mean(-1), torch.zeros(1, 8), atol=1e-5, rtol=0)
     # (ε = 1e-5 beside a small variance keeps it a little below 1)
     torch.testing.assert_close(z.std(-1, unbiased=False), torch.ones(1, 8), atol=1e-2, rtol=0)
-    assert first.logits(x).std(-1).max() < 0.5 * z.std(-1).min()  # the first layer's are not
+    assert (first.logits(x).std(-1) - 1).abs().max() > 0.1  # the first layer's are not
 
 
 # -- the command ------------------------------------------------------------------------------
