@@ -167,6 +167,10 @@ def register(sub) -> None:
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run_list)
+    from . import competition_prune, competition_width
+
+    competition_prune.register(inner)
+    competition_width.register(inner)
 
 
 # -- options that apply only to some activations or volume controls -------------------------
