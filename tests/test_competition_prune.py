@@ -203,3 +203,50 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(argv, names, folders, 
     for name in names:
         assert name in err, err
     assert _files(work) == []
+
+
+# -- the figures ----------------------------------------------------------------------------
+def test_pruning_figure_draws_a_line_per_activation_and_order():
+    from figures.prune_panels import pruning_figure
+
+    curve = {"loss_mean": [0.1, 0.5, None], "loss": [[0.1], [0.5], [None]]}
+    summary = {
+        "fraction_kept": [1.0, 0.5, 0.0],
+        "activations": {
+            name: {"bias_loss_mean": 1.0, "usage": curve, "outgoing_norm": curve}
+            for name in ("relu", "softmax", "kwta")
+        },
+    }
+    fig = pruning_figure(summary, title="t")
+    assert len(fig.axes) == 2
+    for ax, order in zip(fig.axes, ("usage", "outgoing_norm"), strict=True):
+        lines = {line.get_gid(): line for line in ax.lines}
+        assert {f"{order}:{a}" for a in ("relu", "softmax", "kwta")} < set(lines)
+        y = lines[f"{order}:relu"].get_ydata()
+        assert y[:2].tolist() == [0.1, 0.5] and np.isnan(y[2])
+        assert lines["bias"].get_ydata()[0] == 1.0
+        assert ax.get_xlabel() == "fraction of units kept"
+
+
+def test_width_figure_draws_loss_and_units_against_k():
+    from figures.prune_panels import width_figure
+
+    layer = {
+        "label": "relu",
+        "width": [2, 4],
+        "loss_mean": [0.2, 0.01],
+        "loss": [[0.1, 0.3], [0.01, 0.01]],
+        "n_distinct_mean": [2.0, 3.0],
+        "effective_units_mean": [2.0, 3.5],
+    }
+    summary = {"reference": "relu", "reference_width": 4, "reference_loss": 0.01,
+               "layers": [layer, {**layer, "label": "softmax + logdet"}]}  # fmt: skip
+    fig = width_figure(summary)
+    loss_ax, units_ax = fig.axes[:2]
+    gids = {line.get_gid(): line for line in loss_ax.lines}
+    assert gids["loss:relu"].get_ydata().tolist() == [0.2, 0.01]
+    assert gids["reference"].get_ydata()[0] == 0.01
+    assert len(loss_ax.collections) == 4  # each layer's seeds at each K
+    units = {line.get_gid(): line for line in units_ax.lines}
+    assert units["distinct:softmax + logdet"].get_ydata().tolist() == [2.0, 3.0]
+    assert loss_ax.get_xscale() == "log" and units_ax.get_xlabel() == "units K"
