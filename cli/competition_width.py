@@ -1,5 +1,5 @@
 """``toymodels competition width``: the task loss against the width K of a ReLU layer and
-of a competitive one: does a small competitive layer match a large ReLU layer?
+of a competitive one (does a small competitive layer match a large ReLU layer?).
 
 Trains the preset ``competition-compare-clusters``'s layer at each width (``--widths``,
 default 2 4 8 16 32; one batch per K), once with ReLU units and no volume control and
@@ -83,6 +83,12 @@ def build_specs(args: argparse.Namespace):
         raise unknown_name("activation", args.activation, ACTIVATIONS)
     if args.volume not in VOLUMES:
         raise unknown_name("volume control", args.volume, VOLUMES)
+    if args.temperature is not None and not ACTIVATIONS[args.activation].uses_temperature:
+        readers = ", ".join(n for n, a in ACTIVATIONS.items() if a.uses_temperature)
+        raise ConfigError(
+            f"--temperature {args.temperature:g} applies only with an activation that has one "
+            f"({readers}), not with --activation {args.activation}"
+        )
     strength = args.strength
     if strength is None:
         strength = COMPETITIVE["strength"] if args.volume == COMPETITIVE["volume"] else 0.0

@@ -193,6 +193,8 @@ def _files(root):
         (["width", "--activation", "sigmoid"], ["sigmoid", "allowed"]),
         (["width", "--volume", "nope"], ["nope", "allowed"]),
         (["width", "--volume", "entropy", "--activation", "relu"], ["entropy", "relu"]),
+        (["width", "--activation", "relu", "--temperature", "0.5"], ["--temperature", "relu"]),
+        (["width", "--volume", "none", "--strength", "0.5"], ["0.5", "none"]),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(argv, names, folders, capsys):
