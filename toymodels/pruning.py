@@ -35,6 +35,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+# engine.evaluate draws the final loss's examples in blocks of _EVAL_ROWS rows: the same
+# blocks give the same examples
+from .engine import _EVAL_ROWS as EVAL_ROWS
 from .families import FAMILIES
 from .families.unit_layer import UnitLayer
 from .linear_algebra import baddbmm
@@ -42,9 +45,6 @@ from .random_words import UniformBlocks
 from .seeds import STREAM_EVAL
 from .threads import torch_threads
 
-# Rows of one draw from the evaluation stream: engine.evaluate draws its examples in blocks
-# of this many rows, and the same blocks give the same examples.
-EVAL_ROWS = 4096
 # A LayerNorm's ε, as the solu_ln activation's (torch.nn.functional.layer_norm's default).
 LAYER_NORM_EPS = 1e-5
 
