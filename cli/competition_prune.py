@@ -91,12 +91,19 @@ def register(inner) -> None:
     p.set_defaults(handler=run)
 
 
-def preset_with(args: argparse.Namespace):
-    """The preset with ``--set``, ``--seeds``, ``--steps`` and ``--root-seed`` applied."""
+def preset_with(args: argparse.Namespace, owned: dict[str, str]):
+    """The preset with ``--set``, ``--seeds``, ``--steps`` and ``--root-seed`` applied;
+    ``owned`` maps the keys the command sets itself to the option that sets them (a
+    ``--set`` of one would be overwritten, so it is refused rather than ignored)."""
     from sweeps import load_preset
     from sweeps.spec import parse_overrides
+    from toymodels.errors import ConfigError
 
     given = parse_overrides(args.overrides)
+    for key in given:
+        for own, option in owned.items():
+            if key == own or key.startswith(f"{own}."):
+                raise ConfigError(f"--set {key}=...: this command sets it with {option}")
     given |= {
         k: v
         for k, v in (
@@ -116,7 +123,8 @@ def build_spec(args: argparse.Namespace):
     from toymodels.errors import ConfigError, unknown_name
     from toymodels.volumes import VOLUMES
 
-    preset = preset_with(args)
+    owned = {"axes.activation": "--activations", "model.activation": "--activations"}
+    preset = preset_with(args, owned)
     volume = preset.to_dict()["model"]["volume"]
     # as ``competition compare`` keeps them: those the volume control declares it acts on
     refuses = VOLUMES[volume].refusal

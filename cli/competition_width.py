@@ -93,7 +93,13 @@ def build_specs(args: argparse.Namespace):
     if strength is None:
         strength = COMPETITIVE["strength"] if args.volume == COMPETITIVE["volume"] else 0.0
     widths = sorted(set(args.widths or WIDTHS))
-    preset = preset_with(args)
+    owned = {"n_hidden": "--widths", "axes.n_hidden": "--widths", "axes.activation": "--activation"}
+    for key, option in (("activation", "--activation"), ("volume", "--volume"),
+                        ("volume_strength", "--strength")):  # fmt: skip
+        owned[f"model.{key}"] = owned[f"axes.{key}"] = option
+    if args.temperature is not None:
+        owned["model.temperature"] = owned["axes.temperature"] = "--temperature"
+    preset = preset_with(args, owned)
     specs = []
     for name, layer in (
         ("relu", REFERENCE),

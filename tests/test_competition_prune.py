@@ -195,6 +195,9 @@ def _files(root):
         (["width", "--volume", "entropy", "--activation", "relu"], ["entropy", "relu"]),
         (["width", "--activation", "relu", "--temperature", "0.5"], ["--temperature", "relu"]),
         (["width", "--volume", "none", "--strength", "0.5"], ["0.5", "none"]),
+        (["width", "--set", "n_hidden=4"], ["n_hidden", "--widths"]),
+        (["width", "--set", "model.volume=entropy"], ["model.volume", "--volume"]),
+        (["prune", "--set", "axes.activation=['relu']"], ["axes.activation", "--activations"]),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(argv, names, folders, capsys):
