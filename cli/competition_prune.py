@@ -160,19 +160,19 @@ def default_fractions(units: int) -> list[float]:
     return [n / units for n in range(units + 1)]
 
 
-def layer_title(spec, width: bool = True) -> str:
-    """What the layers are, for a figure's title (their width K unless ``width`` is
-    false: a run over widths)."""
+def layer_title(spec, width: bool = True, volume: bool = True) -> str:
+    """What the layers are, for a figure's title: their width K unless ``width`` is false
+    (a run over widths), their volume control unless ``volume`` is false (layers that
+    differ in it, each labelled by the figure)."""
     config = spec.model_config(spec.cell_point(0))
     classes = getattr(config.data, "n_clusters", None)
     parts = [f"{spec.task} ({classes} classes)" if classes else spec.task]
     if width:
         parts.append(f"K = {config.arch.n_hidden}")
-    parts += [
-        f"τ = {config.arch.temperature:g}",
-        f"{spec.seeds} seeds",
-        f"{spec.train.steps} steps",
-    ]
+    parts.append(f"τ = {config.arch.temperature:g}")
+    if volume and config.arch.volume != "none":
+        parts.append(f"{config.arch.volume} λ = {config.arch.volume_strength:g}")
+    parts += [f"{spec.seeds} seeds", f"{spec.train.steps} steps"]
     return ", ".join(parts)
 
 

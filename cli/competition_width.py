@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     reference = _label(specs[0])
     summary = width_summary(runs, reference)
     summary["settings"] = {"preset": PRESET, "runs": [str(f) for f in folders]}
-    title = layer_title(specs[1], width=False)
+    title = layer_title(specs[1], width=False, volume=False)
     summary["figures"] = save_figures(args.out, {"width": width_figure(summary, title=title)})
     write_json(args.out / "width.json", summary)
     if args.json:
