@@ -123,7 +123,9 @@ def test_keep_masks_follow_the_order():
 
 
 # -- the command ----------------------------------------------------------------------------
-SMALL = ["--seeds", "2", "--steps", "40", "--quiet", "--jobs", "1", "--set", "n_hidden=4"]
+# 5,000 evaluation examples: two of the engine's blocks, fewer than the preset's 16,384
+SMALL = ["--seeds", "2", "--steps", "40", "--quiet", "--jobs", "1"]
+SMALL += ["--set", "train.eval_batch=5000", "--set", "n_hidden=4"]
 
 
 def test_prune_writes_strict_json_figure_and_run(folders):
