@@ -24,7 +24,7 @@ from pathlib import Path
 from toymodels import strict_json
 from toymodels.limits import TEMPERATURE, VOLUME_STRENGTH
 
-from . import competition_depth
+from . import competition_depth, competition_prune, competition_width
 from .arguments import (
     OnlyWith,
     add_learning_rate,
@@ -176,6 +176,8 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run_list)
     competition_depth.register(inner)
+    competition_prune.register(inner)
+    competition_width.register(inner)
 
 
 # -- options that apply only to some activations or volume controls -------------------------
