@@ -24,6 +24,7 @@ from pathlib import Path
 from toymodels import strict_json
 from toymodels.limits import TEMPERATURE, VOLUME_STRENGTH
 
+from . import competition_depth, competition_prune, competition_width
 from .arguments import (
     OnlyWith,
     add_learning_rate,
@@ -117,7 +118,8 @@ def register(sub) -> None:
     p.add_argument(
         "--volume",
         default=None,
-        help="volume control name, see competition list (default: the preset's, entropy; "
+        help="volume control name, see competition list, or several joined by commas "
+        "(anneal,entropy), each with its own strength (default: the preset's, entropy; "
         "annealing anneal)",
     )
     p.add_argument(
@@ -136,8 +138,11 @@ def register(sub) -> None:
     p.add_argument(
         "--strength-range",
         **_range(_STRENGTH),
+        action="append",
         help=f"λ axis, linear, each {VOLUME_STRENGTH.allowed}, with a volume control other "
-        "than none (default 0 to the control's typical strength)",
+        "than none (default 0 to the control's typical strength); with several controls, "
+        "once per control in order: the first is the axis, each further one a single value "
+        "LO = HI held fixed (default its typical strength)",
     )
     p.set_defaults(handler=run_phase_diagram, only_with=PHASE_ONLY_WITH)
 
@@ -149,14 +154,17 @@ def register(sub) -> None:
     )
     _common(p, "competition-compare")
     p.add_argument(
-        "--volume", default=None, help="volume control, see competition list (default none)"
+        "--volume",
+        default=None,
+        help="volume control, see competition list, or several joined by commas (default none)",
     )
     p.add_argument(
         "--strength",
         type=_STRENGTH,
         default=None,
+        action="append",
         help=f"its strength λ, {VOLUME_STRENGTH.allowed}, with a volume control other than "
-        "none (default 0)",
+        "none (default 0); with several controls, once per control in order",
     )
     p.add_argument(
         "--temperature",
@@ -187,6 +195,9 @@ def register(sub) -> None:
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run_list)
+    competition_depth.register(inner)
+    competition_prune.register(inner)
+    competition_width.register(inner)
 
 
 # -- options that apply only to some activations or volume controls -------------------------
@@ -208,8 +219,8 @@ def _chosen(args: argparse.Namespace) -> tuple[list[str], str] | None:
 
     compare = args.competition_command == "compare"
     model, candidates = _preset_model(f"competition{'-compare' if compare else ''}-{args.task}")
-    volume = args.volume or model["volume"]
-    if volume not in VOLUMES:
+    volume = "+".join(_volume_names(args.volume)) if args.volume else model["volume"]
+    if any(n not in VOLUMES for n in volume.split("+")):
         return None
     if compare:
         return applicable_activations(volume, args.task, candidates), volume
@@ -299,6 +310,19 @@ COMPARE_ONLY_WITH = (
 
 
 # -- specs ----------------------------------------------------------------------------------
+def _volume_names(value: str | None) -> list[str] | None:
+    """``--volume``'s names: one, or several joined by commas."""
+    return None if value is None else [n.strip() for n in value.split(",")]
+
+
+def _volumes(value: str | None, registry) -> list[str] | None:
+    """``--volume``'s names, each checked against ``registry``."""
+    names = _volume_names(value)
+    for name in names or ():
+        _name("volume control", name, registry)
+    return names
+
+
 def _name(kind: str, value: str | None, registry) -> str | None:
     from toymodels.errors import unknown_name
 
@@ -354,12 +378,12 @@ def build_phase_spec(args: argparse.Namespace):
     from sweeps import load_preset
     from toymodels.activations import ACTIVATIONS
     from toymodels.errors import ConfigError
-    from toymodels.volumes import VOLUMES
+    from toymodels.volumes import STRENGTH_FIELDS, VOLUMES, volume_names
 
     preset = load_preset(f"competition-{args.task}")
     overrides = _base_overrides(args)
     activation = _name("activation", args.activation, ACTIVATIONS)
-    volume = _name("volume control", args.volume, VOLUMES)
+    volume = _volumes(args.volume, VOLUMES)
     if activation is not None:
         overrides["model.activation"] = activation
     if volume is not None:
@@ -370,7 +394,8 @@ def build_phase_spec(args: argparse.Namespace):
             {**overrides, "axes.temperature": None, "axes.volume_strength": None}
         )
     grid = args.grid or len(preset.axis("temperature").values)
-    control = VOLUMES[spec.to_dict()["model"].get("volume", "none")]
+    names = volume_names(spec.to_dict()["model"].get("volume", "none"))
+    control = VOLUMES[names[0]]
     tc = critical_temperature_of(spec)
     if args.temperature_range is not None:
         lo, hi = args.temperature_range
@@ -382,7 +407,21 @@ def build_phase_spec(args: argparse.Namespace):
         raise ConfigError(f"--temperature-range {lo:g} {hi:g}: LO must be below HI")
     axes: dict = {"axes.temperature": {"logspace": [lo, hi], "num": grid}}
     top = control.typical_strength
-    s_lo, s_hi = args.strength_range if args.strength_range is not None else (0.0, top)
+    ranges = list(args.strength_range or [])
+    if len(ranges) > len(names):
+        raise ConfigError(
+            f"--strength-range is given {len(ranges)} times for {len(names)} volume "
+            f"control{'s' if len(names) > 1 else ''} ({', '.join(names)}): at most once each"
+        )
+    s_lo, s_hi = ranges[0] if ranges else (0.0, top)
+    for i, name in enumerate(names[1:], start=1):
+        lo_i, hi_i = ranges[i] if i < len(ranges) else (VOLUMES[name].typical_strength,) * 2
+        if lo_i != hi_i:
+            raise ConfigError(
+                f"--strength-range {lo_i:g} {hi_i:g} of {name}: only the first control's "
+                "strength is an axis; give a further control one value (LO = HI)"
+            )
+        axes[f"model.{STRENGTH_FIELDS[i]}"] = lo_i
     if s_lo > s_hi:
         raise ConfigError(f"--strength-range {s_lo:g} {s_hi:g}: LO must not exceed HI")
     if control.max_strength is not None and s_hi > control.max_strength:
@@ -411,9 +450,9 @@ def applicable_activations(volume: str, task: str, candidates) -> list[str]:
     """The activations among ``candidates`` that volume control ``volume`` acts on in a
     layer learning ``task`` (as the control declares)."""
     from toymodels.activations import ACTIVATIONS
-    from toymodels.volumes import VOLUMES
+    from toymodels.volumes import volume_control
 
-    control = VOLUMES[volume]
+    control = volume_control(volume)
     return [name for name in candidates if control.refusal(ACTIVATIONS[name], task) is None]
 
 
@@ -421,15 +460,22 @@ def build_compare_spec(args: argparse.Namespace):
     """The preset ``competition-compare-<task>`` with the options given."""
     from sweeps import load_preset
     from toymodels.errors import ConfigError
-    from toymodels.volumes import VOLUMES
+    from toymodels.volumes import STRENGTH_FIELDS, VOLUMES
 
     preset = load_preset(f"competition-compare-{args.task}")
-    volume = _name("volume control", args.volume, VOLUMES)
+    volume = _volumes(args.volume, VOLUMES)
     overrides = _base_overrides(args)
     if volume is not None:
         overrides["model.volume"] = volume
-    if args.strength is not None:
-        overrides["model.volume_strength"] = args.strength
+    strengths = list(args.strength or [])
+    count = len(volume or ["?"])
+    if len(strengths) > count:
+        raise ConfigError(
+            f"--strength is given {len(strengths)} times for {count} volume control"
+            f"{'s' if count > 1 else ''}: at most once each"
+        )
+    for field, strength in zip(STRENGTH_FIELDS, strengths, strict=False):
+        overrides[f"model.{field}"] = strength
     if args.temperature is not None:
         overrides["model.temperature"] = args.temperature
     candidates = preset.axis("activation").values
@@ -594,4 +640,5 @@ def run_list(args: argparse.Namespace) -> int:
     print("volume controls (strength λ):")
     for v in volumes:
         print(f"  {v['name']:<16} {v['description']}")
+    print("  several at once: --volume anneal,entropy (strengths: one --strength-range each)")
     return 0

@@ -73,7 +73,10 @@ VOLUME_LABELS = {
     "none": "volume strength λ",
     "entropy": "usage-entropy bonus λ",
     "anneal": "annealing strength λ",
-    "weightnorm": "gain pull λ",
+    "weightnorm": "normalisation exponent λ",
+    "gain_norm": "gain pull λ",
+    "learned_tau": "speed of log τ, λ",
+    "batchnorm": "batch-norm share λ",
     "logdet": "log-det bonus λ",
     "orthogonality": "orthogonality λ",
     "dropout": "dropout rate λ",
@@ -271,7 +274,10 @@ def competition_diagram(ds: xr.Dataset, title: str = "", critical_temperature: f
         for ax in axes[:7]:
             ax.set_ylabel(TEMPERATURE_LABEL if ax in (grid[0, 0], grid[1, 0]) else "")
             ax.set_xlabel(
-                VOLUME_LABELS.get(volume, f"{volume} strength λ") if ax in grid[1] else ""
+                # a list of controls ("anneal+entropy"): the λ axis is the first one's
+                VOLUME_LABELS.get(volume.split("+")[0], f"{volume} strength λ")
+                if ax in grid[1]
+                else ""
             )
             if ax not in (grid[0, 0], grid[1, 0]):
                 ax.tick_params(labelleft=False)

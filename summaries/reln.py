@@ -10,13 +10,14 @@ From a ``contextual_relu`` run (``toymodels multitask train``):
   unit's pattern changes; :func:`sample_gates_changed`: how many unit × sample gates
   ``G_k(x)`` still differ from the final ones at each recorded epoch;
 - :func:`reln_configs` and :func:`train_reln`: the ReLN of every seed, trained as one
-  batch with the run's learning rate, epochs, initial scale and recording.  The pattern
-  on in every context is the GDLN's common pathway (it sees the whole input, as the
-  ReLU units do); every other pattern is a gated pathway (object inputs).  Seeds may find
-  different patterns: the batch's gated pathways are the union of every seed's, and a
-  seed gives 0 units to a pattern it does not have (``gdln`` ``units``), so one batched
-  program trains them all.  Every pathway trains on the full loss (``training =
-  "joint"``), as the ReLU network's units do;
+  batch with the run's learning rate, epochs, initial scale and recording, as the
+  ``reln`` family: the ReLU network's layer with every unit's gate frozen to its
+  pattern, so a step costs what the ReLU network's does.  The pattern on in every
+  context is the common pathway (it sees the whole input, as the ReLU units do); every
+  other pattern is a gated pathway (object inputs).  Seeds may find different patterns:
+  the batch's pathways are the union of every seed's, and a seed gives 0 units to a
+  pattern it does not have (``units``), so one batched program trains them all.  Every
+  pathway trains on the full loss, as the ReLU network's units do;
 - :func:`loss_gap`: the largest relative difference of the two loss curves once the
   gates have settled (Proposition 4.2: with the ReLU network's gates the losses are equal).
 """
@@ -132,7 +133,8 @@ def sample_gates_changed(results: xr.Dataset) -> np.ndarray:
 
 def reln_configs(results: xr.Dataset):
     """``(configs, train, seeds, masks)``: the ReLN of every seed of ``results`` (see the
-    module docstring) with the run's training settings and each model's own seed."""
+    module docstring; the ``reln`` family, pathways in the order of ``masks``: the common
+    one first) with the run's training settings and each model's own seed."""
     from toymodels import ModelConfig
     from toymodels.seeds import model_seed
 
@@ -146,25 +148,20 @@ def reln_configs(results: xr.Dataset):
         {tuple(p["contexts"]) for seed in found for p in seed if p["contexts"] != every},
         key=lambda m: (-len(m), m),
     )
+    masks = [tuple(every), *gated]
     units = []
     for seed in found:
         size = {tuple(p["contexts"]): p["units"] for p in seed}
-        units.append((size.get(tuple(every), 0), *(size.get(m, 0) for m in gated)))
-    width = max(1, max(max(u) for u in units))
+        units.append(tuple(size.get(m, 0) for m in masks))
     common = {
         "n_contexts": k,
         "structure": relu.data.structure,
         "inputs": relu.data.inputs,
-        "n_hidden": width,
+        "n_hidden": max(1, max(sum(u) for u in units)),
         "init_std": relu.arch.init_std,
-        "training": "joint",
+        "masks": [list(m) for m in masks],
     }
-    if gated:
-        common |= {"gating": "masks", "masks": [list(m) for m in gated]}
-    else:  # only the common pathway: one gated pathway on in every context, with 0 units
-        common |= {"gating": "masks", "masks": [every]}
-        units = [(*u, 0) for u in units]
-    configs = [ModelConfig.build("gdln", "contextual", **common, units=list(u)) for u in units]
+    configs = [ModelConfig.build("reln", "contextual", **common, units=list(u)) for u in units]
     seeds = [model_seed(spec.root_seed, 0, r) for r in range(len(configs))]
     return configs, spec.train_config(point), seeds, configs[0].arch.masks
 
@@ -193,7 +190,7 @@ def train_reln(results: xr.Dataset) -> xr.Dataset:
         },
         coords={"seed": np.arange(len(configs)), "step": steps},
         attrs={
-            "family": "gdln",
+            "family": "reln",
             "description": "the ReLN of each seed of a contextual_relu run (summaries.reln)",
             "masks": json.dumps([list(m) for m in masks]),
             "units": json.dumps([list(c.arch.units) for c in configs]),

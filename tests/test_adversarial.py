@@ -796,6 +796,29 @@ COMPETITION_LIST = [
     bad("--json extra", "extra", allowed=UNRECOGNIZED),
 ]
 
+# competition prune and width (more in tests/test_competition_prune.py)
+FRACTION = r"\[0, ?1\]"
+COMPETITION_PRUNE = [
+    bad("--fractions 1.5", "1.5", allowed=FRACTION),
+    bad("--fractions -0.1", "-0.1", allowed=FRACTION),
+    bad("--fractions nan", "nan", allowed=FRACTION),
+    bad("--fractions --quiet", "--fractions", allowed=REQUIRED),
+    bad("--activations --quiet", "--activations", allowed=REQUIRED),
+    bad("--activations relu sigmoid", "sigmoid", allowed=NAMES),
+    bad("--seeds 0", "seeds", "0", allowed=AT_LEAST_1),
+    bad("--set n_hidden=0", "n_hidden", "0", allowed=AT_LEAST_1),
+    *under_file(),
+]
+COMPETITION_WIDTH = [
+    bad("--widths 0", "0", allowed=AT_LEAST_1),
+    bad("--widths --quiet", "--widths", allowed=REQUIRED),
+    bad("--activation sigmoid", "sigmoid", allowed=NAMES),
+    bad("--volume nope", "nope", allowed=NAMES),
+    bad("--strength nan", "nan", allowed=either(NONNEGATIVE, FINITE)),
+    bad("--temperature -1", "-1", allowed=POSITIVE),
+    *under_file(),
+]
+
 
 # -- toymodels figures ---------------------------------------------------------------------
 def fig_set(*items: str, names, allowed=HINT, figure="intro-2d", sub=False) -> Bad:
@@ -964,6 +987,13 @@ MULTITASK_CONTEXTS = [
     bad("--root-seed -1", "-1", allowed=NONNEGATIVE),
 ]
 
+COMPETITION_DEPTH = [
+    bad("--layers 0", "layers", "0", allowed=r"from 1 to 2"),
+    bad("--first tanh", "tanh", allowed=NAMES),
+    bad("--second relu+entropy", "relu", "entropy", allowed=r"does not apply"),
+    bad("--width 300000", "300,000", allowed=r"memory|available"),
+]
+
 CASES: dict[str, list[Bad]] = {
     "phase-diagram": PHASE_DIAGRAM,
     "sweep run": SWEEP_RUN,
@@ -988,6 +1018,9 @@ CASES: dict[str, list[Bad]] = {
     "competition compare": COMPETITION_COMPARE,
     "competition list": COMPETITION_LIST,
     "competition shares": COMPETITION_SHARES,
+    "competition depth": COMPETITION_DEPTH,
+    "competition prune": COMPETITION_PRUNE,
+    "competition width": COMPETITION_WIDTH,
     "figures": FIGURES,
     "bench": BENCH,
     "": TOP_LEVEL,

@@ -184,9 +184,9 @@ def test_the_controls_that_act_on_the_data_take_autograd():
     for name, control in VOLUMES.items():
         config = ModelConfig.build("competition", "clusters", volume=name)
         hand = FAMILIES["competition"].uses_hand_gradient(config)
-        assert hand == (not (control.needs_usage or control.masks)), name
+        assert hand == (not control.acts_on_data()), name
     assert {v for _, _, v in HAND_CASES} == {
-        "none", "weightnorm", "anneal", "logdet", "orthogonality"
+        "none", "weightnorm", "gain_norm", "anneal", "logdet", "orthogonality"
     }  # fmt: skip
 
 

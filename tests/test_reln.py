@@ -16,6 +16,7 @@ from toymodels import ModelConfig, TrainConfig, model_seed, train
 from toymodels.contextual_data import contextual_data
 from toymodels.families.contextual_networks import ContextualReLU
 from toymodels.families.gdln import GATINGS, GatedLinearNetwork, gate_sets
+from toymodels.families.reln_network import RectifiedLinearNetwork
 
 GD = dict(optimizer="sgd", estimator="full")
 
@@ -142,6 +143,67 @@ def test_bad_masks_are_refused(values, message):
         ModelConfig.build("gdln", "contextual", gating="masks", **values)
 
 
+# -- the reln family: the same network laid out as the ReLU network's layer ------------------
+def _gdln_and_reln():
+    """A mask-list GDLN (float64) and the ``reln`` network holding the same weights."""
+    gdln = ModelConfig.build(
+        "gdln", "contextual", n_hidden=4, gating="masks", masks=[[1, 2], [3]], units=[3, 2, 1],
+        training="joint", init_std=0.3,
+    )  # fmt: skip
+    layer = ModelConfig.build(
+        "reln", "contextual", n_hidden=7, masks=[[1, 2, 3], [1, 2], [3]], units=[3, 2, 1],
+        init_std=0.3,
+    )  # fmt: skip
+    seed = [model_seed(0, 0, 0)]
+    a = GatedLinearNetwork([gdln], seed, dtype=torch.float64)
+    b = RectifiedLinearNetwork([layer], seed, dtype=torch.float64)
+    with torch.no_grad():
+        W1, W2 = torch.zeros_like(b.W1), torch.zeros_like(b.W2)
+        W1[0, :, :3], W2[0, :3] = a.Wc1[0, :3].T, a.Wc2[0, :, :3].T
+        W1[0, :8, 3:5], W2[0, 3:5] = a.Wg1[0, 0, :2].T, a.Wg2[0, 0, :, :2].T
+        W1[0, :8, 5:6], W2[0, 5:6] = a.Wg1[0, 1, :1].T, a.Wg2[0, 1, :, :1].T
+        b.W1.copy_(W1), b.W2.copy_(W2)
+    return a, b
+
+
+def test_reln_family_is_the_mask_list_gdln_step_for_step():
+    a, b = _gdln_and_reln()
+    # its own start: masked inputs and the unit beyond the pathways are zero
+    fresh = _gdln_and_reln()[1].__class__(b.configs, b.seeds, dtype=torch.float64)
+    assert not fresh.W1[0, 8:, 3:].any() and not fresh.W2[0, 6:].any() and fresh.W1[0, :, :3].all()
+    data = a.task.data_set
+    losses = []
+    for _ in range(40):  # plain gradient descent on both
+        la, lb = a.batch_loss_and_grad(data, 1.0), b.batch_loss_and_grad(data, 1.0)
+        losses.append((la.item(), lb.item()))
+        assert not b.W1.grad[0, 8:, 3:].any() and not b.W2.grad[0, 6:].any()
+        with torch.no_grad():
+            for p in (*a.parameters(), *b.parameters()):
+                p -= 0.002 * p.grad
+    la, lb = np.array(losses).T
+    assert la[-1] < 0.7 * la[0]  # it learned
+    np.testing.assert_allclose(lb, la, rtol=1e-10)
+    sa = a.compute_metrics(data)["pathway_singular_values"]
+    sb = b.compute_metrics(data)["pathway_singular_values"]
+    torch.testing.assert_close(sb[..., :3], sa[..., :3], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (dict(masks=[[1, 4]]), "names context 4"),
+        (dict(masks=[[1, 2, 3]], units=[1, 2]), "one count per pathway"),
+        (dict(masks=[[1, 2, 3], [1]], units=[400, 400]), "add up to 800, more than n_hidden=700"),
+        (dict(inputs="whitened"), "one-hot"),
+    ],
+)
+def test_bad_reln_layers_are_refused(values, message):
+    from toymodels.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        ModelConfig.build("reln", "contextual", **values)
+
+
 # -- the ReLN ---------------------------------------------------------------------------------
 # A loss the ReLU network reaches and the linear network (plateau 16.7) does not.
 LOW = 10.0
@@ -171,10 +233,8 @@ def test_trained_reln_follows_its_relu_network_and_wrong_gates_do_not(relu_out):
     # same units in the common pathway alone (a linear network) stall above 16
     configs, cfg, seeds, masks = reln.reln_configs(relu)
     steps = relu["step"].values
-    width = max(sum(c.arch.units) for c in configs)
-    linear = [
-        c.replace(n_hidden=width, units=[sum(c.arch.units)] + [0] * len(masks)) for c in configs
-    ]
+    # (masks[0] is the common pathway, on in every context)
+    linear = [c.replace(units=[sum(c.arch.units)] + [0] * (len(masks) - 1)) for c in configs]
     stalled = train(linear, cfg, seeds).trajectory["loss"]
     for i in range(2):
         relu_at, reln_at = (first_crossing(steps, -v[i], -LOW) for v in (a, b))

@@ -33,15 +33,16 @@ def _grad(f, *xs):
 
 def test_every_control_is_registered_under_its_name_with_a_one_line_description():
     assert set(VOLUMES) == {
-        "none", "weightnorm", "anneal", "entropy", "logdet", "orthogonality", "dropout", "revival"
+        "none", "weightnorm", "gain_norm", "anneal", "learned_tau", "batchnorm", "entropy",
+        "logdet", "orthogonality", "dropout", "revival",
     }  # fmt: skip
     for name, cls in VOLUMES.items():
         assert cls.name == name and cls.description and "\n" not in cls.description
 
 
-def test_weight_normalisation_splits_direction_and_gain():
+def test_gain_normalisation_splits_direction_and_gain():
     W, gain = _rows(), torch.tensor([[1.0, 2.0, 0.5, 3.0]] * 3, dtype=torch.float64)
-    control = _control("weightnorm", [0.0, 0.5, 2.0])
+    control = _control("gain_norm", [0.0, 0.5, 2.0])
     rows = control.unit_weights(W, gain)
     np.testing.assert_allclose(rows.norm(dim=-1), gain, rtol=1e-12)
     np.testing.assert_allclose((rows * W).sum(-1), (W.norm(dim=-1) * gain), rtol=1e-12)
@@ -195,6 +196,12 @@ def test_revival_leaves_alive_layers_and_the_settling_stretch_alone():
         ("logdet", "softmax", "annealing", False),
         ("orthogonality", "relu", "clusters", True),
         ("weightnorm", "softmax", "annealing", False),
+        ("gain_norm", "relu", "clusters", True),
+        ("learned_tau", "softmax", "clusters", True),
+        ("learned_tau", "relu", "clusters", False),
+        ("learned_tau", "softmax", "annealing", False),
+        ("batchnorm", "relu", "features", True),
+        ("batchnorm", "softmax", "annealing", False),
         ("revival", "relu", "features", True),
         ("none", "lwta", "clusters", True),
     ],

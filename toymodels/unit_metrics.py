@@ -89,6 +89,7 @@ def _layer_metrics(W, rows, cos, same, r) -> dict[str, torch.Tensor]:
         "sample_entropy": entropy(r, dim=1).mean(-1),
         "dead_fraction": dead_fraction(p),
         "n_distinct": n_distinct(same, live),
+        "log_volume": log_volume(rows),
     }
 
 
@@ -170,3 +171,22 @@ def max_off_diagonal(cos: torch.Tensor) -> torch.Tensor:
     cos = cos.clone()
     cos.diagonal(dim1=1, dim2=2).zero_()
     return cos.flatten(1).amax(1)
+
+
+# Added to the Gram's diagonal in ``log_volume`` (and the ``logdet`` control's): small
+# against unit rows of norm ~1, large enough that a rank-deficient Gram (K > d rows, or
+# coinciding ones) costs a finite log(1/ε) per missing direction.
+GRAM_EPSILON = 1e-3
+
+
+def log_volume(rows: torch.Tensor) -> torch.Tensor:
+    """``[model]``: ``log det(Ŵ Ŵᵀ + εI)`` of the row-normalised unit rows ``Ŵ`` (the
+    seed's measure of spread, ε = :data:`GRAM_EPSILON`): 0 for orthonormal rows, lower
+    as rows align, ``log K + (K − 1) log ε`` about when all coincide; each direction
+    missing costs about ``log ε``, so with K > d rows the most it reaches is
+    ``d log(K/d) + (K − d) log ε`` (a tight frame).  A zero row counts as a missing
+    direction."""
+    unit = row_normalised(rows.double())
+    eye = torch.eye(rows.shape[1], dtype=torch.float64)
+    gram = unit @ unit.transpose(1, 2) + GRAM_EPSILON * eye
+    return torch.linalg.slogdet(gram)[1].to(rows.dtype)

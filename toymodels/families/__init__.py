@@ -4,11 +4,13 @@ from ..registry import by_name
 from .base import ToyModel
 from .competitive_layer import CompetitiveLayer
 from .contextual_networks import ContextualLinear, ContextualReLU
+from .deep_competition import DeepCompetition
 from .deep_gdln import DeepGatedLinearNetwork
 from .gdln import GatedLinearNetwork
 from .hidden import HiddenLayer
 from .linear_output import LinearOutput
 from .prototype_layer import PrototypeLayer
+from .reln_network import RectifiedLinearNetwork
 from .relu_output import ReLUOutput
 from .superposition import feature_metrics
 from .two_view import TwoViewLinear, TwoViewReLU
@@ -21,9 +23,11 @@ FAMILIES: dict[str, type[ToyModel]] = by_name(
     ContextualLinear,
     GatedLinearNetwork,
     DeepGatedLinearNetwork,
+    RectifiedLinearNetwork,
     TwoViewLinear,
     TwoViewReLU,
     CompetitiveLayer,
+    DeepCompetition,
     PrototypeLayer,
 )
 

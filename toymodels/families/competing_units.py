@@ -3,7 +3,9 @@ family's hyperplanes, the ``prototypes`` family's points): a per-model temperatu
 volume control (``toymodels.volumes``, strength λ per model) that may keep the layer
 from collapsing onto one unit, and the running usage of each unit that revival reads.
 
-τ and λ are per-model fields, so a τ × λ phase diagram trains as one batch.  The
+τ and λ are per-model fields, so a τ × λ phase diagram trains as one batch.  ``volume``
+may list several controls (``toymodels.volumes.combined``), each with its own per-model
+strength (``volume_strength``, ``volume_strength_2``, ``volume_strength_3``).  The
 training objective is the task loss plus the volume control's penalty; the stored loss
 is the task loss alone.
 """
@@ -17,13 +19,29 @@ import torch
 from .. import unit_metrics
 from ..activations import ACTIVATIONS
 from ..errors import ConfigError
-from ..fields import Config, choice, integer, param
+from ..fields import Check, Config, choice, integer, param
 from ..limits import TEMPERATURE, VOLUME_STRENGTH
+from ..outputs import Output
 from ..tasks import Batch
-from ..volumes import VOLUMES
+from ..volumes import STRENGTH_FIELDS, VOLUMES, parse_volume, volume_control, volume_names
 
 # Running usage of a unit (for revival) follows the batches with this weight on the newest.
 USAGE_EMA = 0.1
+
+#: a volume control's name, a list of names, or names joined by ``+`` (stored joined)
+VOLUME_NAMES = Check(
+    str,
+    lambda name, value: parse_volume(name, value, VOLUMES),
+    "a volume control name, or a list of them",
+    ("no-such-name", ["anneal", "anneal"], ["none", "entropy"]),
+)
+
+#: what every layer of competing units measures beyond the unit metrics
+COMPETING_METRICS = {
+    "final_temperature": Output(
+        (), "float32", "τ in use at the end (learned under learned_tau, else as configured)"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -38,10 +56,16 @@ class CompetingUnitsConfig(Config):
         1.0, TEMPERATURE, per_model=True, help="τ of softmax-type activations (final τ if annealed)"
     )
     volume: str = param(
-        "none", choice("volume control", lambda: VOLUMES), help="what counters collapse"
+        "none", VOLUME_NAMES, help="what counters collapse: a control, or a list of them"
     )
     volume_strength: float = param(
-        0.0, VOLUME_STRENGTH, per_model=True, help="λ, the volume control's strength"
+        0.0, VOLUME_STRENGTH, per_model=True, help="λ, the (first) volume control's strength"
+    )
+    volume_strength_2: float = param(
+        0.0, VOLUME_STRENGTH, per_model=True, help="λ of the second volume control listed"
+    )
+    volume_strength_3: float = param(
+        0.0, VOLUME_STRENGTH, per_model=True, help="λ of the third volume control listed"
     )
 
 
@@ -53,36 +77,47 @@ class CompetingUnits:
 
     @classmethod
     def check_volume(cls, config) -> None:
-        """Raise ``ConfigError`` when the volume control cannot act on the layer's
-        activation and task, or its strength is above what the control allows."""
+        """Raise ``ConfigError`` when a volume control cannot act on the layer's activation
+        and task, its strength is above what it allows, or a strength is set for a control
+        that ``volume`` does not list."""
         arch, task = config.arch, config.task
-        control = VOLUMES[arch.volume]
-        reason = control.refusal(ACTIVATIONS[arch.activation], task)
-        if reason:
-            raise ConfigError(
-                f'volume control "{arch.volume}" does not apply to {arch.activation} on '
-                f"{task}: {reason}"
-            )
-        top = control.max_strength
-        if top is not None and arch.volume_strength > top:
-            raise ConfigError(
-                f"volume_strength={arch.volume_strength:g} is above {top:g}, the most "
-                f'volume control "{arch.volume}" allows'
-                + ("; set a volume control to use a strength" if top == 0 else "")
-            )
-        reason = control.strength_refusal(arch.volume_strength, arch.temperature)
-        if reason:
-            raise ConfigError(
-                f'volume_strength={arch.volume_strength:g} of volume control "{arch.volume}": '
-                f"{reason}"
-            )
+        names = volume_names(arch.volume)
+        for i, field in enumerate(STRENGTH_FIELDS):
+            strength = getattr(arch, field)
+            if i >= len(names):
+                if strength != 0:
+                    raise ConfigError(
+                        f"{field}={strength:g} is the strength of volume control {i + 1}, but "
+                        f'volume "{arch.volume}" lists {len(names)}; list it or leave it at 0'
+                    )
+                continue
+            control, name = VOLUMES[names[i]], names[i]
+            reason = control.refusal(ACTIVATIONS[arch.activation], task)
+            if reason:
+                raise ConfigError(
+                    f'volume control "{name}" does not apply to {arch.activation} on '
+                    f"{task}: {reason}"
+                )
+            top = control.max_strength
+            if top is not None and strength > top:
+                raise ConfigError(
+                    f"{field}={strength:g} is above {top:g}, the most volume control "
+                    f'"{name}" allows'
+                    + ("; set a volume control to use a strength" if top == 0 else "")
+                )
+            reason = control.strength_refusal(strength, arch.temperature)
+            if reason:
+                raise ConfigError(f'{field}={strength:g} of volume control "{name}": {reason}')
 
     def start_competition(self, units: int) -> None:
         """The volume control, the temperatures (τ as configured, and as scheduled) and
         an equal running usage of the ``units`` units."""
         arch = [c.arch for c in self.configs]
-        self.volume = VOLUMES[arch[0].volume](arch, self.seeds, self.dtype)
+        self.volume = volume_control(arch[0].volume)(arch, self.seeds, self.dtype)
         self.base_temperature = torch.tensor([a.temperature for a in arch], dtype=torch.float64)
+        # float64 so an annealing schedule's small steps survive; ``temperature`` is the
+        # layer's dtype
+        self.scheduled_temperature = self.base_temperature
         self.temperature = self.base_temperature.to(self.dtype)
         self.usage_ema = torch.full((len(arch), units), 1.0 / units, dtype=self.dtype)
         self.step, self.steps = 0, 1
@@ -114,10 +149,20 @@ class CompetingUnits:
 
     def set_temperature(self, tau: torch.Tensor) -> bool:
         """Use temperatures ``tau [model]``; whether they differ from the ones in use."""
+        self.scheduled_temperature = tau.to(torch.float64)
         if torch.equal(tau.to(self.dtype), self.temperature):
             return False
         self.temperature = tau.to(self.dtype)
         return True
+
+    def temperature_in_use(self) -> torch.Tensor:
+        """``[model]``: the temperature the activation uses now, the scheduled one times
+        ``e^shift`` when the volume control learns a shift of log τ (differentiable)."""
+        shift = getattr(self, "tau_shift", None)
+        shift = None if shift is None else self.volume.temperature_shift(shift)
+        if shift is None:
+            return self.scheduled_temperature
+        return self.scheduled_temperature * torch.exp(shift.to(torch.float64))
 
     @torch.no_grad()
     def least_claimed(self, dead: torch.Tensor):

@@ -30,9 +30,9 @@ from ..model_chunks import model_chunks, models_per_chunk, prepare_grads
 from ..outputs import Output
 from ..phases import layer_competition as rule
 from ..tasks import Batch
-from ..volumes import VOLUMES
-from .competing_units import CompetingUnits, CompetingUnitsConfig
-from .unit_layer import UnitLayer
+from ..volumes import volume_control
+from .competing_units import COMPETING_METRICS, CompetingUnits, CompetingUnitsConfig
+from .unit_layer import UNIT_METRICS, UnitLayer
 
 # Bytes of one [chunk, unit, example] float32 tensor in the hand-derived gradient: a step
 # makes a dozen passes over such tensors, cheaper while they stay in cache.  Measured at
@@ -61,10 +61,12 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
     params = {
         "W1": Output(("unit", "input"), "float32", "row k: unit k's weight vector"),
         "b1": Output(("unit",), "float32", "hidden bias"),
-        "gain": Output(("unit",), "float32", "unit gains g_k (used by weight normalisation)"),
+        "gain": Output(("unit",), "float32", "unit gains g_k (used by gain_norm)"),
         "W2": Output(("output", "unit"), "float32", "read-out weights"),
         "b2": Output(("output",), "float32", "read-out bias"),
+        "tau_shift": Output((), "float32", "s: τ = τ₀ e^(λs) under learned_tau (else unused)"),
     }
+    metrics = {**UNIT_METRICS, **COMPETING_METRICS}
     phase_rule = rule.LAYER_COMPETITION_RULE
     definitions = {**UnitLayer.definitions, **rule.DEFINITIONS}
 
@@ -75,16 +77,17 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
 
     @classmethod
     def uses_hand_gradient(cls, config) -> bool:
-        """The hand-derived path, unless the volume control acts on the data (it reads
-        the usage, or masks the logits): those take autograd."""
-        control = VOLUMES[config.arch.volume]
-        return not (control.needs_usage or control.masks)
+        """The hand-derived path, unless the volume control acts on the data or the
+        temperature (it reads the usage, masks or normalises the logits, or learns τ):
+        those take autograd."""
+        return not volume_control(config.arch.volume).acts_on_data()
 
     # -- the model ------------------------------------------------------------------------
     def initial_params(self, init_scale: float) -> dict[str, torch.Tensor]:
         start = super().initial_params(init_scale)
-        # weight normalisation starts from the same effective rows as the others
-        return start | {"gain": start["W1"].norm(dim=-1)}
+        # gain_norm starts from the same effective rows as the others
+        shift = torch.zeros(self.n_models, dtype=self.dtype)
+        return start | {"gain": start["W1"].norm(dim=-1), "tau_shift": shift}
 
     def initialise(self, init_scale: float) -> None:
         super().initialise(init_scale)
@@ -92,6 +95,34 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
 
     def unit_weights(self) -> torch.Tensor:
         return self.volume.unit_weights(self.W1, self.gain)
+
+    def logits(self, x: torch.Tensor, W: torch.Tensor | None = None) -> torch.Tensor:
+        """The unit layer's logits as the activation sees them (batch normalisation, when
+        the volume control normalises them); a learned τ is brought up to date here too,
+        so whatever reads the activation next (``output``, ``hidden``) uses it."""
+        self._learned_temperature()
+        return self.volume.normalise_logits(super().logits(x, W))
+
+    def output(self, z: torch.Tensor) -> torch.Tensor:
+        self._learned_temperature()
+        return super().output(z)
+
+    def responsibilities(self, z: torch.Tensor) -> torch.Tensor:
+        self._learned_temperature()
+        return super().responsibilities(z)
+
+    def _learned_temperature(self) -> None:
+        """Under a learned temperature, give the activation τ = τ₀ e^(λs) from the
+        parameter as it is now (a differentiable tensor while gradients are on)."""
+        if self.volume.learns_temperature:
+            tau = self.temperature_in_use()
+            self.activation.temperature = tau
+            self.temperature = tau.detach().to(self.dtype)
+
+    @torch.no_grad()
+    def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
+        found = super().compute_metrics(probe)
+        return found | {"final_temperature": self.temperature_in_use().to(self.dtype)}
 
     def set_temperature(self, tau: torch.Tensor) -> bool:
         changed = super().set_temperature(tau)
@@ -101,11 +132,12 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
 
     def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
         """The objective's gradient.  Where the volume control does not act on the data
-        (none, weightnorm, anneal, logdet, orthogonality), the hand-derived path: one pass
-        over cache-sized chunks of models, each running the forward, the task loss's
-        gradient with respect to its outputs (``loss_and_output_grad``) and the backward
-        with the activation's vector-Jacobian product; 1/τ is folded into the weights for
-        ``scale_free`` activations.  Data-side controls use autograd."""
+        (none, weightnorm, gain_norm, anneal, logdet, orthogonality, and lists of them),
+        the hand-derived path: one pass over cache-sized chunks of models, each running
+        the forward, the task loss's gradient with respect to its outputs
+        (``loss_and_output_grad``) and the backward with the activation's vector-Jacobian
+        product; 1/τ is folded into the weights for ``scale_free`` activations.
+        Data-side controls use autograd."""
         if not self.uses_hand_gradient(self.configs[0]):
             return super().batch_loss_and_grad(batch, row_weight, need_loss)
         control = self.volume

@@ -32,7 +32,7 @@ from ..outputs import Output
 from ..phases import layer_competition as rule
 from ..tasks import TASKS, Batch
 from .base import ToyModel
-from .competing_units import CompetingUnits, CompetingUnitsConfig
+from .competing_units import COMPETING_METRICS, CompetingUnits, CompetingUnitsConfig
 from .unit_layer import UNIT_DEFINITIONS, UNIT_METRICS, xavier_normal
 
 
@@ -51,7 +51,7 @@ class PrototypeLayer(CompetingUnits, ToyModel):
     estimators = ("sampled", "full")
     params = {"W1": Output(("unit", "input"), "float32", "row k: prototype k, a point")}
     weights = ("W1",)
-    metrics = UNIT_METRICS
+    metrics = {**UNIT_METRICS, **COMPETING_METRICS}
     metrics_use_data = True
     square_dims = ("unit",)  # |cos|, distances and alike links between every pair of units
     phase_rule = rule.LAYER_COMPETITION_RULE
@@ -118,4 +118,5 @@ class PrototypeLayer(CompetingUnits, ToyModel):
     def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
         W = self.W1.detach()
         r = self.responsibilities(self.logits(probe.x, W))
-        return unit_metrics.prototype_metrics(W, probe.x, r)
+        found = unit_metrics.prototype_metrics(W, probe.x, r)
+        return found | {"final_temperature": self.temperature_in_use().to(self.dtype)}

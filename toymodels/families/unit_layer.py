@@ -43,6 +43,7 @@ UNIT_METRICS = {
     "sample_entropy": Output((), "float32", "H̄: mean entropy of one example's responsibilities"),
     "dead_fraction": Output((), "float32", f"share of units with p̄_k < {DEAD_SHARE}/K"),
     "n_distinct": Output((), "float32", "groups of alike alive units"),
+    "log_volume": Output((), "float32", "log det(ŴŴᵀ + 1e-3 I) of the row-normalised unit rows"),
 }
 #: What the metrics' words mean, stored with the results (a family adds its unit rows and
 #: when two of them are alike).

@@ -11,12 +11,17 @@ neutral defaults, and each control overrides the one or two it needs:
   responsibilities on the batch (usage entropy, log-det, orthogonality);
 - :meth:`temperature_factor`: a schedule multiplying the temperature (annealing);
 - :meth:`mask_logits`: a training-time change of the logits (dropout on responsibilities);
-- :meth:`after_step`: an intervention on the parameters after an optimiser step (revival).
+- :meth:`after_step`: an intervention on the parameters after an optimiser step (revival);
+- :meth:`temperature_shift`: a trained change of log τ (learned temperature);
+- :meth:`normalise_logits`: a change of the logits in training and evaluation alike
+  (batch normalisation).
 
-Every control has a per-model strength λ (``volume_strength``); ``λ = 0`` is the
-uncontrolled layer for every control.  :meth:`refusal` says why a control cannot act on
-an activation or task, for the one-line errors, from what the control needs the
-activation to declare (``activation_needs``) and what the task declares.
+Every control has a per-model strength λ (``volume_strength``, or ``volume_strength_2``
+and ``_3`` for the second and third of a combination, ``toymodels.volumes.combined``);
+``λ = 0`` is the uncontrolled layer for every control but ``gain_norm`` (free gains).
+:meth:`refusal` says why a control cannot act on an activation or task, for the one-line
+errors, from what the control needs the activation to declare (``activation_needs``)
+and what the task declares.
 """
 
 from __future__ import annotations
@@ -47,11 +52,29 @@ class VolumeControl:
     #: ``soft``, ``normalised``) -> why, for the error when it does not (``{activation}``:
     #: its name)
     activation_needs: ClassVar[dict[str, str]] = {}
+    #: the layer trains a per-model shift of log τ for this control
+    #: (:meth:`temperature_shift`)
+    learns_temperature: ClassVar[bool] = False
+    #: the control changes the logits in training and evaluation (:meth:`normalise_logits`)
+    normalises_logits: ClassVar[bool] = False
 
-    def __init__(self, configs: Sequence, seeds: Sequence, dtype: torch.dtype = torch.float32):
+    def __init__(
+        self,
+        configs: Sequence,
+        seeds: Sequence,
+        dtype: torch.dtype = torch.float32,
+        strength_field: str = "volume_strength",
+    ):
         self.seeds = tuple(seeds)
         # [model]: each model's λ
-        self.strength = torch.tensor([c.volume_strength for c in configs], dtype=dtype)
+        self.strength = torch.tensor([getattr(c, strength_field) for c in configs], dtype=dtype)
+
+    @classmethod
+    def acts_on_data(cls) -> bool:
+        """Whether the control acts on the batch or the temperature (usage, masks,
+        normalised logits, a learned τ), beyond the unit rows and their penalty: a hand
+        path that differentiates only the rows cannot take it."""
+        return cls.needs_usage or cls.masks or cls.normalises_logits or cls.learns_temperature
 
     @classmethod
     def refusal(cls, activation, task: str) -> str | None:
@@ -91,6 +114,15 @@ class VolumeControl:
 
     def after_step(self, layer) -> None:
         """Change the layer's parameters after an optimiser step (no gradient)."""
+
+    def temperature_shift(self, shift: torch.Tensor) -> torch.Tensor | None:
+        """``[model]`` added to log τ, from the layer's trained ``shift [model]``; None: 0."""
+        return None
+
+    def normalise_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits ``[model, unit, example]`` as the activation sees them, in training and
+        evaluation alike."""
+        return z
 
     def lam(self, t: torch.Tensor) -> torch.Tensor:
         """λ shaped to broadcast against ``t [model, ...]``."""

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from ..unit_metrics import GRAM_EPSILON as EPSILON
 from .base import OnDirections
-
-# Added to the Gram's diagonal: small against unit rows of norm ~1, large enough that a
-# rank-deficient Gram costs a finite λ·log(1/ε) per missing direction.
-EPSILON = 1e-3
 
 
 class LogDet(OnDirections):

@@ -1,23 +1,25 @@
-"""Weight normalisation (Salimans & Kingma 2016): ``w_k = g_k v_k / ‖v_k‖``.
+"""Weight normalisation as the seed states it: every unit's weight vector at norm 1,
+``w_k = v_k / ‖v_k‖``, no gain, so units compete by direction and bias alone.
 
-A unit can no longer win by growing its weight vector, only by its direction, its bias
-or its gain ``g_k``.  λ pulls the gains together, ``λ Σ_k (g_k − ḡ)²``, closing the
-gain route too; λ = 0 is plain weight normalisation.
+λ is the exponent of the normalisation, ``w_k = v_k / ‖v_k‖^λ`` (``‖w_k‖ =
+‖v_k‖^(1−λ)``): λ = 0 is the uncontrolled layer, λ = 1 the fixed norm 1, and the
+values between damp the growth of a unit's norm (a norm that would grow by a factor c
+grows by c^(1−λ)).  Above 1 a larger ``v`` would give a *smaller* row, which is not a
+normalisation, so λ ≤ 1.  (Normalisation with a trained gain is ``gain_norm``.)
 """
 
 from __future__ import annotations
 
-from ..unit_metrics import row_normalised
+import torch
+
 from .base import OnDirections
 
 
 class WeightNorm(OnDirections):
     name = "weightnorm"
-    description = "w_k = g_k v_k/|v_k| (direction and gain split); λ Σ (g_k − mean g)²"
+    description = "w_k = v_k/|v_k|^λ: λ = 1 fixes every unit's norm at 1 (no gain)"
+    max_strength = 1.0
 
     def unit_weights(self, W, gain):
-        return row_normalised(W) * gain.unsqueeze(-1)
-
-    def penalty(self, W, gain, usage):
-        spread = gain - gain.mean(-1, keepdim=True)
-        return self.lam(spread)[:, 0] * (spread * spread).sum(-1)
+        norm = W.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(W.dtype).tiny)
+        return W / norm.pow(self.lam(norm))

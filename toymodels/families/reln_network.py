@@ -1,0 +1,212 @@
+"""The ReLN laid out as the ReLU network it comes from: ``ŷ = W₂ᵀ (G ⊙ W₁ᵀ x)`` with every
+unit's gate fixed to its pathway's contexts (Jarvis et al. 2025, §4).
+
+A ReLU network's unit ``k`` is on in a set of contexts (its pattern); freeze that gate and
+the network is a gated deep linear network whose pathways are the patterns, each with as
+many units as the ReLU network gave it.  ``gdln`` with ``gating = "masks"`` holds the same
+network as one ``[module, unit]`` array per pathway; here the units sit side by side in one
+layer, as in the ReLU network, so a step costs what the ReLU network's does (four batched
+products) and no pathway is padded to the largest.
+
+- ``masks``: each pathway's contexts (from 1); the pathway on in every context is the
+  *common* one and sees the whole input (objects and context, as a ReLU unit does); every
+  other pathway sees the objects only (its context inputs are masked), as a GDLN's gated
+  pathways do.  Default: the common pathway and one per set of K − 1 contexts (the
+  strategy that wins the race on the default task).
+- ``units`` (per model): units of each pathway, in the order of ``masks``, side by side
+  from unit 0; the layer's units beyond their sum start at zero and stay there (a linear
+  unit with zero weights gets no gradient).  Default: ``n_hidden`` split evenly.
+
+Weights start ``N(0, init_std²)`` as the ReLU network's do (then the masked inputs and
+unused units are zeroed).  ``pathway_singular_values`` holds the largest singular values
+of each pathway's map ``Σ_{k∈m} W₁[:, k] W₂[k]``, pathways in the order of ``masks``.
+Trained with the one engine by a hand-derived gradient (full-batch epochs by the thousand).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import torch
+
+from ..contextual_data import DEFAULT_HIDDEN, DEFAULT_INIT_STD, OBJECTS
+from ..errors import ConfigError
+from ..fields import Config, integer, param
+from ..linear_algebra import singular_values
+from ..outputs import Output
+from ..seeds import STREAM_INIT, generator
+from ..tasks import TASKS, Batch
+from .gdln import SINGULAR_VALUES, context_masks, unit_counts
+from .two_layer import TwoLayerNetwork, init_std_field
+
+
+@dataclass(frozen=True)
+class ReLNConfig(Config):
+    owner = "family reln"
+
+    n_hidden: int = param(
+        DEFAULT_HIDDEN, integer(1), top=True, help="units of the layer (at least the sum of units)"
+    )
+    masks: tuple = param(
+        (),
+        context_masks(),
+        help="each pathway's contexts (from 1), e.g. [[1, 2, 3], [1, 2]]; default: all "
+        "contexts, then every set of K-1",
+    )
+    units: tuple = param(
+        (),
+        unit_counts(),
+        per_model=True,
+        help="units of each pathway in the order of masks (default: n_hidden split evenly)",
+    )
+    init_std: float = init_std_field(DEFAULT_INIT_STD)
+
+
+def pathway_sets(config) -> list[tuple[int, ...]]:
+    """Each pathway's contexts (0-based), in the order of ``masks`` or the default's."""
+    k = config.data.n_contexts
+    if config.arch.masks:
+        return [tuple(c - 1 for c in mask) for mask in config.arch.masks]
+    return [tuple(range(k)), *combinations(range(k), k - 1)]
+
+
+def pathway_units(config) -> tuple[int, ...]:
+    """Units of each pathway: ``units``, or ``n_hidden`` split evenly (the remainder to the
+    first pathways)."""
+    if config.arch.units:
+        return config.arch.units
+    n, width = len(pathway_sets(config)), config.arch.n_hidden
+    return tuple(width // n + (i < width % n) for i in range(n))
+
+
+class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
+    """``W₂ᵀ (G ⊙ W₁ᵀ x)``: a ReLU network's units with their gates frozen to their
+    pathways' contexts (see module docstring)."""
+
+    name = "reln"
+    Config = ReLNConfig
+    tasks = ("contextual",)
+    metrics = {
+        "pathway_singular_values": Output(
+            ("pathway", "singular"),
+            "float32",
+            "largest singular values of each pathway's map (pathways in the order of masks)",
+        )
+    }
+
+    @classmethod
+    def dims(cls, config) -> dict[str, int]:
+        task = TASKS[config.task].dims(config.data)
+        return {
+            "unit": config.arch.n_hidden,
+            "pathway": len(pathway_sets(config)),
+            "singular": SINGULAR_VALUES,
+            **task,
+        }
+
+    @classmethod
+    def validate(cls, config) -> None:
+        arch, k = config.arch, config.data.n_contexts
+        for i, mask in enumerate(arch.masks):
+            if mask[-1] > k:
+                raise ConfigError(
+                    f"masks[{i}]={list(mask)} names context {mask[-1]}; the task has contexts "
+                    f"1 to {k}"
+                )
+        sets = pathway_sets(config)
+        if arch.units and len(arch.units) != len(sets):
+            raise ConfigError(
+                f"units={list(arch.units)} needs one count per pathway of masks: {len(sets)}"
+            )
+        if sum(pathway_units(config)) > arch.n_hidden:
+            raise ConfigError(
+                f"units={list(arch.units)} add up to {sum(arch.units)}, more than "
+                f"n_hidden={arch.n_hidden}"
+            )
+        if config.data.inputs != "one_hot":
+            raise ConfigError(
+                f"the reln family reads each sample's context from one-hot inputs; "
+                f"inputs={config.data.inputs} is not allowed (use one_hot)"
+            )
+
+    def initialise(self, init_scale: float) -> None:
+        sizes = self.dims(self.configs[0])
+        d, k, out = sizes["input"], sizes["unit"], sizes["output"]
+        n_contexts = self.configs[0].data.n_contexts
+        sets = pathway_sets(self.configs[0])
+        w1, w2, member = [], [], []
+        for c, s in zip(self.configs, self.seeds, strict=True):
+            rng = generator(s, STREAM_INIT)
+            std = init_scale * c.arch.init_std
+            w1.append(rng.standard_normal((d, k)) * std)
+            w2.append(rng.standard_normal((k, out)) * std)
+            # member[m, k]: unit k belongs to pathway m (units side by side from 0)
+            edges = np.cumsum((0, *pathway_units(c)))
+            member.append((np.arange(k) >= edges[:-1, None]) & (np.arange(k) < edges[1:, None]))
+        member = torch.as_tensor(np.stack(member), dtype=self.dtype)  # [model, pathway, unit]
+        on = torch.zeros(len(sets), n_contexts, dtype=self.dtype)  # pathway m on in context c
+        sees = torch.ones(len(sets), d, dtype=self.dtype)  # pathway m reads input i
+        for m, contexts in enumerate(sets):
+            on[m, list(contexts)] = 1.0
+            if len(contexts) < n_contexts:
+                sees[m, OBJECTS:] = 0.0
+        self.member = member
+        # [model, context, unit] and [model, input, unit]: each unit's gate and inputs
+        self.unit_gate = torch.einsum("pc,mpk->mck", on, member)
+        self.unit_inputs = torch.einsum("pi,mpk->mik", sees, member)
+        self.W1 = torch.nn.Parameter(
+            torch.as_tensor(np.stack(w1), dtype=self.dtype) * self.unit_inputs
+        )
+        self.W2 = torch.nn.Parameter(
+            torch.as_tensor(np.stack(w2), dtype=self.dtype) * member.amax(1).unsqueeze(-1)
+        )
+        self._layout: tuple = (None, None)
+
+    def _gate(self, x: torch.Tensor) -> torch.Tensor:
+        """Each unit's gate on each example, ``[model, example, unit]``, from the example's
+        context (its one-hot inputs)."""
+        context = x[:, OBJECTS:, :].argmax(1)  # [model, example]
+        index = context.unsqueeze(-1).expand(-1, -1, self.unit_gate.shape[-1])
+        return torch.gather(self.unit_gate, 1, index)
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """Gated hidden activity ``[model, unit, example]``."""
+        return torch.bmm((self.W1 * self.unit_inputs).mT, x) * self._gate(x).mT
+
+    def _examples_major(self, batch: Batch):
+        """As the two-layer network's, with the gates ``[model, example, unit]`` of the
+        batch; cached for the batch a full-batch estimator passes at every step."""
+        cached, layout = self._layout
+        if cached is not batch:
+            x = batch.x
+            layout = (x.contiguous(), x.mT.contiguous(), batch.y.mT.contiguous(), self._gate(x))
+            self._layout = (batch, layout)
+        return layout
+
+    @torch.no_grad()
+    def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
+        x, xt, yt, gate = self._examples_major(batch)
+        # masked here too, so that weights set from outside (a test, a loaded model) read
+        # only the inputs their pathway sees
+        act = torch.bmm(xt, self.W1 * self.unit_inputs).mul_(gate)  # [model, example, unit]
+        resid = torch.baddbmm(yt, act, self.W2, beta=-1)  # ŷ − y, [model, example, output]
+        w = float(row_weight)  # the estimators weigh every example alike
+        loss = 0.5 * w * resid.square().sum((1, 2)) if need_loss else None
+        if w != 1.0:
+            resid.mul_(w)
+        self.W2.grad = torch.bmm(act.mT, resid)
+        back = torch.bmm(resid, self.W2.mT).mul_(gate)
+        self.W1.grad = torch.bmm(x, back).mul_(self.unit_inputs)
+        return loss
+
+    @torch.no_grad()
+    def pathway_maps(self) -> torch.Tensor:
+        """Each pathway's map ``[model, pathway, output, input]``."""
+        return torch.einsum("mik,mpk,mko->mpoi", self.W1, self.member, self.W2)
+
+    @torch.no_grad()
+    def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
+        values = singular_values(self.pathway_maps())[..., :SINGULAR_VALUES]
+        return {"pathway_singular_values": values}
