@@ -173,7 +173,7 @@ def test_width_writes_json_and_figure(folders):
         np.testing.assert_allclose(layer["loss"], ds["loss"].transpose("n_hidden", "seed"))
     assert summary["reference_width"] == 4
     assert summary["reference_loss"] == pytest.approx(relu["loss_mean"][-1])
-    assert summary["chance_loss"] == pytest.approx(math.log(2))  # the preset's 2 clusters
+    assert summary["chance_loss"] == pytest.approx(math.log(6))  # the preset's 6 clusters
 
 
 def _files(root):
