@@ -619,6 +619,7 @@ def run_list(args: argparse.Namespace) -> int:
             "uses_temperature": cls.uses_temperature,
             "soft": cls.soft,
             "normalised": cls.normalised,
+            "shift_invariant": cls.shift_invariant,
         }
         for name, cls in ACTIVATIONS.items()
     ]

@@ -137,3 +137,16 @@ def test_centred_rows_that_point_apart_are_not_alike():
     # per block of one unit everything centres to zero: no direction, nothing alike
     blocks = centred_rows(rows, 1)
     assert torch.count_nonzero(blocks) == 0
+
+
+def test_competition_list_prints_the_declarations(capsys):
+    from cli.main import main
+
+    assert main(["competition", "list", "--json"]) == 0
+    import json
+
+    listed = {
+        a["name"]: a["shift_invariant"] for a in json.loads(capsys.readouterr().out)["activations"]
+    }
+    assert listed == {name: cls.shift_invariant for name, cls in ACTIVATIONS.items()}
+    assert listed["grouped_softmax"] == "blocks" and listed["relu"] is None
