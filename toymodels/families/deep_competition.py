@@ -313,7 +313,12 @@ class DeepCompetition(ToyModel):
             W = stage.unit_weights().detach()
             z = stage.logits(h, W)
             per_layer.append(
-                unit_metrics.hyperplane_metrics(W, stage.b1.detach(), stage.responsibilities(z))
+                unit_metrics.hyperplane_metrics(
+                    W,
+                    stage.b1.detach(),
+                    stage.responsibilities(z),
+                    stage.activation.shift_block(W.shape[1]),  # as the one-layer family
+                )
             )
             h = stage.activation(z)
         return {k: torch.stack([m[k] for m in per_layer], 1) for k in per_layer[0]}
