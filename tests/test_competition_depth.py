@@ -106,8 +106,9 @@ def test_metrics_are_each_layers_unit_metrics_on_its_inputs():
         first = unit_metrics.hyperplane_metrics(
             model.W1, model.b1, model.stages[0].activation.responsibilities(z1)
         )
+        # the second layer's softmax ignores a shift common to its rows: centred (8 units)
         second = unit_metrics.hyperplane_metrics(
-            model.Wh[:, 0], model.bh[:, 0], torch.softmax(z2, 1)
+            model.Wh[:, 0], model.bh[:, 0], torch.softmax(z2, 1), 8
         )
     for name in first:
         torch.testing.assert_close(found[name][:, 0], first[name])
