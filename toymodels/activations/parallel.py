@@ -33,7 +33,10 @@ class Parallel(Tempered):
     @classmethod
     def refusal(cls, config) -> str | None:
         if config.n_hidden % 2:
-            return f"n_hidden={config.n_hidden} is odd; parallel needs an even K (half ReLU, half softmax)"
+            return (
+                f"n_hidden={config.n_hidden} is odd; parallel needs an even K "
+                "(half ReLU, half softmax)"
+            )
         return None
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:

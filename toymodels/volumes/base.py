@@ -41,6 +41,10 @@ class VolumeControl:
     #: the layer must track its usage (the batch's mean responsibilities, and their running
     #: mean ``usage_ema``) for this control
     needs_usage: ClassVar[bool] = False
+    #: its penalty is differentiated through the usage (the usage-entropy bonus), so the
+    #: gradient flows back through the responsibilities; a control that only reads the
+    #: usage (revival) does not
+    penalty_reads_usage: ClassVar[bool] = False
     #: the control changes the logits in training (:meth:`mask_logits`)
     masks: ClassVar[bool] = False
     #: what it needs an activation to declare: the activation's flag (``uses_temperature``,
