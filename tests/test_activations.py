@@ -372,3 +372,24 @@ def test_residual_softmax_is_the_identity_plus_softmaxs_jacobian():
     jac = _build("residual_softmax", {}).jacobian(z)
     eye = torch.eye(z.shape[1], dtype=z.dtype)
     torch.testing.assert_close(jac - eye, _build("softmax", {}).jacobian(z), **TOL[torch.float64])
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 6])
+def test_kwta_winners_are_the_first_k_of_a_stable_sort(k):
+    """The fast passes (no tie among the leaders) and the sort (ties) agree with the rule,
+    on distinct values and on values rounded so that ties are common."""
+    act = ACTIVATIONS["kwta"]([SimpleNamespace(k_active=k)])
+    for z in (_z(units=6, examples=40), _z(units=6, examples=40).round()):
+        order = torch.sort(z, dim=1, descending=True, stable=True).indices
+        expected = torch.zeros_like(z, dtype=torch.bool).scatter_(1, order[:, :k], True)
+        assert torch.equal(act.winners(z), expected)
+        assert bool((act.winners(z).sum(dim=1) == k).all())
+
+
+@pytest.mark.parametrize("size", [2, 3, 6])
+def test_lwta_winners_are_each_blocks_first_maximum(size):
+    act = ACTIVATIONS["lwta"]([SimpleNamespace(group_size=size)])
+    for z in (_z(units=6, examples=40), _z(units=6, examples=40).round()):
+        zb = z.unflatten(1, (6 // size, size))
+        first = torch.zeros_like(zb, dtype=torch.bool).scatter_(2, zb.argmax(2, keepdim=True), True)
+        assert torch.equal(act.winners(z), first.flatten(1, 2))
