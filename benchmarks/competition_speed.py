@@ -62,6 +62,10 @@ UNITS = (4, 16, 64)
 # engine takes a few milliseconds, so every activation and control fits in minutes.
 SURVEY_UNITS = (16, 64)
 SURVEY_MODELS = 256
+# Alternating runs of every timing by default: the survey has 33 timings per K, so one
+# run of each keeps it to minutes (alternate them with --repeats 2 or more on a busy
+# machine); the layouts' comparison has 4 per K.
+SURVEY_REPEATS, LAYOUT_REPEATS = 1, 3
 # Models at K <= 16; fewer above, so the work per step stays about the same.
 MODELS, MODELS_UNITS = 2048, 16
 # The models' fixed settings: cluster spread, learning rate (Adam) and the range of
@@ -459,9 +463,15 @@ def main(argv=None) -> int:
         help="the layer's activation with --layouts (softmax)",
     )
     options.add_output_options(p)
+    p.set_defaults(repeats=None)
+    p._option_string_actions[
+        "--repeats"
+    ].help = f"alternating runs (survey {SURVEY_REPEATS}, --layouts {LAYOUT_REPEATS})"
     args = p.parse_args(argv)
     if args.units is None:
         args.units = list(UNITS if args.layouts else SURVEY_UNITS)
+    if args.repeats is None:
+        args.repeats = LAYOUT_REPEATS if args.layouts else SURVEY_REPEATS
     before = table.load_average()
     rows = measure_layouts(args) if args.layouts else measure_survey(args)
     load = (before, table.load_average())
