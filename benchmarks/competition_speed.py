@@ -66,6 +66,8 @@ SURVEY_MODELS = 256
 # run of each keeps it to minutes (alternate them with --repeats 2 or more on a busy
 # machine); the layouts' comparison has 4 per K.
 SURVEY_REPEATS, LAYOUT_REPEATS = 1, 3
+# Engine steps of a layouts' run (the survey takes the fewest the engine can time).
+LAYOUT_ENGINE_STEPS = 300
 # Models at K <= 16; fewer above, so the work per step stays about the same.
 MODELS, MODELS_UNITS = 2048, 16
 # The models' fixed settings: cluster spread, learning rate (Adam) and the range of
@@ -463,15 +465,22 @@ def main(argv=None) -> int:
         help="the layer's activation with --layouts (softmax)",
     )
     options.add_output_options(p)
-    p.set_defaults(repeats=None)
-    p._option_string_actions[
-        "--repeats"
-    ].help = f"alternating runs (survey {SURVEY_REPEATS}, --layouts {LAYOUT_REPEATS})"
+    # the survey's defaults and the layouts' differ: resolved once the mode is known
+    p.set_defaults(repeats=None, engine_steps=None)
+    helps = {
+        "--repeats": f"alternating runs (survey {SURVEY_REPEATS}, --layouts {LAYOUT_REPEATS})",
+        "--engine-steps": f"engine steps per run, >= {ENGINE_MIN_STEPS} (survey "
+        f"{ENGINE_MIN_STEPS}, --layouts {LAYOUT_ENGINE_STEPS})",
+    }
+    for option, text in helps.items():
+        p._option_string_actions[option].help = text
     args = p.parse_args(argv)
     if args.units is None:
         args.units = list(UNITS if args.layouts else SURVEY_UNITS)
     if args.repeats is None:
         args.repeats = LAYOUT_REPEATS if args.layouts else SURVEY_REPEATS
+    if args.engine_steps is None:
+        args.engine_steps = LAYOUT_ENGINE_STEPS if args.layouts else ENGINE_MIN_STEPS
     before = table.load_average()
     rows = measure_layouts(args) if args.layouts else measure_survey(args)
     load = (before, table.load_average())
