@@ -143,7 +143,9 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
             if track:  # z itself, not z/τ: what objective reads
                 zt = z if inv_tau is None else baddbmm(b1[rows].unsqueeze(-1), rows_w[rows], xr)
                 logits[rows] = zt
-                usage[rows] = unit_metrics.usage(act.responsibilities(zt))
+                # a normalised activation's output is its responsibilities: no second pass
+                r = a if act.normalised else act.responsibilities(zt)
+                usage[rows] = unit_metrics.usage(r)
             out = torch.baddbmm(b2[rows].unsqueeze(-1), W2[rows], a)
             loss[rows], G = task.loss_and_output_grad(out, batch.models(rows), row_weight)
             torch.bmm(G, a.transpose(1, 2), out=self.W2.grad[rows])
