@@ -1,27 +1,38 @@
-"""Throughput of the competition family in toymodels' engine beside the straightforward
-batched loop, in one run.
+"""What competition costs: the time per training step of the competition family for
+every activation and every volume control, relative to ReLU, and the engine beside the
+straightforward batched loop, in one run.
 
-The models: a hidden layer of K units ``z = W1 x + b1``, ``a = softmax(z/τ)`` over units
-(``--activation``), read-out ``W2 a + b2``, classifying the ``clusters`` task (C =
-``--clusters`` Gaussian clusters of spread 0.5, centres evenly on the unit circle in d =
-``--features`` dimensions), τ spread log-uniformly over [0.1, 10] across the models,
-Adam at lr 0.01, fresh samples every step.
+The models: a hidden layer of K units ``z = W1 x + b1``, ``a = act(z)`` over units,
+read-out ``W2 a + b2``, classifying the ``clusters`` task (C = ``--clusters`` Gaussian
+clusters of spread 0.5, centres evenly on the unit circle in d = ``--features``
+dimensions), τ spread log-uniformly over [0.1, 10] across the models, Adam at lr 0.01,
+fresh samples every step.
 
-For each K in ``--units``, two straightforward loops (:func:`straightforward`: labels and
-points drawn with torch each step, cross-entropy, autograd, ``torch.optim.Adam``, torch's
-default threads) and the engine (:func:`engine`: ``toymodels.train``, whose competition
-family steps a hand-derived gradient in cache-sized chunks of models, on ``--threads``
-threads) are timed in alternation, ``--repeats`` times each, each timing in a fresh
-process, and the medians compared.  The two loops: the notebook's (batch first,
-``einsum``, as the superposition benchmark and the published notebook write it) and the
-fastest obvious layout we found (``[model, unit, example]`` with ``baddbmm``), the latter
-also on one thread (two intra-op threads slow down several-fold when another process holds a
-core).  The table gives the engine's ratio to the notebook loop and to the fastest
-straightforward timing.  Instance-steps per second = models x steps per second, steady
-state (setup excluded for both).  The model count per K (unless ``--models``) is
-2048 · min(1, 16/K), so a step takes tens of milliseconds in the engine.
+The default run (the *survey*), for each K in ``--units`` (16 64): the engine
+(:func:`engine`: ``toymodels.train``, on ``--threads`` threads) for every activation
+without a volume control, for every volume control on softmax (at its typical strength;
+every control applies to softmax) and for revival on the hard winner-take-all
+activations; and the model-first straightforward loop (:func:`straightforward`: autograd,
+``torch.optim.Adam``, as many intra-op threads as the engine has threads) for every
+activation.  Each time is the
+median over ``--repeats`` alternating runs; the table gives milliseconds per step of all
+the models, each relative to ReLU's (the same implementation, the same K and models) and
+the engine's speed-up over the loop.  Model counts (unless ``--models``) are
+``SURVEY_MODELS · min(1, 16/K)``, so a survey runs in a few minutes.
+
+``--layouts``: the engine against two straightforward layouts for one activation
+(``--activation``, softmax or relu; K = 4 16 64 unless ``--units``): the notebook's loop
+(batch first, ``einsum``, as the superposition benchmark and the published notebook write
+it) and the fastest obvious layout we found (``[model, unit, example]`` with
+``baddbmm``), the latter also on one thread (two intra-op threads slow down several-fold
+when another process holds a core); the model count per K is 2048 · min(1, 16/K), so a
+step takes tens of milliseconds in the engine.
+
+Instance-steps per second = models x steps per second, steady state (setup excluded for
+both).  Every timing runs in a fresh process unless ``--in-process``.
 
     python -m benchmarks.competition_speed --markdown competition.md --json competition.json
+    python -m benchmarks.competition_speed --layouts
 """
 
 from __future__ import annotations
@@ -38,12 +49,25 @@ import torch.nn.functional as F
 # Absolute imports, so that `python benchmarks/<this file>.py` runs as well as `-m`.
 from benchmarks import result_tables as table
 from benchmarks import script_options as options
-from benchmarks.alternation import alternate_runs, summary
-from benchmarks.steady_state import Timing, step_times, time_engine, time_loop
+from benchmarks.alternation import alternate_runs, median_rate, summary
+from benchmarks.steady_state import ENGINE_MIN_STEPS, Timing, step_times, time_engine, time_loop
+from toymodels.activations import ACTIVATIONS
+from toymodels.families import FAMILIES
 from toymodels.model_config import ModelConfig
 from toymodels.train_config import TrainConfig
+from toymodels.volumes import VOLUMES
 
 UNITS = (4, 16, 64)
+# The survey's sizes and model counts (at K <= MODELS_UNITS; fewer above): a step of the
+# engine takes a few milliseconds, so every activation and control fits in minutes.
+SURVEY_UNITS = (16, 64)
+SURVEY_MODELS = 256
+# Alternating runs of every timing by default: the survey has 33 timings per K, so one
+# run of each keeps it to minutes (alternate them with --repeats 2 or more on a busy
+# machine); the layouts' comparison has 4 per K.
+SURVEY_REPEATS, LAYOUT_REPEATS = 1, 3
+# Engine steps of a layouts' run (the survey takes the fewest the engine can time).
+LAYOUT_ENGINE_STEPS = 300
 # Models at K <= 16; fewer above, so the work per step stays about the same.
 MODELS, MODELS_UNITS = 2048, 16
 # The models' fixed settings: cluster spread, learning rate (Adam) and the range of
@@ -53,8 +77,8 @@ COMPETITION_LR = 0.01
 COMPETITION_TEMPERATURES = (0.1, 10.0)
 
 
-def default_models(units: int) -> int:
-    return max(1, round(MODELS * min(1.0, MODELS_UNITS / units)))
+def default_models(units: int, models: int = MODELS) -> int:
+    return max(1, round(models * min(1.0, MODELS_UNITS / units)))
 
 
 def cluster_centers(features: int, clusters: int) -> list[list[float]]:
@@ -76,10 +100,12 @@ def competition_temperatures(models: int) -> np.ndarray:
 
 
 def competition_configs(
-    units: int, models: int, activation: str = "softmax", features: int = 2, clusters: int = 4
-) -> list[ModelConfig]:
+    units: int, models: int, activation: str = "softmax", features: int = 2, clusters: int = 4,
+    volume: str = "none",
+) -> list[ModelConfig]:  # fmt: skip
     """``models`` competition models of ``units`` units on ``clusters``, one temperature
-    each (see :func:`competition_temperatures`)."""
+    each (see :func:`competition_temperatures`), under the volume control ``volume`` at
+    its typical strength."""
     centers = tuple(tuple(row) for row in cluster_centers(features, clusters))
     return [
         ModelConfig.build(
@@ -88,6 +114,8 @@ def competition_configs(
             n_hidden=units,
             activation=activation,
             temperature=float(tau),
+            volume=volume,
+            volume_strength=VOLUMES[volume].typical_strength,
             n_features=features,
             n_clusters=clusters,
             centers=centers,
@@ -100,11 +128,12 @@ def competition_configs(
 def engine(
     units: int, models: int, batch: int = 256, steps: int = 300, threads: int = 1,
     repeats: int = 3, activation: str = "softmax", features: int = 2, clusters: int = 4,
+    volume: str = "none",
 ) -> Timing:  # fmt: skip
     """Time :func:`toymodels.train` on ``models`` competition models (K = ``units``) on
-    the clusters task, Adam at ``COMPETITION_LR``; ``steps`` at least 200 for a
-    steady-state window."""
-    configs = competition_configs(units, models, activation, features, clusters)
+    the clusters task, Adam at ``COMPETITION_LR``, under the volume control ``volume``;
+    ``steps`` at least 200 for a steady-state window."""
+    configs = competition_configs(units, models, activation, features, clusters, volume)
     cfg = TrainConfig(steps=steps, batch_size=batch, lr=COMPETITION_LR, eval_batch=batch)
     return time_engine(
         configs, cfg, threads, repeats, features=features, hidden=units, batch=batch,
@@ -112,12 +141,51 @@ def engine(
     )  # fmt: skip
 
 
-# The activations the model-first loop writes out, on z [model, unit, example] with
-# τ [model, 1, 1].
+def _in_pairs(z: torch.Tensor) -> torch.Tensor:
+    """``z [model, unit, example]`` as ``[model, block, 2, example]``: the default
+    ``group_size`` 2 of grouped_softmax and lwta."""
+    return z.unflatten(1, (z.shape[1] // 2, 2))
+
+
+def _lwta(z: torch.Tensor) -> torch.Tensor:
+    pairs = _in_pairs(z)
+    return (pairs * (pairs == pairs.amax(2, keepdim=True))).flatten(1, 2)
+
+
+def _kwta(z: torch.Tensor) -> torch.Tensor:
+    # the default k_active 2: the units at or above the second largest
+    return z * (z >= z.topk(2, dim=1).values[:, 1:])
+
+
+def _parallel(z: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    half = z.shape[1] // 2
+    return torch.cat((torch.relu(z[:, :half]), torch.softmax(z[:, half:] / tau, dim=1)), dim=1)
+
+
+def _solu_ln(z: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    s = (z * torch.softmax(z / tau, dim=1)).transpose(1, 2)
+    return F.layer_norm(s, (z.shape[1],)).transpose(1, 2)
+
+
+# Every activation as the straightforward loop writes it (autograd differentiates it), on
+# z [model, unit, example] with τ [model, 1, 1]; ties of lwta and kwta may differ from the
+# engine's, which does not change the work.
 STRAIGHTFORWARD_ACTIVATIONS = {
-    "softmax": lambda z, tau: torch.softmax(z / tau, dim=1),
     "relu": lambda z, tau: torch.relu(z),
+    "linear": lambda z, tau: z,
+    "softmax": lambda z, tau: torch.softmax(z / tau, dim=1),
+    "log_softmax": lambda z, tau: tau * torch.log_softmax(z / tau, dim=1),
+    "solu": lambda z, tau: z * torch.softmax(z / tau, dim=1),
+    "solu_ln": _solu_ln,
+    "grouped_softmax": lambda z, tau: torch.softmax(_in_pairs(z / tau), dim=2).flatten(1, 2),
+    "lwta": lambda z, tau: _lwta(z),
+    "kwta": lambda z, tau: _kwta(z),
+    "l2_norm": lambda z, tau: F.normalize(z, dim=1),
+    "parallel": _parallel,
+    "residual_softmax": lambda z, tau: z + torch.softmax(z / tau, dim=1),
 }
+# The activations the notebook's batch-first loop writes out (--layouts).
+NOTEBOOK_ACTIVATIONS = ("softmax", "relu")
 
 
 def straightforward(
@@ -133,10 +201,10 @@ def straightforward(
     layout we found)."""
     if layout not in LAYOUTS:
         raise ValueError(f'layout "{layout}": one of {", ".join(LAYOUTS)}')
-    if activation not in STRAIGHTFORWARD_ACTIVATIONS:
+    written = NOTEBOOK_ACTIVATIONS if layout == "notebook" else STRAIGHTFORWARD_ACTIVATIONS
+    if activation not in written:
         raise ValueError(
-            f'activation "{activation}": the straightforward loop is written for '
-            f"{', '.join(STRAIGHTFORWARD_ACTIVATIONS)}"
+            f'activation "{activation}": the {layout} loop is written for {", ".join(written)}'
         )
     loop = LAYOUTS[layout]
     return time_loop(
@@ -211,7 +279,8 @@ def _model_first_steps(k, models, batch, steps, activation, d, c, seed) -> list[
 LAYOUTS = {"notebook": _notebook_steps, "model-first": _model_first_steps}
 
 
-def measure(args) -> list[dict]:
+def measure_layouts(args) -> list[dict]:
+    """The engine against the straightforward layouts for ``args.activation``."""
     rows = []
     model_args = dict(activation=args.activation, features=args.features, clusters=args.clusters)
     for k in args.units:
@@ -251,7 +320,7 @@ def measure(args) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], args, load: tuple[float, float]) -> str:
+def markdown_layouts(rows: list[dict], args, load: tuple[float, float]) -> str:
     threads = torch.get_num_threads()
     columns = [
         table.Column("K", "{units}"),
@@ -280,36 +349,142 @@ def markdown(rows: list[dict], args, load: tuple[float, float]) -> str:
     return table.markdown_table(columns, rows, note)
 
 
+def survey_workloads() -> list[tuple[str, str]]:
+    """``(activation, volume control)`` pairs of the survey: every activation alone, every
+    control on softmax (each applies to it), and revival on the hard winner-take-all
+    activations (whose autograd revival was the slowest diagram)."""
+    alone = [(a, "none") for a in ACTIVATIONS]
+    controls = [("softmax", v) for v in VOLUMES if v != "none"]
+    return alone + controls + [("lwta", "revival"), ("kwta", "revival")]
+
+
+def measure_survey(args) -> list[dict]:
+    """One row per K and workload: the engine's ms per step and, without a control, the
+    straightforward loop's, each relative to ReLU's."""
+    rows = []
+    common = dict(features=args.features, clusters=args.clusters)
+    for k in args.units:
+        models = args.models or max(1, round(default_models(k, SURVEY_MODELS) * args.scale))
+        runs = {}
+        for activation, volume in survey_workloads():
+            runs[f"engine {activation} {volume}"] = partial(
+                engine, k, models, args.batch, args.engine_steps, args.threads, 1,
+                activation=activation, volume=volume, **common,
+            )  # fmt: skip
+        for activation in ACTIVATIONS:
+            runs[f"loop {activation}"] = partial(
+                straightforward, k, models, args.batch, args.straightforward_steps,
+                threads=args.threads, activation=activation, layout="model-first", **common,
+            )  # fmt: skip
+        timings = alternate_runs(runs, args.repeats, fresh=not args.in_process)
+        ms = {name: 1e3 * models / median_rate(ts) for name, ts in timings.items()}
+        relu, loop_relu = ms["engine relu none"], ms["loop relu"]
+        for activation, volume in survey_workloads():
+            config = competition_configs(k, 1, activation, volume=volume, **common)[0]
+            engine_ms = ms[f"engine {activation} {volume}"]
+            row = {"units": k, "models": models, "activation": activation, "volume": volume}
+            row["volume_strength"] = VOLUMES[volume].typical_strength
+            row["gradient"] = (
+                "hand" if FAMILIES["competition"].uses_hand_gradient(config) else "autograd"
+            )
+            row |= {"engine_ms_per_step": engine_ms, "engine_vs_relu": engine_ms / relu}
+            row["engine_runs"] = [
+                t["instance_steps_per_s"] for t in timings[f"engine {activation} {volume}"]
+            ]
+            loop = ms.get(f"loop {activation}") if volume == "none" else None
+            row["straightforward_ms_per_step"] = loop
+            row["straightforward_vs_relu"] = None if loop is None else loop / loop_relu
+            row["engine_speedup"] = None if loop is None else loop / engine_ms
+            rows.append(row)
+    return rows
+
+
+def _cell(value, template: str) -> str:
+    return "–" if value is None else template.format(value)
+
+
+def markdown_survey(rows: list[dict], args, load: tuple[float, float]) -> str:
+    lines = [
+        "| K | models | activation | volume control (λ) | gradient | engine ms/step "
+        "| engine ÷ ReLU | loop ms/step | loop ÷ ReLU | loop ÷ engine |",
+        "|---:|---:|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        volume = (
+            r["volume"] if r["volume"] == "none" else f"{r['volume']} ({r['volume_strength']:g})"
+        )
+        lines.append(
+            f"| {r['units']} | {r['models']:,} | {r['activation']} | {volume} | {r['gradient']} "
+            f"| {r['engine_ms_per_step']:.1f} | **{r['engine_vs_relu']:.2f}×** "
+            f"| {_cell(r['straightforward_ms_per_step'], '{:.1f}')} "
+            f"| {_cell(r['straightforward_vs_relu'], '{:.2f}×')} "
+            f"| {_cell(r['engine_speedup'], '{:.1f}×')} |"
+        )
+    note = (
+        f"Milliseconds per training step of all the models (medians of {args.repeats} "
+        f"alternating runs: {args.engine_steps} steps of the engine on {args.threads} threads, "
+        f"{args.straightforward_steps} timed steps of the model-first loop on {args.threads} "
+        f"threads{'' if args.in_process else ', each in a fresh process'}); ÷ ReLU: relative "
+        f"to the same implementation's ReLU layer at the same K; clusters (d = {args.features}, "
+        f"C = {args.clusters}), batch {args.batch}, τ log-uniform over [0.1, 10]; "
+        f"{table.machine()}; 1-minute load average {load[0]:.1f} before, {load[1]:.1f} after."
+    )
+    return "\n".join([*lines, "", note])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    p.add_argument(
+        "--layouts",
+        action="store_true",
+        help="the engine against the straightforward layouts for --activation, instead of "
+        "the survey of every activation and volume control",
+    )
     p.add_argument(
         "--units",
         type=options.at_least(1),
         nargs="+",
-        default=list(UNITS),
-        help="hidden units K to time (4 16 64)",
+        help="hidden units K to time (survey 16 64; --layouts 4 16 64)",
     )
     p.add_argument(
-        "--models", type=options.at_least(1), help="models at every K (default 2048 · min(1, 16/K))"
+        "--models",
+        type=options.at_least(1),
+        help=f"models at every K (default {SURVEY_MODELS} · min(1, 16/K); --layouts "
+        f"{MODELS} · min(1, 16/K))",
     )
     p.add_argument("--scale", type=float, default=1.0, help="multiply the default model counts (1)")
     options.add_timing_options(p, engine_threads=None)
-    options.add_step_options(p, engine_steps=300)
+    options.add_step_options(p, engine_steps=ENGINE_MIN_STEPS)
     p.add_argument("--batch", type=options.at_least(1), default=256, help="batch size (256)")
     p.add_argument("--features", type=options.at_least(1), default=2, help="input dimension d (2)")
     p.add_argument("--clusters", type=options.at_least(1), default=4, help="clusters C (4)")
     p.add_argument(
         "--activation",
         default="softmax",
-        choices=sorted(STRAIGHTFORWARD_ACTIVATIONS),
-        help="the layer's activation (softmax)",
+        choices=NOTEBOOK_ACTIVATIONS,
+        help="the layer's activation with --layouts (softmax)",
     )
     options.add_output_options(p)
+    # the survey's defaults and the layouts' differ: resolved once the mode is known
+    p.set_defaults(repeats=None, engine_steps=None)
+    helps = {
+        "--repeats": f"alternating runs (survey {SURVEY_REPEATS}, --layouts {LAYOUT_REPEATS})",
+        "--engine-steps": f"engine steps per run, >= {ENGINE_MIN_STEPS} (survey "
+        f"{ENGINE_MIN_STEPS}, --layouts {LAYOUT_ENGINE_STEPS})",
+    }
+    for option, text in helps.items():
+        p._option_string_actions[option].help = text
     args = p.parse_args(argv)
+    if args.units is None:
+        args.units = list(UNITS if args.layouts else SURVEY_UNITS)
+    if args.repeats is None:
+        args.repeats = LAYOUT_REPEATS if args.layouts else SURVEY_REPEATS
+    if args.engine_steps is None:
+        args.engine_steps = LAYOUT_ENGINE_STEPS if args.layouts else ENGINE_MIN_STEPS
     before = table.load_average()
-    rows = measure(args)
+    rows = measure_layouts(args) if args.layouts else measure_survey(args)
     load = (before, table.load_average())
-    text = markdown(rows, args, load)
+    text = (markdown_layouts if args.layouts else markdown_survey)(rows, args, load)
     table.publish(text, rows, args.markdown, args.json, argv, load_average=load)
     return 0
 

@@ -37,6 +37,9 @@ FLAGS = {  # name: (uses_temperature, soft, normalised)
     "grouped_softmax": (True, True, False),  # each block sums to 1, the layer to K/U
     "lwta": (False, False, False),
     "kwta": (False, False, False),
+    "l2_norm": (False, True, False),  # a_k² = softmax(log z²): differentiable shares
+    "parallel": (True, True, False),  # the softmax half has τ; half the layer sums to 1
+    "residual_softmax": (True, True, False),
 }
 
 # Random inputs: 3 models with different temperatures, 6 units (group_size 3 divides it;
@@ -114,6 +117,34 @@ HAND_CASES = {
         ],
     ),
     "kwta-3units": ({"k_active": 2}, [([1.0, 2.0, 0.5], [1.0, 2.0, 0.0], [0.5, 0.5, 0.0])]),
+    "l2_norm": (  # ‖(3, 4, 0)‖ = 5, ‖(1, −2, 2)‖ = 3; z = 0 has no norm and no shares
+        {},
+        [
+            ([3.0, 4.0, 0.0], [0.6, 0.8, 0.0], [0.36, 0.64, 0.0]),
+            ([1.0, -2.0, 2.0], [1 / 3, -2 / 3, 2 / 3], [1 / 9, 4 / 9, 4 / 9]),
+            ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]),
+        ],
+    ),
+    "parallel": (  # ReLU on [z0, z1]; softmax([1, 2]/0.5) = (1, e²)/(1 + e²) on [z2, z3]
+        {},
+        [
+            (
+                [1.0, -2.0, 1.0, 2.0],
+                [1.0, 0.0, 0.119202922, 0.880797078],
+                [0.5, 0.0, 0.059601461, 0.440398539],
+            ),
+            # no ReLU unit fires: the softmax half takes the whole example
+            (
+                [-1.0, -2.0, 1.0, 2.0],
+                [0.0, 0.0, 0.119202922, 0.880797078],
+                [0.0, 0.0, 0.119202922, 0.880797078],
+            ),
+        ],
+    ),
+    "residual_softmax": (
+        {},
+        [([1.0, 2.0, 0.5], [1.1141951994, 2.8437947345, 0.54201006613], R)],
+    ),
 }
 
 
@@ -193,7 +224,7 @@ def test_responsibilities_are_distributions(name, settings):
     sums = torch.ones(z.shape[0], z.shape[2], dtype=z.dtype)
     if name == "relu":
         sums[:, :2] = 0.0
-    if name == "linear":
+    if name in ("linear", "l2_norm"):
         sums[:, 1] = 0.0
     torch.testing.assert_close(r.sum(dim=1), sums, **TOL[torch.float64])
     a = act(z)
@@ -203,7 +234,15 @@ def test_responsibilities_are_distributions(name, settings):
         blocks = a.unflatten(1, (2, 3)).sum(dim=2)
         torch.testing.assert_close(blocks, torch.ones_like(blocks), **TOL[torch.float64])
         torch.testing.assert_close(r, a / 2, **TOL[torch.float64])
-    if name in ("softmax", "log_softmax", "solu"):
+    if name == "parallel":  # the ReLU half is silent on example 0: all to the softmax half
+        torch.testing.assert_close(r[:, 3:, 0], a[:, 3:, 0], **TOL[torch.float64])
+        fires = (z[:, :3] > 0).any(dim=1)  # where some ReLU unit fires, each half takes 1/2
+        half = torch.where(fires, 0.5, 1.0).to(z.dtype)
+        torch.testing.assert_close(r[:, 3:].sum(dim=1), half, **TOL[torch.float64])
+        assert bool(fires[:, 2:].any()) and not bool(fires[:, 0].any())
+    if name == "l2_norm":
+        torch.testing.assert_close(r[:, :, 2:], a[:, :, 2:].square(), **TOL[torch.float64])
+    if name in ("softmax", "log_softmax", "solu", "residual_softmax"):
         tau = torch.tensor(TEMPS, dtype=z.dtype).view(-1, 1, 1)
         torch.testing.assert_close(r, torch.softmax(z / tau, dim=1), **TOL[torch.float64])
 
@@ -295,3 +334,62 @@ def test_bad_settings_fail_with_the_value_named():
         ACTIVATIONS["kwta"]([SimpleNamespace(k_active=6)])(five_units)
     with pytest.raises(ValueError, match="temperature must be finite and > 0"):
         ACTIVATIONS["softmax"]([SimpleNamespace(temperature=1.0), SimpleNamespace(temperature=-1)])
+
+
+def test_parallel_needs_an_even_layer():
+    with pytest.raises(ValueError, match="parallel: the number of units must be even, got 5"):
+        ACTIVATIONS["parallel"]([SimpleNamespace(temperature=1.0)])(_z(units=5))
+    odd = SimpleNamespace(n_hidden=5)
+    assert "n_hidden=5 is odd; parallel needs an even K" in ACTIVATIONS["parallel"].refusal(odd)
+    assert ACTIVATIONS["parallel"].refusal(SimpleNamespace(n_hidden=6)) is None
+
+
+def test_parallel_is_relu_beside_a_softmax_over_its_half():
+    z = _z()
+    act = _build("parallel", {})
+    tau = torch.tensor(TEMPS, dtype=z.dtype).view(-1, 1, 1)
+    expected = torch.cat((torch.relu(z[:, :3]), torch.softmax(z[:, 3:] / tau, dim=1)), dim=1)
+    torch.testing.assert_close(act(z), expected, **TOL[torch.float64])
+    jac = act.jacobian(z)  # no coupling between the halves
+    assert jac[..., :3, 3:].abs().max() == 0 and jac[..., 3:, :3].abs().max() == 0
+
+
+def test_l2_norm_is_scale_invariant_and_finite_at_zero():
+    z = _z()
+    act = _build("l2_norm", {})
+    torch.testing.assert_close(act(7.0 * z), act(z), **TOL[torch.float64])
+    torch.testing.assert_close(act(z).square().sum(dim=1), torch.ones(3, 5, dtype=z.dtype))
+    zero = torch.zeros(1, 4, 2, dtype=torch.float64)
+    assert act(zero).abs().max() == 0
+    eye = torch.eye(4, dtype=torch.float64).expand(1, 2, 4, 4)
+    torch.testing.assert_close(act.jacobian(zero), eye / 1e-6, **HAND)
+    ones = torch.ones_like(zero)
+    torch.testing.assert_close(act.backward(zero, act(zero), ones), 1e6 * ones, **HAND)
+
+
+def test_residual_softmax_is_the_identity_plus_softmaxs_jacobian():
+    z = _z()
+    jac = _build("residual_softmax", {}).jacobian(z)
+    eye = torch.eye(z.shape[1], dtype=z.dtype)
+    torch.testing.assert_close(jac - eye, _build("softmax", {}).jacobian(z), **TOL[torch.float64])
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 6])
+def test_kwta_winners_are_the_first_k_of_a_stable_sort(k):
+    """The fast passes (no tie among the leaders) and the sort (ties) agree with the rule,
+    on distinct values and on values rounded so that ties are common."""
+    act = ACTIVATIONS["kwta"]([SimpleNamespace(k_active=k)])
+    for z in (_z(units=6, examples=40), _z(units=6, examples=40).round()):
+        order = torch.sort(z, dim=1, descending=True, stable=True).indices
+        expected = torch.zeros_like(z, dtype=torch.bool).scatter_(1, order[:, :k], True)
+        assert torch.equal(act.winners(z), expected)
+        assert bool((act.winners(z).sum(dim=1) == k).all())
+
+
+@pytest.mark.parametrize("size", [2, 3, 6])
+def test_lwta_winners_are_each_blocks_first_maximum(size):
+    act = ACTIVATIONS["lwta"]([SimpleNamespace(group_size=size)])
+    for z in (_z(units=6, examples=40), _z(units=6, examples=40).round()):
+        zb = z.unflatten(1, (6 // size, size))
+        first = torch.zeros_like(zb, dtype=torch.bool).scatter_(2, zb.argmax(2, keepdim=True), True)
+        assert torch.equal(act.winners(z), first.flatten(1, 2))

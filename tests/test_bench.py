@@ -139,7 +139,7 @@ def test_competition_timings_and_script(tmp_path, capsys):
     assert e.threads == 2 and s.threads == 1
     with pytest.raises(ValueError, match="200 steps"):
         competition_speed.engine(4, 2, batch=8, steps=100)
-    with pytest.raises(ValueError, match="kwta"):
+    with pytest.raises(ValueError, match="the notebook loop is written for softmax, relu"):
         competition_speed.straightforward(4, 2, batch=8, steps=1, activation="kwta")
     with pytest.raises(ValueError, match="layout"):
         competition_speed.straightforward(4, 2, batch=8, steps=1, layout="nope")
@@ -149,9 +149,9 @@ def test_competition_timings_and_script(tmp_path, capsys):
 
     script = runpy.run_path(str(ROOT / "benchmarks" / "competition_speed.py"))
     md, js = tmp_path / "table.md", tmp_path / "table.json"
-    argv = ["--units", "2", "8", "--models", "2", "--batch", "8", "--engine-steps", "200",
-            "--straightforward-steps", "1", "--repeats", "1", "--in-process",
-            "--markdown", str(md), "--json", str(js)]  # fmt: skip
+    argv = ["--layouts", "--units", "2", "8", "--models", "2", "--batch", "8",
+            "--engine-steps", "200", "--straightforward-steps", "1", "--repeats", "1",
+            "--in-process", "--markdown", str(md), "--json", str(js)]  # fmt: skip
     assert script["main"](argv) == 0
     rows = json.loads(js.read_text())["rows"]
     assert [(r["units"], r["models"]) for r in rows] == [(2, 2), (8, 2)]
@@ -165,6 +165,38 @@ def test_competition_timings_and_script(tmp_path, capsys):
     assert len([line for line in md.read_text().splitlines() if line.startswith("|")]) == 4
     assert "engine" in capsys.readouterr().out
     assert [script["default_models"](k) for k in (4, 16, 64)] == [2048, 2048, 512]
+
+
+def test_competition_survey_times_every_activation_and_volume_control(tmp_path):
+    """The default run: one row per activation and control, each relative to ReLU."""
+    from toymodels import ACTIVATIONS
+    from toymodels.volumes import VOLUMES
+
+    for name in ACTIVATIONS:  # the straightforward loop writes out every activation
+        t = competition_speed.straightforward(4, 2, batch=8, steps=1, threads=1,
+                                              activation=name, layout="model-first")  # fmt: skip
+        assert t.instance_steps_per_s > 0 and t.activation == name
+    js = tmp_path / "survey.json"
+    argv = ["--units", "4", "--models", "2", "--batch", "8", "--straightforward-steps", "1",
+            "--threads", "1", "--in-process", "--json", str(js)]  # fmt: skip
+    assert competition_speed.main(argv) == 0
+    report = json.loads(js.read_text())
+    rows = {(r["activation"], r["volume"]): r for r in report["rows"]}
+    assert {a for a, v in rows if v == "none"} == set(ACTIVATIONS)
+    assert {v for a, v in rows if a == "softmax"} == set(VOLUMES)
+    assert {("lwta", "revival"), ("kwta", "revival")} <= set(rows)
+    assert rows["relu", "none"]["engine_vs_relu"] == 1.0
+    assert rows["relu", "none"]["straightforward_vs_relu"] == 1.0
+    for (activation, volume), r in rows.items():
+        assert r["units"] == 4 and r["models"] == 2 and r["engine_ms_per_step"] > 0
+        gradient = "autograd" if volume in ("entropy", "dropout") else "hand"
+        assert r["gradient"] == gradient, (activation, volume)
+        if volume == "none":
+            assert r["engine_speedup"] == pytest.approx(
+                r["straightforward_ms_per_step"] / r["engine_ms_per_step"]
+            )
+        else:
+            assert r["straightforward_ms_per_step"] is None and r["engine_speedup"] is None
 
 
 def test_a_workload_times_in_a_fresh_process_as_in_this_one():

@@ -13,6 +13,7 @@ import toymodels.families.competitive_layer as competitive_layer
 from toymodels import ACTIVATIONS, FAMILIES, ModelConfig, TrainConfig, model_seed, train
 from toymodels.engine import build_model
 from toymodels.errors import ConfigError
+from toymodels.families import ToyModel
 from toymodels.phases import layer_competition as rule
 from toymodels.tasks import Batch
 from toymodels.volumes import VOLUMES
@@ -180,14 +181,16 @@ HAND_CASES = [
 ]
 
 
-def test_the_controls_that_act_on_the_data_take_autograd():
+def test_the_controls_whose_gradient_goes_through_the_data_take_autograd():
     for name, control in VOLUMES.items():
         config = ModelConfig.build("competition", "clusters", volume=name)
         hand = FAMILIES["competition"].uses_hand_gradient(config)
         assert hand == (not control.acts_on_data()), name
+    # revival reads the usage but is not differentiated through it: the hand path
     assert {v for _, _, v in HAND_CASES} == {
-        "none", "weightnorm", "gain_norm", "anneal", "logdet", "orthogonality"
+        "none", "weightnorm", "gain_norm", "anneal", "logdet", "orthogonality", "revival"
     }  # fmt: skip
+    assert {a for _, a, v in HAND_CASES if v == "revival"} == set(ACTIVATIONS)
 
 
 @pytest.mark.parametrize(
@@ -208,6 +211,16 @@ def test_hand_gradient_equals_autograd_under_every_volume_control(task, activati
     shape = (3, *model.task.sample_shape(model.task.configs[0], 96))
     batch = model.task.draw(torch.randint(-(2**31), 2**31, shape, dtype=torch.int32, generator=gen))
     assert_batch_gradient_is_autograd(model, batch, 1.0 / 96)
+    if model.volume.needs_usage:  # the running usage and the last batch, as objective leaves them
+        start = model.usage_ema.clone()
+        model.batch_loss_and_grad(batch, 1.0 / 96)
+        hand_ema, (hand_x, hand_z) = model.usage_ema.clone(), model._last
+        model.usage_ema.copy_(start)
+        ToyModel.batch_loss_and_grad(model, batch, 1.0 / 96)
+        torch.testing.assert_close(hand_ema, model.usage_ema, rtol=1e-10, atol=1e-12)
+        assert (hand_ema - start).abs().max() > 1e-4
+        assert hand_x is batch.x or torch.equal(hand_x, model._last[0])
+        torch.testing.assert_close(hand_z, model._last[1], rtol=1e-10, atol=1e-12)
 
 
 # -- chunks of models ---------------------------------------------------------------------------
@@ -268,3 +281,37 @@ def test_bad_layouts_are_refused_in_one_line(fields, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as err:
         ClustersConfig(**fields)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("activation", ["softmax", "lwta", "kwta"])
+def test_revival_trains_the_same_on_the_hand_path_as_through_autograd(activation, monkeypatch):
+    """Revival used to train through autograd; the hand path gives the same trained layer
+    (float32 rounding apart), revivals included (λ = 1 revives every unit below a fair
+    share, from the first step)."""
+    configs = [
+        ModelConfig.build(
+            "competition", "clusters", activation=activation, volume="revival",
+            volume_strength=s, temperature=t,
+        )
+        for s, t in ((1.0, 0.3), (0.5, 1.0), (1.0, 2.0))
+    ]  # fmt: skip
+    seeds = [model_seed(8, i, 0) for i in range(len(configs))]
+    cfg = TrainConfig(steps=120, batch_size=64, lr=1e-2, record_every=60)
+    revived = []
+    original = competitive_layer.CompetitiveLayer.revive
+    monkeypatch.setattr(
+        competitive_layer.CompetitiveLayer,
+        "revive",
+        lambda self, dead: revived.append(int(dead.sum())) or original(self, dead),
+    )
+    hand = train(configs, cfg, seeds)
+    assert revived and sum(revived) > 0
+    monkeypatch.setattr(
+        competitive_layer.CompetitiveLayer, "uses_hand_gradient", classmethod(lambda c, cfg: False)
+    )
+    auto_revived = len(revived)
+    auto = train(configs, cfg, seeds)
+    assert revived[auto_revived:] == revived[:auto_revived]  # the same revivals
+    for name in hand.params:
+        np.testing.assert_allclose(hand.params[name], auto.params[name], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(hand.loss, auto.loss, rtol=1e-4, atol=1e-6)

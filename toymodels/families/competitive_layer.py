@@ -25,13 +25,15 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import unit_metrics
 from ..fields import integer, param
+from ..linear_algebra import baddbmm
 from ..model_chunks import model_chunks, models_per_chunk, prepare_grads
 from ..outputs import Output
 from ..phases import layer_competition as rule
 from ..tasks import Batch
 from ..volumes import volume_control
-from .competing_units import COMPETING_METRICS, CompetingUnits, CompetingUnitsConfig
+from .competing_units import COMPETING_METRICS, USAGE_EMA, CompetingUnits, CompetingUnitsConfig
 from .unit_layer import UNIT_METRICS, UnitLayer
 
 # Bytes of one [chunk, unit, example] float32 tensor in the hand-derived gradient: a step
@@ -77,9 +79,10 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
 
     @classmethod
     def uses_hand_gradient(cls, config) -> bool:
-        """The hand-derived path, unless the volume control acts on the data or the
-        temperature (it reads the usage, masks or normalises the logits, or learns τ):
-        those take autograd."""
+        """The hand-derived path, unless the volume control's gradient goes through the
+        data or the temperature (a penalty on the usage, masked or normalised logits, a
+        learned τ): those take autograd.  A control that only reads the usage (revival)
+        takes the hand path, which tracks the usage as it goes."""
         return not volume_control(config.arch.volume).acts_on_data()
 
     # -- the model ------------------------------------------------------------------------
@@ -131,24 +134,30 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
         return changed
 
     def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
-        """The objective's gradient.  Where the volume control does not act on the data
-        (none, weightnorm, gain_norm, anneal, logdet, orthogonality, and lists of them),
-        the hand-derived path: one pass over cache-sized chunks of models, each running
-        the forward, the task loss's gradient with respect to its outputs
-        (``loss_and_output_grad``) and the backward with the activation's vector-Jacobian
-        product; 1/τ is folded into the weights for ``scale_free`` activations.
-        Data-side controls use autograd."""
+        """The objective's gradient.  Where the volume control's gradient does not go
+        through the data or the temperature (every control but entropy, dropout,
+        batchnorm and learned_tau, and lists of those), the hand-derived path: one pass
+        over cache-sized chunks of models, each running the forward, the task loss's
+        gradient with respect to its outputs (``loss_and_output_grad``) and the backward
+        with the activation's vector-Jacobian product; 1/τ is folded into the weights for
+        ``scale_free`` activations.  A control that reads the usage (revival) gets it as
+        :meth:`objective` makes it: each chunk adds its models' usage of the batch and
+        logits, and the running usage and the last batch are updated after the pass.  The
+        others use autograd."""
         if not self.uses_hand_gradient(self.configs[0]):
             return super().batch_loss_and_grad(batch, row_weight, need_loss)
         control = self.volume
         v, g = self.W1.detach().requires_grad_(), self.gain.detach().requires_grad_()
         with torch.enable_grad():  # only the unit rows: weight normalisation and penalty
             W = control.unit_weights(v, g)
-            extra = control.penalty(W, g, None)
         rows_w, x = W.detach(), batch.x
         b1, W2, b2 = self.b1.detach(), self.W2.detach(), self.b2.detach()
         grad_w = torch.empty_like(rows_w)
         loss = torch.empty(self.n_models, dtype=x.dtype)
+        track = control.needs_usage  # the usage and the logits of the batch, as objective's
+        if track:
+            logits = torch.empty(self.n_models, rows_w.shape[1], x.shape[-1], dtype=x.dtype)
+            usage = torch.empty(self.n_models, rows_w.shape[1], dtype=x.dtype)
         prepare_grads(self)
         for chunk in self._chunks(x.shape[-1]):
             rows = chunk.rows
@@ -162,6 +171,12 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
                     (b1[rows] * inv_tau).unsqueeze(-1), rows_w[rows] * inv_tau.unsqueeze(-1), xr
                 )
                 a = act.unit(z)
+            if track:  # z itself, not z/τ: what objective reads
+                zt = z if inv_tau is None else baddbmm(b1[rows].unsqueeze(-1), rows_w[rows], xr)
+                logits[rows] = zt
+                # a normalised activation's output is its responsibilities: no second pass
+                r = a if act.normalised else act.responsibilities(zt)
+                usage[rows] = unit_metrics.usage(r)
             out = torch.baddbmm(b2[rows].unsqueeze(-1), W2[rows], a)
             loss[rows], G = task.loss_and_output_grad(out, batch.models(rows), row_weight)
             torch.bmm(G, a.transpose(1, 2), out=self.W2.grad[rows])
@@ -176,7 +191,11 @@ class CompetitiveLayer(CompetingUnits, UnitLayer):
             if inv_tau is not None:
                 grad_w[rows] *= inv_tau.view(-1, 1, 1)
                 self.b1.grad[rows] *= inv_tau
+        if track:
+            self.usage_ema.lerp_(usage, USAGE_EMA)
+            self._last = (x.detach(), logits)
         with torch.enable_grad():
+            extra = control.penalty(W, g, usage if track else None)
             total = (W * grad_w).sum() + (0.0 if extra is None else extra.sum())
             gv, gg = torch.autograd.grad(total, (v, g), allow_unused=True)
         self.W1.grad.copy_(gv)

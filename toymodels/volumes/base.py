@@ -46,6 +46,10 @@ class VolumeControl:
     #: the layer must track its usage (the batch's mean responsibilities, and their running
     #: mean ``usage_ema``) for this control
     needs_usage: ClassVar[bool] = False
+    #: its penalty is differentiated through the usage (the usage-entropy bonus), so the
+    #: gradient flows back through the responsibilities; a control that only reads the
+    #: usage (revival) does not
+    penalty_reads_usage: ClassVar[bool] = False
     #: the control changes the logits in training (:meth:`mask_logits`)
     masks: ClassVar[bool] = False
     #: what it needs an activation to declare: the activation's flag (``uses_temperature``,
@@ -71,10 +75,13 @@ class VolumeControl:
 
     @classmethod
     def acts_on_data(cls) -> bool:
-        """Whether the control acts on the batch or the temperature (usage, masks,
-        normalised logits, a learned τ), beyond the unit rows and their penalty: a hand
-        path that differentiates only the rows cannot take it."""
-        return cls.needs_usage or cls.masks or cls.normalises_logits or cls.learns_temperature
+        """Whether the control's gradient goes through the batch or the temperature (a
+        penalty on the usage, masked or normalised logits, a learned τ), beyond the unit
+        rows and their penalty: a hand path that differentiates only the rows cannot take
+        it.  A control that only reads the usage (revival) can: the hand path tracks it."""
+        return (
+            cls.penalty_reads_usage or cls.masks or cls.normalises_logits or cls.learns_temperature
+        )
 
     @classmethod
     def refusal(cls, activation, task: str) -> str | None:

@@ -143,6 +143,7 @@ def combination(parts: tuple[type[VolumeControl], ...]) -> type[VolumeControl]:
             "parts": parts,
             "typical_strength": parts[0].typical_strength,
             "needs_usage": any(p.needs_usage for p in parts),
+            "penalty_reads_usage": any(p.penalty_reads_usage for p in parts),
             "masks": any(p.masks for p in parts),
             "learns_temperature": any(p.learns_temperature for p in parts),
             "normalises_logits": any(p.normalises_logits for p in parts),

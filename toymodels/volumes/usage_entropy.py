@@ -16,6 +16,7 @@ class UsageEntropy(VolumeControl):
     name = "entropy"
     description = "−λ H(p̄): bonus on the entropy of the units' mean responsibilities"
     needs_usage = True
+    penalty_reads_usage = True
     typical_strength = 0.5
     activation_needs = {"soft": "{activation} has no differentiable responsibilities to spread"}
 
