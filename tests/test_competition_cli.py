@@ -121,7 +121,7 @@ def test_compare_prints_one_row_per_applicable_activation(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["activation"] for r in rows] == [
         "relu", "softmax", "log_softmax", "solu", "solu_ln", "grouped_softmax", "lwta",
-        "kwta", "linear",
+        "kwta", "l2_norm", "parallel", "residual_softmax", "linear",
     ]  # fmt: skip
     keys = {"activation", "volume", "loss", "max_abs_cos", "effective_rank", "usage_entropy",
             "dead_fraction", "n_distinct", "phase"}  # fmt: skip
@@ -142,6 +142,9 @@ def test_compare_prints_one_row_per_applicable_activation(tmp_path, capsys):
         "solu",
         "solu_ln",
         "grouped_softmax",
+        "l2_norm",
+        "parallel",
+        "residual_softmax",
     ]
     assert {r["volume"] for r in rows} == {"entropy"}
 
