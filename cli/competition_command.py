@@ -185,7 +185,12 @@ def register(sub) -> None:
         "the rows as they are and centred.",
     )
     p.add_argument("root", type=Path, help="a folder of competition phase-diagram folders")
-    p.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="also write the numbers to this file (default: print only)",
+    )
     p.set_defaults(handler=run_shares)
 
     p = inner.add_parser(

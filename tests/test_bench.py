@@ -189,7 +189,8 @@ def test_competition_survey_times_every_activation_and_volume_control(tmp_path):
     assert rows["relu", "none"]["straightforward_vs_relu"] == 1.0
     for (activation, volume), r in rows.items():
         assert r["units"] == 4 and r["models"] == 2 and r["engine_ms_per_step"] > 0
-        gradient = "autograd" if volume in ("entropy", "dropout") else "hand"
+        on_data = ("entropy", "dropout", "batchnorm", "learned_tau")
+        gradient = "autograd" if volume in on_data else "hand"
         assert r["gradient"] == gradient, (activation, volume)
         if volume == "none":
             assert r["engine_speedup"] == pytest.approx(

@@ -55,9 +55,14 @@ def test_activation_jacobian_against_autograd_and_definition(name):
             lambda v: act(v.view(1, 3, 1)).view(3), z[0, :, b]
         )
         torch.testing.assert_close(jac[0, b], auto)
+    zt = z[0].T  # [example, unit]
+    norm = torch.sqrt(zt.square().sum(-1) + 1e-12).view(2, 1, 1)  # ε = 1e-6 inside the root
+    a = zt.unsqueeze(-1) / norm
     by_hand = {
-        "relu": torch.diag_embed((z[0].T > 0).double()),
+        "relu": torch.diag_embed((zt > 0).double()),
         "linear": torch.eye(3, dtype=torch.float64).expand(2, 3, 3),
+        # z/|z|: (I − a aᵀ)/|z|
+        "l2_norm": (torch.eye(3, dtype=torch.float64) - a @ a.mT) / norm,
     }
     torch.testing.assert_close(jac[0], by_hand[name])
 

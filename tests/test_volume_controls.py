@@ -250,9 +250,12 @@ def test_a_combination_on_the_hand_path_equals_autograd(volume, more):
 
 
 def test_data_side_controls_take_autograd():
-    for volume in ("learned_tau", "batchnorm", "anneal+entropy", "logdet+revival"):
+    for volume in ("learned_tau", "batchnorm", "anneal+entropy", "logdet+dropout"):
         config = ModelConfig.build("competition", "clusters", volume=volume)
         assert not FAMILIES["competition"].uses_hand_gradient(config), volume
+    # revival reads the usage without a gradient through it: the hand path, also in a list
+    config = ModelConfig.build("competition", "clusters", volume="logdet+revival")
+    assert FAMILIES["competition"].uses_hand_gradient(config)
     model = _layer("learned_tau", [{"volume_strength": 1.0}] * 3)
     loss = model.batch_loss_and_grad(_batch(model), 1.0 / 96)
     np.testing.assert_allclose(loss, ToyModel.batch_loss_and_grad(model, _batch(model), 1.0 / 96))

@@ -83,7 +83,7 @@ def pathway_units(config) -> tuple[int, ...]:
 
 class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
     """``W₂ᵀ (G ⊙ W₁ᵀ x)``: a ReLU network's units with their gates frozen to their
-    pathways' contexts (see module docstring)."""
+    pathways' contexts, the ReLN laid out as the ReLU network's layer."""
 
     name = "reln"
     Config = ReLNConfig
