@@ -112,6 +112,11 @@ def test_masked_activations_by_hand():
     s = np.array([1.0, 3.0, 0.5]) * e / e.sum()
     y = (s - s.mean()) / np.sqrt(s.var() + 1e-5)
     np.testing.assert_allclose(ln.numpy(), [y[0], 0.0, y[1], y[2]], rtol=1e-5)
+    # z/|z| over the units left: a removed unit adds nothing to the norm
+    l2 = masked_activation(ACTIVATIONS["l2_norm"](), z, keep)[0, :, 0]
+    left = np.array([1.0, 3.0, 0.5])
+    np.testing.assert_allclose(l2.numpy(), np.insert(left / np.linalg.norm(left), 1, 0.0),
+                               rtol=1e-6)  # fmt: skip
 
 
 def test_keep_masks_follow_the_order():

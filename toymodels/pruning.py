@@ -5,10 +5,12 @@ A family whose model is ``W₂ act(W₁ x + b₁) + b₂`` (``toymodels.families
 is rebuilt from its stored parameters; ``keep [model, unit]`` says which units remain.
 Removing a unit means the layer as if the unit had never been there:
 
-- its logit is set to −∞ *before* the activation, so a competitive activation competes
-  among the units that remain: a softmax renormalises over them (the removed unit's share
-  goes to the others, as the layer's responsibilities would without it), k-WTA picks its
-  k winners among them, LWTA and the grouped softmax their block's winner or share;
+- its logit is set to the activation's ``removed_logit`` *before* the activation, so a
+  competitive activation competes among the units that remain: −∞ for most, so a softmax
+  renormalises over them (the removed unit's share goes to the others, as the layer's
+  responsibilities would without it), k-WTA picks its k winners among them, LWTA and the
+  grouped softmax their block's winner or share; 0 for ``l2_norm``, whose units share a
+  norm a removed unit must not enter;
 - its output is then 0, so its read-out column ``W₂[:, k]`` adds nothing;
 - a LayerNorm over the units (``solu_ln``) takes its mean and variance over the units that
   remain.
@@ -51,10 +53,11 @@ LAYER_NORM_EPS = 1e-5
 
 def masked_activation(act, z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     """``act`` on the logits ``z [model, unit, example]`` of a layer whose units
-    ``keep [model, unit]`` remain (module docstring): removed logits −∞ before the
-    activation, removed outputs 0, a LayerNorm over the remaining units."""
+    ``keep [model, unit]`` remain (module docstring): removed logits set to the
+    activation's ``removed_logit`` (−∞; 0 for ``l2_norm``) before the activation,
+    removed outputs 0, a LayerNorm over the remaining units."""
     kept = keep.unsqueeze(-1)
-    masked = z.masked_fill(~kept, float("-inf"))
+    masked = z.masked_fill(~kept, act.removed_logit)
     if not getattr(act, "layer_norm", False):
         # where, not a product: a removed unit's output may be −∞ or NaN (−∞ · 0 in SoLU)
         return torch.where(kept, act(masked), 0.0)

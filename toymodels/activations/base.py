@@ -53,6 +53,12 @@ class Activation:
     #: of the rows common to the units computes nothing, and how alike the units are is
     #: measured on rows centred over the units (:meth:`shift_block`)
     shift_invariant: ClassVar[str | None] = None
+    #: the logit a unit takes when it is removed from the layer (pruning): −∞ where the
+    #: units compete for a budget of exponentials or ranks (a softmax renormalises over
+    #: the rest, a winner-take-all picks among them) and where a rectified unit then
+    #: outputs 0; 0 where a unit's share is of the norm (``l2_norm``: a removed unit adds
+    #: nothing to ‖z‖)
+    removed_logit: ClassVar[float] = float("-inf")
 
     def __init__(self, configs: Sequence = ()):
         self.configs = tuple(configs)

@@ -30,6 +30,7 @@ class L2Norm(Activation):
     name = "l2_norm"
     description = "z/|z| over units (|z| = sqrt(Σz² + ε²), ε = 1e-6)"
     soft = True
+    removed_logit = 0.0
 
     @staticmethod
     def norm(z: torch.Tensor) -> torch.Tensor:
