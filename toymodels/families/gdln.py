@@ -136,6 +136,22 @@ class GDLNConfig(Config):
             )
 
 
+def check_gated_task(family: str, config) -> None:
+    """Refuse (``ConfigError``) a mask naming a context the task does not have, and inputs
+    a gated family cannot read each sample's context from (it needs them one-hot)."""
+    k = config.data.n_contexts
+    for i, mask in enumerate(config.arch.masks):
+        if mask[-1] > k:
+            raise ConfigError(
+                f"masks[{i}]={list(mask)} names context {mask[-1]}; the task has contexts 1 to {k}"
+            )
+    if config.data.inputs != "one_hot":
+        raise ConfigError(
+            f"the {family} family reads each sample's context from one-hot inputs; "
+            f"inputs={config.data.inputs} is not allowed (use one_hot)"
+        )
+
+
 def gate_sets(n_contexts: int, gating: str, masks=()) -> list[tuple[int, ...]]:
     """The contexts each gated pathway is on in (0-based), in pathway order; ``masks`` (as
     in the config, from 1) with ``gating = "masks"``."""
@@ -230,23 +246,13 @@ class GatedLinearNetwork(ToyModel):
 
     @classmethod
     def validate(cls, config) -> None:
+        check_gated_task(cls.name, config)
         arch, k = config.arch, config.data.n_contexts
-        for i, mask in enumerate(arch.masks):
-            if mask[-1] > k:
-                raise ConfigError(
-                    f"masks[{i}]={list(mask)} names context {mask[-1]}; the task has contexts "
-                    f"1 to {k}"
-                )
         pathways = 1 + len(gate_sets(k, arch.gating, arch.masks))
         if arch.units and len(arch.units) != pathways:
             raise ConfigError(
                 f"units={list(arch.units)} needs one count per pathway: {pathways} (the "
                 f"common one, then {', '.join(pathway_names(k, arch.gating, arch.masks)[1:])})"
-            )
-        if config.data.inputs != "one_hot":
-            raise ConfigError(
-                f"the gdln family reads each sample's context from one-hot inputs; "
-                f"inputs={config.data.inputs} is not allowed (use one_hot)"
             )
 
     def common(self, x: torch.Tensor) -> torch.Tensor:

@@ -38,7 +38,7 @@ from ..linear_algebra import singular_values
 from ..outputs import Output
 from ..seeds import STREAM_INIT, generator
 from ..tasks import TASKS, Batch
-from .gdln import SINGULAR_VALUES, context_masks, unit_counts
+from .gdln import SINGULAR_VALUES, check_gated_task, context_masks, unit_counts
 from .two_layer import TwoLayerNetwork, init_std_field
 
 
@@ -108,13 +108,8 @@ class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
 
     @classmethod
     def validate(cls, config) -> None:
-        arch, k = config.arch, config.data.n_contexts
-        for i, mask in enumerate(arch.masks):
-            if mask[-1] > k:
-                raise ConfigError(
-                    f"masks[{i}]={list(mask)} names context {mask[-1]}; the task has contexts "
-                    f"1 to {k}"
-                )
+        check_gated_task(cls.name, config)
+        arch = config.arch
         sets = pathway_sets(config)
         if arch.units and len(arch.units) != len(sets):
             raise ConfigError(
@@ -124,11 +119,6 @@ class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
             raise ConfigError(
                 f"units={list(arch.units)} add up to {sum(arch.units)}, more than "
                 f"n_hidden={arch.n_hidden}"
-            )
-        if config.data.inputs != "one_hot":
-            raise ConfigError(
-                f"the reln family reads each sample's context from one-hot inputs; "
-                f"inputs={config.data.inputs} is not allowed (use one_hot)"
             )
 
     def initialise(self, init_scale: float) -> None:
