@@ -22,7 +22,10 @@ from .style import DOUBLE_COLUMN, OKABE_ITO, house_style, new_figure
 # Okabe–Ito colours (yellow last: it is faint on white), then grey.
 _LEAD = {"relu": OKABE_ITO["black"], "softmax": OKABE_ITO["vermillion"]}
 _OTHERS = [OKABE_ITO[c] for c in ("blue", "orange", "bluish_green", "reddish_purple",
-                                  "sky_blue", "yellow")] + ["#888888"]  # fmt: skip
+                                  "sky_blue", "yellow")]  # fmt: skip
+# Past the palette the colours come round again with square markers, so twelve
+# activations stay apart (grey would merge them).
+_MARKERS = ["o", "s", "^"]
 _DASHES = ["-", "--", "-.", ":"]
 ORDER_TITLES = {
     "usage": "least used removed first",
@@ -32,13 +35,20 @@ ORDER_TITLES = {
 
 def _styles(names: list[str]) -> dict[str, dict]:
     """Line style per name: the lead activations thick, the others thin and dashed."""
-    out, spare = {}, iter(_OTHERS)
+    out, other = {}, 0
     for i, name in enumerate(names):
         if name in _LEAD:
-            out[name] = {"color": _LEAD[name], "lw": 2.0, "ls": "-", "zorder": 3}
-        else:
-            colour = next(spare, "#888888")
-            out[name] = {"color": colour, "lw": 1.0, "ls": _DASHES[i % len(_DASHES)], "zorder": 2}
+            out[name] = {"color": _LEAD[name], "lw": 2.0, "ls": "-", "zorder": 3, "marker": "o"}
+            continue
+        turn, place = divmod(other, len(_OTHERS))
+        out[name] = {
+            "color": _OTHERS[place],
+            "lw": 1.0,
+            "ls": _DASHES[i % len(_DASHES)],
+            "zorder": 2,
+            "marker": _MARKERS[turn % len(_MARKERS)],
+        }
+        other += 1
     return out
 
 
@@ -62,7 +72,7 @@ def pruning_figure(summary: dict, title: str = ""):
         for ax, order in zip(axes, orders, strict=True):
             for name in names:
                 loss = _values(activations[name][order]["loss_mean"])
-                ax.plot(kept, loss, marker="o", ms=2.5, label=name, gid=f"{order}:{name}",
+                ax.plot(kept, loss, ms=2.5, label=name, gid=f"{order}:{name}",
                         **styles[name])  # fmt: skip
             if np.isfinite(bias).any():
                 ax.axhline(float(np.nanmean(bias)), color="0.5", lw=0.8, ls=":", gid="bias")
