@@ -18,6 +18,7 @@ import numpy as np
 from toymodels.phases import layer_competition
 from toymodels.phases.base import DIVERGED
 from toymodels.phases.layer_competition import LABELS
+from toymodels.volumes import STRENGTH_FIELDS, volume_names
 
 from .agreement import agreement
 from .json_values import listed
@@ -145,10 +146,13 @@ def summarise(results: xr.Dataset, tc: float | None = None) -> dict:
     # family's group_size and k_active; prototypes have none).
     shared = CompetingUnitsConfig.field_specs()
     own = {k: v for k, v in arch.values().items() if k not in shared}
+    # the strengths of a list's further controls (the first's is the λ axis)
+    further = STRENGTH_FIELDS[1 : len(volume_names(arch.volume))]
     summary["settings"] = {
         "task": spec.task,
         "activation": arch.activation,
         "volume": arch.volume,
+        **{field: getattr(arch, field) for field in further},
         "n_hidden": arch.n_hidden,
         **own,
         "seeds": spec.seeds,

@@ -3,6 +3,7 @@ combinations of controls: each against a direct computation, batched = alone, th
 path where it applies, what is refused; and the ``log_volume`` metric."""
 
 import argparse
+import json
 import math
 from types import SimpleNamespace
 
@@ -377,3 +378,13 @@ def test_a_list_of_controls_on_the_command_line_sets_each_strength():
     model = spec.to_dict()["model"]
     assert model["volume"] == "anneal+entropy" and model["volume_strength_2"] == 0.25
     assert list(spec.axis("volume_strength").values) == [0.0, 2.0, 4.0]
+
+
+def test_a_diagram_of_a_list_of_controls_states_every_strength(tmp_path):
+    out = tmp_path / "pd"
+    args = ["--volume", "anneal,entropy", "--strength-range", "0", "4", "--strength-range",
+            "0.25", "0.25", "--grid", "2", "--seeds", "1", "--steps", "20"]  # fmt: skip
+    assert main(["competition", "phase-diagram", *args, "--out", str(out), "--quiet"]) == 0
+    settings = json.loads((out / "summary.json").read_text())["settings"]
+    assert settings["volume"] == "anneal+entropy" and settings["volume_strength_2"] == 0.25
+    assert "volume_strength_3" not in settings
