@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,6 +237,26 @@ def train_into_out(args: argparse.Namespace, command: str, build: Callable):
 
 
 # -- output folders -------------------------------------------------------------------------
+def train_runs(args: argparse.Namespace, runs: Mapping) -> dict:
+    """Several sweeps of one command, ``runs`` as ``key → (spec, folder)``: every folder
+    and size checked before any trains (nothing half-done on bad settings), then each
+    trained there in turn (resuming it) with the options :func:`add_sweep_options` added
+    and ``--quiet``; ``key → results``."""
+    from sweeps import run
+    from sweeps._execution import available_cores
+    from sweeps._size_guard import check_size
+    from sweeps.storage import check_folder
+
+    cores = min(args.jobs, available_cores())
+    for spec, folder in runs.values():
+        check_folder(folder, spec)
+        check_size(spec, cores, args.yes)
+    return {
+        key: run(spec, folder, jobs=args.jobs, progress=not args.quiet, yes=args.yes)
+        for key, (spec, folder) in runs.items()
+    }
+
+
 def check_output_folder(out: Path, command: str) -> None:
     """Refuse, before any work, an ``--out`` that cannot be written, or a non-empty one
     that holds no earlier output of ``command`` (whose sweep is ``out/run``).

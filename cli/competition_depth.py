@@ -211,25 +211,15 @@ def check_out(out: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     from figures.competition_layer_panels import depth_figure
     from summaries.competition_layers import summarise_depth
-    from sweeps import run as run_sweep
-    from sweeps._execution import available_cores
-    from sweeps._size_guard import check_size
-    from sweeps.storage import check_folder
 
+    from .arguments import train_runs
     from .reports import save_figures, write_json
 
     check_out(args.out)
     specs = build_specs(args)
-    folders = {pair: args.out / "runs" / run_name(*pair) for pair in specs}
-    # Every run is checked before any trains: nothing half-done on bad settings.
-    for pair, spec in specs.items():
-        check_folder(folders[pair], spec)
-        check_size(spec, min(args.jobs, available_cores()), args.yes)
-    results = {}
-    for pair, spec in specs.items():
-        results[pair] = run_sweep(
-            spec, folders[pair], jobs=args.jobs, progress=not args.quiet, yes=args.yes
-        )
+    results = train_runs(
+        args, {pair: (spec, args.out / "runs" / run_name(*pair)) for pair, spec in specs.items()}
+    )
     summary = summarise_depth(results)
     summary["figures"] = save_figures(args.out, {"depth": depth_figure(summary)})
     write_json(args.out / "summary.json", summary)

@@ -141,26 +141,17 @@ def _label(spec) -> str:
 def run(args: argparse.Namespace) -> int:
     from figures.prune_panels import width_figure
     from summaries.width_summary import width_summary
-    from sweeps import run as run_sweep
-    from sweeps._execution import available_cores
-    from sweeps._size_guard import check_size
-    from sweeps.storage import check_folder
     from toymodels import strict_json
 
-    from .arguments import check_output_folder
+    from .arguments import check_output_folder, train_runs
     from .reports import save_figures, write_json
 
     check_output_folder(args.out, "competition width")
     specs = build_specs(args)
     folders = (args.out / "run", args.out / "run_competitive")
-    # Both runs are checked before either trains: nothing half-done on bad settings.
-    for spec, folder in zip(specs, folders, strict=True):
-        check_folder(folder, spec)
-        check_size(spec, min(args.jobs, available_cores()), args.yes)
-    runs = {
-        _label(spec): run_sweep(spec, folder, jobs=args.jobs, progress=not args.quiet, yes=args.yes)
-        for spec, folder in zip(specs, folders, strict=True)
-    }
+    runs = train_runs(
+        args, {_label(spec): (spec, f) for spec, f in zip(specs, folders, strict=True)}
+    )
     reference = _label(specs[0])
     summary = width_summary(runs, reference)
     summary["settings"] = {"preset": PRESET, "runs": [str(f) for f in folders]}

@@ -167,25 +167,17 @@ def build_specs(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from figures.depth_panels import depth_losses, layer_census_trajectories
     from summaries.depth_summary import summarise_depth
-    from sweeps import run as run_sweep
-    from sweeps._execution import available_cores
-    from sweeps._size_guard import check_size
-    from sweeps.storage import check_folder
 
-    from .arguments import check_output_folder
+    from .arguments import check_output_folder, train_runs
     from .reports import save_figures, write_json
 
     check_output_folder(args.out, "multitask depth")
     specs = build_specs(args)
-    folders = (args.out / "run", args.out / "run_gdln")
-    # Both runs are checked before either trains: nothing half-done on bad settings.
-    for spec, folder in zip(specs, folders, strict=True):
-        check_folder(folder, spec)
-        check_size(spec, min(args.jobs, available_cores()), args.yes)
-    network, gated = (
-        run_sweep(spec, folder, jobs=args.jobs, progress=not args.quiet, yes=args.yes)
-        for spec, folder in zip(specs, folders, strict=True)
+    relu_spec, gdln_spec = specs
+    runs = train_runs(
+        args, {"relu": (relu_spec, args.out / "run"), "gdln": (gdln_spec, args.out / "run_gdln")}
     )
+    network, gated = runs["relu"], runs["gdln"]
     summary = summarise_depth(network, gated)
     label = "ReLU" if args.layers > 1 else "ReLU (one layer)"
     figures = {
