@@ -56,6 +56,9 @@ class VolumeControl:
     #: ``soft``, ``normalised``) -> why, for the error when it does not (``{activation}``:
     #: its name)
     activation_needs: ClassVar[dict[str, str]] = {}
+    #: why the control cannot act on a layer whose output is the free energy (its task
+    #: declares ``free_energy``; ``{task}``: the task's name), or None when it can
+    free_energy_refusal: ClassVar[str | None] = None
     #: the layer trains a per-model shift of log τ for this control
     #: (:meth:`temperature_shift`)
     learns_temperature: ClassVar[bool] = False
@@ -88,6 +91,8 @@ class VolumeControl:
         """Why this control cannot act on ``activation`` (its class) in a layer learning
         the task named ``task``, or None when it can; a control reads what the two
         declare."""
+        if cls.free_energy_refusal and TASKS[task].free_energy:
+            return cls.free_energy_refusal.format(task=task)
         for flag, why in cls.activation_needs.items():
             if not getattr(activation, flag):
                 return why.format(activation=activation.name)
@@ -141,11 +146,7 @@ class OnDirections(VolumeControl):
     layer whose output is the free energy (its task declares ``free_energy``) are
     prototype points, whose geometry these controls would distort."""
 
-    @classmethod
-    def refusal(cls, activation, task):
-        if TASKS[task].free_energy:
-            return f"the {task} layer's units are prototype points, not directions"
-        return super().refusal(activation, task)
+    free_energy_refusal = "the {task} layer's units are prototype points, not directions"
 
 
 class NoControl(VolumeControl):

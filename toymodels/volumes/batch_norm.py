@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import torch
 
-from ..tasks import TASKS
 from .base import VolumeControl
 
 # Added to each unit's variance over the batch: torch's BatchNorm default, keeps a unit
@@ -36,14 +35,10 @@ class BatchNorm(VolumeControl):
     max_strength = 1.0
     normalises_logits = True
 
-    @classmethod
-    def refusal(cls, activation, task):
-        if TASKS[task].free_energy:
-            return (
-                f"the {task} layer's output is the free energy of its distance logits, which "
-                "normalising them would change"
-            )
-        return super().refusal(activation, task)
+    free_energy_refusal = (
+        "the {task} layer's output is the free energy of its distance logits, which "
+        "normalising them would change"
+    )
 
     def normalise_logits(self, z):
         mean = z.mean(-1, keepdim=True)

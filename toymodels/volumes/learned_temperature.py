@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import torch
 
-from ..tasks import TASKS
 from .base import VolumeControl
 
 
@@ -26,14 +25,10 @@ class LearnedTemperature(VolumeControl):
     learns_temperature = True
     activation_needs = {"uses_temperature": "{activation} has no temperature to learn"}
 
-    @classmethod
-    def refusal(cls, activation, task):
-        if TASKS[task].free_energy:
-            return (
-                f"the {task} task's temperature is the control parameter of its diagram, and "
-                "its free energy falls without bound as τ grows"
-            )
-        return super().refusal(activation, task)
+    free_energy_refusal = (
+        "the {task} task's temperature is the control parameter of its diagram, and "
+        "its free energy falls without bound as τ grows"
+    )
 
     def temperature_shift(self, shift: torch.Tensor) -> torch.Tensor | None:
         return self.strength.to(shift.dtype) * shift
