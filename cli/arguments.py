@@ -216,7 +216,8 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
         default=cores,
         metavar="J",
         help=f"worker processes (default: the {cores} cores available; more than the "
-        "cores available is capped to them)",
+        "cores available is capped to them); a sweep of one chunk runs in this process, its "
+        "steps on J cores where that changes no number",
     )
     parser.add_argument(
         "--yes", action="store_true", help="start a sweep above the size guard (refused without)"
@@ -236,6 +237,13 @@ def train_into_out(args: argparse.Namespace, command: str, build: Callable):
     return spec, results
 
 
+def job_cores(args: argparse.Namespace) -> int:
+    """The cores ``--jobs`` grants on this machine (it is capped to those available)."""
+    from sweeps._execution import available_cores
+
+    return min(args.jobs, available_cores())
+
+
 # -- output folders -------------------------------------------------------------------------
 def train_runs(args: argparse.Namespace, runs: Mapping) -> dict:
     """Several sweeps of one command, ``runs`` as ``key → (spec, folder)``: every folder
@@ -243,11 +251,10 @@ def train_runs(args: argparse.Namespace, runs: Mapping) -> dict:
     trained there in turn (resuming it) with the options :func:`add_sweep_options` added
     and ``--quiet``; ``key → results``."""
     from sweeps import run
-    from sweeps._execution import available_cores
     from sweeps._size_guard import check_size
     from sweeps.storage import check_folder
 
-    cores = min(args.jobs, available_cores())
+    cores = job_cores(args)
     for spec, folder in runs.values():
         check_folder(folder, spec)
         check_size(spec, cores, args.yes)

@@ -142,6 +142,7 @@ def run_reln(args: argparse.Namespace) -> int:
         stored_or_trained,
         summarise_reln,
     )
+    from sweeps._execution import available_cores
     from toymodels.errors import ConfigError
     from toymodels.files import check_writable
 
@@ -159,7 +160,7 @@ def run_reln(args: argparse.Namespace) -> int:
         )
     results = sweeps.load(folder)
     check_relu_run(results, f"--run {args.run}")
-    reln = stored_or_trained(results, args.out)
+    reln = stored_or_trained(results, args.out, available_cores())
     summary = {"reln": summarise_reln(results, reln)}
     figure = loss_curves(
         {RELU: results, RELN_LABEL: reln},
@@ -268,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from summaries.multitask_summary import prediction_for, summarise
 
-    from .arguments import train_into_out
+    from .arguments import job_cores, train_into_out
     from .reports import save_figures, shown, write_json
 
     spec, results = train_into_out(args, "multitask train", checked_spec)
@@ -278,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
     if spec.family == RELU:
         from summaries.reln import stored_or_trained
 
-        reln = stored_or_trained(results, args.out)
+        reln = stored_or_trained(results, args.out, job_cores(args))
         runs[RELN_LABEL] = reln
     summary = summarise(results, prediction, reln)
     figures = {

@@ -127,7 +127,7 @@ def sample_gates_changed(results: xr.Dataset) -> np.ndarray:
     """How many of a seed's unit × sample gates differ from its final ones, ``[seed, step]``."""
     gates = results["unit_gates_trajectory"].transpose("seed", "step", "unit", "sample").values
     changed = (gates != gates[:, -1:]).sum((2, 3)).astype(float)
-    changed[_diverged(results)] = np.nan  # a diverged seed's gates are NaN: no count
+    changed[_diverged(results)] = np.nan  # a diverged seed's gates mean nothing: no count
     return changed
 
 
@@ -166,9 +166,10 @@ def reln_configs(results: xr.Dataset):
     return configs, spec.train_config(point), seeds, configs[0].arch.masks
 
 
-def train_reln(results: xr.Dataset) -> xr.Dataset:
+def train_reln(results: xr.Dataset, threads: int = 1) -> xr.Dataset:
     """The ReLN of every seed trained (:func:`reln_configs`): its loss trajectory
-    ``[seed, step]``, final loss, pathway singular values, and the pathways as attributes."""
+    ``[seed, step]``, final loss, pathway singular values, and the pathways as attributes.
+    Its steps run on ``threads`` cores (the same numbers on any: ``thread_exact_step``)."""
     import json
 
     import xarray as xr
@@ -176,7 +177,7 @@ def train_reln(results: xr.Dataset) -> xr.Dataset:
     import toymodels
 
     configs, train, seeds, masks = reln_configs(results)
-    trained = toymodels.train(configs, train, seeds)
+    trained = toymodels.train(configs, train, seeds, step_threads=threads)
     steps = np.asarray(trained.record_steps, dtype=np.int64)
     singular = trained.trajectory["pathway_singular_values"]
     return xr.Dataset(
@@ -199,10 +200,10 @@ def train_reln(results: xr.Dataset) -> xr.Dataset:
     )
 
 
-def stored_or_trained(results: xr.Dataset, folder: Path) -> xr.Dataset:
+def stored_or_trained(results: xr.Dataset, folder: Path, threads: int = 1) -> xr.Dataset:
     """The ReLN in ``folder/reln.nc`` when it is this run's (the same masks, units per seed
     and recorded steps), so a rerun of a finished command trains nothing again; else
-    :func:`train_reln`, written there (:func:`save_reln`)."""
+    :func:`train_reln` (on ``threads`` cores), written there (:func:`save_reln`)."""
     import json
 
     import xarray as xr
@@ -221,7 +222,7 @@ def stored_or_trained(results: xr.Dataset, folder: Path) -> xr.Dataset:
         same = False
     if same:
         return stored
-    reln = train_reln(results)
+    reln = train_reln(results, threads)
     save_reln(reln, folder)
     return reln
 

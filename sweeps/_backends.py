@@ -39,10 +39,13 @@ def check_backend(backend: str, jobs: int, scheduler: str | None) -> None:
         raise ConfigError(f"scheduler={scheduler!r} needs backend dask (--backend dask)")
 
 
-def run_inline(tasks: Iterable[ChunkTask], step_progress: Callable[[int], None] | None):
-    """One chunk after another in this process (``jobs=1``), with per-step progress."""
+def run_inline(
+    tasks: Iterable[ChunkTask], step_progress: Callable[[int], None] | None, threads: int = 1
+):
+    """One chunk after another in this process (``jobs=1``, or a single chunk to train),
+    with per-step progress; ``threads``: the cores a chunk may use (``train_chunk``)."""
     for task in tasks:
-        yield task.index, train_chunk(task, progress=step_progress)
+        yield task.index, train_chunk(task, progress=step_progress, threads=threads)
 
 
 def run_loky(tasks: Iterable[ChunkTask], jobs: int) -> Iterator[Result]:

@@ -13,11 +13,20 @@ from ._plan import ChunkTask
 from ._schema import TRAJECTORY, chunk_arrays
 
 
-def train_chunk(task: ChunkTask, progress=None) -> dict[str, np.ndarray]:
-    """Train the chunk's models together (one single-threaded batched program)."""
+def train_chunk(task: ChunkTask, progress=None, threads: int = 1) -> dict[str, np.ndarray]:
+    """Train the chunk's models together (one batched program, single-threaded unless
+    ``threads`` cores are free for it and its steps give the same numbers on them:
+    ``toymodels.engine.step_thread_count``)."""
     from toymodels import train
 
-    result = train(list(task.configs), task.train, list(task.seeds), threads=1, progress=progress)
+    result = train(
+        list(task.configs),
+        task.train,
+        list(task.seeds),
+        threads=1,
+        step_threads=threads,
+        progress=progress,
+    )
     found = {
         "cell": task.cells,
         "replicate": task.replicates,

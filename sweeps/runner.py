@@ -68,10 +68,11 @@ def run(
     else:
 
         def loky(tasks, n_todo):
-            # Worker processes cost seconds to start (torch imports): none for one chunk.
+            # Worker processes cost seconds to start (torch imports): none for one chunk,
+            # which is trained here on the jobs' cores where that changes no number.
             return run_loky(tasks, min(jobs, n_todo)) if jobs > 1 and n_todo > 1 else None
 
-        results = _run(spec, folder, chunks, progress, loky)
+        results = _run(spec, folder, chunks, progress, loky, jobs)
     warn_diverged(results)
     return results
 
@@ -119,8 +120,9 @@ def _short(value) -> str:
     return f"{value:.4g}" if isinstance(value, float | np.floating) else str(value)
 
 
-def _run(spec, folder: Path, chunks, progress, execute):
-    """``execute(tasks, n_todo)`` yields finished chunks, or is None to train in-process."""
+def _run(spec, folder: Path, chunks, progress, execute, threads: int = 1):
+    """``execute(tasks, n_todo)`` yields finished chunks, or is None to train in-process
+    (on ``threads`` cores: ``sweeps._worker.train_chunk``)."""
     storage.create_folder(folder, spec)
     with storage.locked(folder):
         storage.remove_temporaries(folder)
@@ -145,7 +147,7 @@ def _run(spec, folder: Path, chunks, progress, execute):
             if finished is None:
                 tasks = chunk_tasks(spec, todo)
                 steps = _StepCounter(report, done)
-                results = execute(tasks, len(todo)) or run_inline(tasks, steps)
+                results = execute(tasks, len(todo)) or run_inline(tasks, steps, threads)
                 try:
                     for index, arrays in results:
                         storage.write_chunk(folder, index, arrays, spec)

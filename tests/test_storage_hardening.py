@@ -52,9 +52,9 @@ def trained(monkeypatch) -> list[int]:
     indices: list[int] = []
     original = sweeps._backends.train_chunk
 
-    def counting(task, progress=None):
+    def counting(task, progress=None, threads=1):
         indices.append(task.index)
-        return original(task, progress)
+        return original(task, progress, threads)
 
     monkeypatch.setattr("sweeps._backends.train_chunk", counting)
     return indices

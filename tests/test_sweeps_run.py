@@ -247,9 +247,9 @@ def test_resume_never_recomputes_and_damaged_chunks_are_recomputed(tiny, tmp_pat
     trained = []
     original = sweeps._backends.train_chunk
 
-    def counting(task, progress=None):
+    def counting(task, progress=None, threads=1):
         trained.append(task.index)
-        return original(task, progress)
+        return original(task, progress, threads)
 
     monkeypatch.setattr("sweeps._backends.train_chunk", counting)
     _identical(sweeps.run(spec, folder), reference)

@@ -4,7 +4,11 @@
 chosen estimator, regulariser and optimiser, records a trajectory when asked, and measures
 what was learned.  Work is vectorised over the model axis; with ``threads > 1`` the models
 are split into groups trained side by side in threads (each group's arithmetic is
-single-threaded, so results do not depend on the number of threads).
+single-threaded, so results do not depend on the number of threads).  With
+``step_threads > 1``, a family whose step is thread-exact
+(:attr:`~toymodels.families.ToyModel.thread_exact_step`) runs its steps on that many
+intra-op threads instead: one batch of models, its products split over the cores, and the
+same numbers (what it measures along the way is measured on one thread).
 """
 
 from __future__ import annotations
@@ -80,20 +84,23 @@ def train(
     seeds: Sequence[np.random.SeedSequence],
     *,
     threads: int = 1,
+    step_threads: int = 1,
     progress: StepProgress | None = None,
 ) -> TrainResult:
     """Train one model per ``(config, seed)`` pair; all configs must share a batch key
-    (everything but per-model fields)."""
+    (everything but per-model fields).  ``step_threads``: intra-op threads for the steps
+    where they change no number (:func:`step_thread_count`), else ignored."""
     if len(configs) != len(seeds):
         raise ValueError(f"{len(configs)} configs but {len(seeds)} seeds")
     if len({c.batch_key() for c in configs}) != 1:
         raise ConfigError("models trained together must agree on every non-per-model field")
     start = time.perf_counter()
-    groups = _groups(len(configs), configs[0], train_cfg, threads)
+    inner = step_thread_count(configs[0], train_cfg, step_threads)
+    groups = _groups(len(configs), configs[0], train_cfg, 1 if inner > 1 else threads)
 
     def run(group: np.ndarray) -> TrainResult:
         return _train_group(
-            [configs[i] for i in group], [seeds[i] for i in group], train_cfg, progress
+            [configs[i] for i in group], [seeds[i] for i in group], train_cfg, progress, inner
         )
 
     with torch_threads(1):
@@ -105,6 +112,20 @@ def train(
     result = _concat(parts)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def step_thread_count(config: ModelConfig, train_cfg: TrainConfig, threads: int) -> int:
+    """The intra-op threads the steps of ``config`` may run on: ``threads`` where the
+    family declares its step thread-exact and nothing else joins the step (the full-batch
+    estimator, no weight penalty); else 1.  The optimisers' updates are element-wise, so
+    they qualify."""
+    family = FAMILIES[config.family]
+    exact = (
+        family.thread_exact_step
+        and train_cfg.estimator == "full"
+        and config.penalty.regulariser == "none"
+    )
+    return max(1, threads) if exact else 1
 
 
 def _groups(count: int, config: ModelConfig, train_cfg: TrainConfig, threads: int):
@@ -142,7 +163,7 @@ class _Penalty:
 
 
 def _train_group(
-    configs, seeds, train_cfg: TrainConfig, progress: StepProgress | None
+    configs, seeds, train_cfg: TrainConfig, progress: StepProgress | None, step_threads: int = 1
 ) -> TrainResult:
     from .optim import make_optimizer
 
@@ -154,19 +175,20 @@ def _train_group(
     if train_cfg.record_every:
         recorder = Recorder(model, train_cfg, model.exact_loss_available(configs[0]))
     done = 0
-    for step in range(train_cfg.steps):
-        model.begin_step(step, train_cfg.steps)
-        if recorder is not None:
-            recorder(step)
-        estimator.step(need_loss=False)
-        if penalty is not None:
-            penalty.add_grad()
-        opt.step()
-        sched.step()
-        model.end_step()
-        if progress is not None and (step + 1) % _PROGRESS_EVERY == 0:
-            progress((step + 1 - done) * model.n_models)
-            done = step + 1
+    with torch_threads(step_threads):  # the recorder measures on one thread (Recorder)
+        for step in range(train_cfg.steps):
+            model.begin_step(step, train_cfg.steps)
+            if recorder is not None:
+                recorder(step)
+            estimator.step(need_loss=False)
+            if penalty is not None:
+                penalty.add_grad()
+            opt.step()
+            sched.step()
+            model.end_step()
+            if progress is not None and (step + 1) % _PROGRESS_EVERY == 0:
+                progress((step + 1 - done) * model.n_models)
+                done = step + 1
     if recorder is not None:
         recorder(train_cfg.steps)
     if progress is not None and done < train_cfg.steps:

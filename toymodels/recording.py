@@ -21,6 +21,7 @@ import torch
 from .random_words import UniformBlocks
 from .seeds import STREAM_PROBE
 from .tasks import Batch
+from .threads import torch_threads
 
 # Recorded quantities kept in float64 (everything else is a float32 metric).
 LOSSES = ("loss", "loss_exact")
@@ -118,7 +119,10 @@ class Recorder:
 
     def __call__(self, step: int) -> None:
         if self.train.is_recorded(step):
-            self.records.append(snapshot(self.model, self.probe, True, self.with_exact))
+            # On one thread whatever the steps run on: a reduction split over threads
+            # adds in another order, and the trajectory must not depend on the cores.
+            with torch_threads(1):
+                self.records.append(snapshot(self.model, self.probe, True, self.with_exact))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Each recorded quantity ``[model, step, *dims]``: losses in float64, metrics in

@@ -59,6 +59,12 @@ class ToyModel(torch.nn.Module):
     #: derived by hand, for the configs :meth:`uses_hand_gradient` names; the common
     #: tests compare them with autograd
     hand_gradient: ClassVar[bool] = False
+    #: ``batch_loss_and_grad`` is written by hand for every config as batched matrix
+    #: products and element-wise operations only (no reduction torch could split over
+    #: threads), so its numbers do not depend on the intra-op thread count: the engine may
+    #: run it on several threads (``step_threads``); ``tests/test_step_threads.py`` checks
+    #: each declaring family
+    thread_exact_step: ClassVar[bool] = False
     #: ``loss_and_grad_rows`` exists: the sampled estimator steps cache-sized chunks of
     #: models through it (superposition models on fresh samples)
     chunked: ClassVar[bool] = False

@@ -100,6 +100,7 @@ class DeepGatedLinearNetwork(ToyModel):
     tasks = ("contextual",)
     estimators = ("full", "sampled")
     hand_gradient = True
+    thread_exact_step = True  # products and element-wise gates only
     params = {
         "W1": Output(("input", "unit"), "float32", "column k is first-layer unit k's input"),
         "Wh": Output(

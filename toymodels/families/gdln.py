@@ -181,6 +181,7 @@ class GatedLinearNetwork(ToyModel):
     tasks = ("contextual",)
     estimators = ("full", "sampled")
     hand_gradient = True
+    thread_exact_step = True  # products and element-wise gates only
     params = {
         "Wc1": Output(("unit", "input"), "float32", "common pathway, first layer"),
         "Wc2": Output(("output", "unit"), "float32", "common pathway, second layer"),

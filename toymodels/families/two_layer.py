@@ -52,6 +52,7 @@ class TwoLayerNetwork(ToyModel):
 
     estimators = ("full", "sampled")
     hand_gradient = True
+    thread_exact_step = True  # products and element-wise masks only
     # Stored examples-major (h = act(W1ᵀ x), ŷ = W2ᵀ h): the training step's products then
     # run as plain batched GEMMs (measured 1.5x faster than the transposed layout).
     params = {
