@@ -17,7 +17,10 @@ From a ``contextual_relu`` run (``toymodels multitask train``):
   other pattern is a gated pathway (object inputs).  Seeds may find different patterns:
   the batch's pathways are the union of every seed's, and a seed gives 0 units to a
   pattern it does not have (``units``), so one batched program trains them all.  Every
-  pathway trains on the full loss, as the ReLU network's units do;
+  pathway trains on the full loss, as the ReLU network's units do.  Each pathway's units
+  train in the basis of the span gradient descent reaches (``basis = "span"``: the same
+  network and dynamics in about half the columns; the ReLU network's plain gradient
+  descent is what that needs);
 - :func:`loss_gap`: the largest relative difference of the two loss curves once the
   gates have settled (Proposition 4.2: with the ReLU network's gates the losses are equal).
 """
@@ -39,6 +42,10 @@ if TYPE_CHECKING:
 # learning (measured on the default task: within 10% of the trained ReLN to here, epoch
 # ~2,200 of 8,001; below it the ReLU network also gates within contexts, by object).
 EARLY_LOSS = 20.0
+# How the ReLN's layer is laid out (``toymodels.families.reln_network``): the span its
+# units move in, so that a step costs half of the layer of units (the same numbers to
+# float32 rounding: tests/test_reln.py).
+BASIS = "span"
 # The family a ReLN is read from.
 RELU_FAMILY = "contextual_relu"
 # Its own name, so that no folder holds a results.nc that is not a sweep's.
@@ -136,6 +143,7 @@ def reln_configs(results: xr.Dataset):
     module docstring; the ``reln`` family, pathways in the order of ``masks``: the common
     one first) with the run's training settings and each model's own seed."""
     from toymodels import ModelConfig
+    from toymodels.families.reln_network import pathway_columns
     from toymodels.seeds import model_seed
 
     found = pathways(results)
@@ -157,11 +165,16 @@ def reln_configs(results: xr.Dataset):
         "n_contexts": k,
         "structure": relu.data.structure,
         "inputs": relu.data.inputs,
-        "n_hidden": max(1, max(sum(u) for u in units)),
         "init_std": relu.arch.init_std,
         "masks": [list(m) for m in masks],
+        "basis": BASIS,
     }
-    configs = [ModelConfig.build("reln", "contextual", **common, units=list(u)) for u in units]
+    own = [
+        ModelConfig.build("reln", "contextual", **common, n_hidden=max(1, sum(u)), units=list(u))
+        for u in units
+    ]
+    width = max(sum(pathway_columns(c)) for c in own)  # the layer every seed fits in
+    configs = [c.replace(n_hidden=max(1, width)) for c in own]
     seeds = [model_seed(spec.root_seed, 0, r) for r in range(len(configs))]
     return configs, spec.train_config(point), seeds, configs[0].arch.masks
 
@@ -195,14 +208,15 @@ def train_reln(results: xr.Dataset, threads: int = 1) -> xr.Dataset:
             "description": "the ReLN of each seed of a contextual_relu run (summaries.reln)",
             "masks": json.dumps([list(m) for m in masks]),
             "units": json.dumps([list(c.arch.units) for c in configs]),
+            "basis": configs[0].arch.basis,
             "n_hidden": configs[0].arch.n_hidden,
         },
     )
 
 
 def stored_or_trained(results: xr.Dataset, folder: Path, threads: int = 1) -> xr.Dataset:
-    """The ReLN in ``folder/reln.nc`` when it is this run's (the same masks, units per seed
-    and recorded steps), so a rerun of a finished command trains nothing again; else
+    """The ReLN in ``folder/reln.nc`` when it is this run's (the same masks, units per seed,
+    basis and recorded steps), so a rerun of a finished command trains nothing again; else
     :func:`train_reln` (on ``threads`` cores), written there (:func:`save_reln`)."""
     import json
 
@@ -216,6 +230,7 @@ def stored_or_trained(results: xr.Dataset, folder: Path, threads: int = 1) -> xr
         same = (
             json.loads(stored.attrs["masks"]) == [list(m) for m in masks]
             and json.loads(stored.attrs["units"]) == [list(c.arch.units) for c in configs]
+            and stored.attrs["basis"] == configs[0].arch.basis
             and np.array_equal(stored["step"].values, results["step"].values)
         )
     except (OSError, ValueError, KeyError):  # missing, unreadable or not ours

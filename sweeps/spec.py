@@ -366,7 +366,7 @@ def _build(spec: SweepSpec, point: Mapping[str, Any], where: str) -> None:
     try:
         config = spec.model_config(point)
         train = spec.train_config(point)
-        FAMILIES[config.family].check_estimator(train.estimator, config)
+        FAMILIES[config.family].check_training(train, config)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 

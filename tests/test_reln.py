@@ -195,6 +195,13 @@ def test_reln_family_is_the_mask_list_gdln_step_for_step():
         (dict(masks=[[1, 2, 3]], units=[1, 2]), "one count per pathway"),
         (dict(masks=[[1, 2, 3], [1]], units=[400, 400]), "add up to 800, more than n_hidden=700"),
         (dict(inputs="whitened"), "one-hot"),
+        (dict(basis="rows"), "unknown basis"),
+        # 300 common units move in 11 + 60 directions, 100 gated ones in 8 + 60
+        (
+            dict(masks=[[1, 2, 3], [1]], units=[300, 100], n_hidden=138, basis="span"),
+            "move in 139 directions with basis=span, more than n_hidden=138",
+        ),
+        (dict(basis="span", regulariser="l1"), "regulariser=l1 needs basis=units"),
     ],
 )
 def test_bad_reln_layers_are_refused(values, message):
@@ -202,6 +209,43 @@ def test_bad_reln_layers_are_refused(values, message):
 
     with pytest.raises(ConfigError, match=message):
         ModelConfig.build("reln", "contextual", **values)
+
+
+def test_span_basis_refuses_an_optimiser_that_leaves_the_span():
+    from toymodels.errors import ConfigError
+
+    config = ModelConfig.build("reln", "contextual", basis="span")
+    with pytest.raises(ConfigError, match="optimizer=adam rescales each weight"):
+        train([config], TrainConfig(steps=1, optimizer="adam", estimator="full"), [model_seed(0, 0, 0)])
+
+
+def test_span_basis_is_the_layer_of_units_in_fewer_columns():
+    """From the same unit weights (a layer exactly as wide as the units, so both draw the
+    same), the span basis trains the same network: the same losses and pathway singular
+    values along the way, in 290 columns instead of 410 (pathways of more units than the
+    inputs they see plus the 60 outputs are cut to that)."""
+    from toymodels.families.reln_network import pathway_columns
+
+    masks = [[1, 2, 3], [1, 2], [1, 3], [2, 3], [1], [2], [3]]
+    units = [[150, 80, 75, 90, 2, 10, 3], [160, 70, 80, 85, 0, 10, 5]]
+    common = dict(masks=masks, init_std=0.01, n_hidden=410)
+    layer = [ModelConfig.build("reln", "contextual", **common, units=u) for u in units]
+    span = [c.replace(basis="span", n_hidden=290) for c in layer]
+    assert [pathway_columns(c) for c in span] == [
+        (71, 68, 68, 68, 2, 10, 3),
+        (71, 68, 68, 68, 0, 10, 5),
+    ]
+    seeds = [model_seed(1, 0, r) for r in range(2)]
+    cfg = TrainConfig(steps=1500, lr=1e-3, record_every=150, **GD)
+    a, b = train(layer, cfg, seeds), train(span, cfg, seeds)
+    assert a.trajectory["loss"][:, -1].max() < 0.05 * a.trajectory["loss"][:, 0].min()
+    np.testing.assert_allclose(b.trajectory["loss"], a.trajectory["loss"], rtol=2e-5)
+    np.testing.assert_allclose(
+        b.trajectory["pathway_singular_values"],
+        a.trajectory["pathway_singular_values"],
+        rtol=2e-5,
+        atol=1e-6,
+    )
 
 
 # -- the ReLN ---------------------------------------------------------------------------------

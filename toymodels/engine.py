@@ -73,7 +73,7 @@ def build_model(
 ) -> ToyModel:
     """The batch of models ``train`` would start from (validated against the estimator)."""
     family = FAMILIES[configs[0].family]
-    family.check_estimator(train.estimator, configs[0])
+    family.check_training(train, configs[0])
     dtype = ESTIMATORS[train.estimator].dtype
     return family(configs, seeds, init_scale=train.init_scale, dtype=dtype)
 

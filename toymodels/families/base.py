@@ -122,6 +122,13 @@ class ToyModel(torch.nn.Module):
         across the family's, the task's and the regulariser's fields)."""
 
     @classmethod
+    def check_training(cls, train, config) -> None:
+        """Raise ``ConfigError`` when training settings ``train`` (a ``TrainConfig``) cannot
+        train this model config: the estimator (:meth:`check_estimator`), and whatever else
+        a family's construction depends on."""
+        cls.check_estimator(train.estimator, config)
+
+    @classmethod
     def check_estimator(cls, estimator: str, config) -> None:
         """Raise ``ConfigError`` when ``estimator`` cannot train this model config."""
         if estimator not in cls.estimators:

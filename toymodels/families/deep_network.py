@@ -25,7 +25,7 @@ from ..limits import N_LAYERS
 from ..outputs import Output
 from ..seeds import STREAM_DEPTH, generator
 from ..tasks import Batch
-from .two_layer import TwoLayerConfig, TwoLayerNetwork
+from .two_layer import TwoLayerConfig, TwoLayerNetwork, relu_backward
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,9 @@ class DeepNetwork(TwoLayerNetwork):
 
     @torch.no_grad()
     def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
-        if self.Wh.shape[1] == 0:
-            self.Wh.grad = torch.zeros_like(self.Wh)
+        if self.Wh.shape[1] == 0:  # no link: its gradient is empty (made once)
+            if self.Wh.grad is None:
+                self.Wh.grad = torch.zeros_like(self.Wh)
             return super().batch_loss_and_grad(batch, row_weight, need_loss)
         x, xt, yt = self._examples_major(batch)
         acts = [torch.bmm(xt, self.W1)]  # each layer's activity, [model, example, unit]
@@ -112,11 +113,11 @@ class DeepNetwork(TwoLayerNetwork):
         grad_h = []
         for link in reversed(range(self.Wh.shape[1])):
             if self.relu:
-                back.mul_(torch.sign(acts[link + 1]))  # through the ReLU: 1 where on
+                back = relu_backward(back, acts[link + 1])
             grad_h.insert(0, torch.bmm(acts[link].mT, back))
             back = torch.bmm(back, self.Wh[:, link].mT)
         if self.relu:
-            back.mul_(torch.sign(acts[0]))
+            back = relu_backward(back, acts[0])
         # One link (the supported depth) needs no copy into a stacked gradient.
         self.Wh.grad = grad_h[0].unsqueeze(1) if len(grad_h) == 1 else torch.stack(grad_h, 1)
         self.W1.grad = torch.bmm(x, back)

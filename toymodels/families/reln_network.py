@@ -17,8 +17,21 @@ products) and no pathway is padded to the largest.
   from unit 0; the layer's units beyond their sum start at zero and stay there (a linear
   unit with zero weights gets no gradient).  Default: ``n_hidden`` split evenly.
 
+- ``basis = "span"``: each pathway's units are trained in the orthonormal basis of the
+  span plain gradient descent can reach.  A pathway's units share one gate, so every update
+  of its input weights lies in the span of its output weights' columns and the other way
+  round: from the start, its ``n`` units move within the span of their initial input
+  weights (the inputs it sees) and output weights, ``min(n, inputs seen + outputs)``
+  directions.  The same network and the same dynamics, in fewer columns (about half of the
+  default ReLN's 680: the common pathway's 350 units move in 71 directions), so a step
+  costs half.  Then ``n_hidden`` is the layer's directions and ``W1``/``W2`` hold the
+  weights in each pathway's basis (the maps, losses and metrics are the units'; the unit
+  weights themselves are not kept).  Exact for plain gradient descent (``optimizer =
+  sgd``) with no penalty or an L2 one (``-λW`` stays in the span); anything else is refused.
+
 Weights start ``N(0, init_std²)`` as the ReLU network's do (then the masked inputs and
-unused units are zeroed).  ``pathway_singular_values`` holds the largest singular values
+unused units are zeroed; with ``basis = "span"`` the draw is of each model's own units,
+``sum(units)`` columns).  ``pathway_singular_values`` holds the largest singular values
 of each pathway's map ``Σ_{k∈m} W₁[:, k] W₂[k]``, pathways in the order of ``masks``.
 Trained with the one engine by a hand-derived gradient (full-batch epochs by the thousand).
 """
@@ -33,7 +46,7 @@ import torch
 
 from ..contextual_data import DEFAULT_HIDDEN, DEFAULT_INIT_STD, OBJECTS
 from ..errors import ConfigError
-from ..fields import Config, integer, param
+from ..fields import Config, choice, integer, param
 from ..linear_algebra import singular_values
 from ..outputs import Output
 from ..seeds import STREAM_INIT, generator
@@ -62,6 +75,19 @@ class ReLNConfig(Config):
         help="units of each pathway in the order of masks (default: n_hidden split evenly)",
     )
     init_std: float = init_std_field(DEFAULT_INIT_STD)
+    basis: str = param(
+        "units",
+        choice("basis", lambda: BASES),
+        help="units: a column per unit; span: each pathway's units in the basis of the span "
+        "gradient descent reaches (n_hidden: the layer's directions)",
+    )
+
+
+# How the layer's columns are laid out (see the module docstring).
+BASES = ("units", "span")
+# The penalties whose gradient keeps the weights in the span (-λW for L2): basis=span
+# is the unit network's dynamics exactly under these and plain gradient descent only.
+SPAN_PENALTIES = ("none", "l2")
 
 
 def pathway_sets(config) -> list[tuple[int, ...]]:
@@ -79,6 +105,24 @@ def pathway_units(config) -> tuple[int, ...]:
         return config.arch.units
     n, width = len(pathway_sets(config)), config.arch.n_hidden
     return tuple(width // n + (i < width % n) for i in range(n))
+
+
+def pathway_inputs(config, contexts: tuple[int, ...]) -> int:
+    """Inputs a pathway on in ``contexts`` sees: all of them for the common pathway, the
+    objects only for the others (their context inputs are masked)."""
+    every = len(contexts) == config.data.n_contexts
+    return TASKS[config.task].dims(config.data)["input"] if every else OBJECTS
+
+
+def pathway_columns(config) -> tuple[int, ...]:
+    """Columns of the layer each pathway takes: its units, or with ``basis = "span"`` the
+    directions they move in, ``min(units, inputs seen + outputs)``."""
+    units = pathway_units(config)
+    if config.arch.basis == "units":
+        return units
+    out = TASKS[config.task].dims(config.data)["output"]
+    sets = pathway_sets(config)
+    return tuple(min(u, pathway_inputs(config, m) + out) for u, m in zip(units, sets, strict=True))
 
 
 class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
@@ -115,10 +159,33 @@ class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
             raise ConfigError(
                 f"units={list(arch.units)} needs one count per pathway of masks: {len(sets)}"
             )
-        if sum(pathway_units(config)) > arch.n_hidden:
+        if arch.basis == "units" and sum(pathway_units(config)) > arch.n_hidden:
             raise ConfigError(
                 f"units={list(arch.units)} add up to {sum(arch.units)}, more than "
                 f"n_hidden={arch.n_hidden}"
+            )
+        if arch.basis == "span":
+            columns = sum(pathway_columns(config))
+            if columns > arch.n_hidden:
+                raise ConfigError(
+                    f"units={list(arch.units)} move in {columns} directions with basis=span, "
+                    f"more than n_hidden={arch.n_hidden}"
+                )
+            if config.penalty.regulariser not in SPAN_PENALTIES:
+                raise ConfigError(
+                    f"basis=span is exact with regulariser {' or '.join(SPAN_PENALTIES)} "
+                    f"only (its gradient must stay in the span); regulariser="
+                    f"{config.penalty.regulariser} needs basis=units"
+                )
+
+    @classmethod
+    def check_training(cls, train, config) -> None:
+        super().check_training(train, config)
+        if config.arch.basis == "span" and train.optimizer != "sgd":
+            raise ConfigError(
+                f"basis=span is exact for plain gradient descent only (optimizer=sgd); "
+                f"optimizer={train.optimizer} rescales each weight on its own and leaves the "
+                "span: use basis=units"
             )
 
     def initialise(self, init_scale: float) -> None:
@@ -126,22 +193,27 @@ class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
         d, k, out = sizes["input"], sizes["unit"], sizes["output"]
         n_contexts = self.configs[0].data.n_contexts
         sets = pathway_sets(self.configs[0])
+        sees = np.ones((len(sets), d))  # pathway m reads input i
+        for m, contexts in enumerate(sets):
+            if len(contexts) < n_contexts:
+                sees[m, OBJECTS:] = 0.0
         w1, w2, member = [], [], []
         for c, s in zip(self.configs, self.seeds, strict=True):
             rng = generator(s, STREAM_INIT)
             std = init_scale * c.arch.init_std
-            w1.append(rng.standard_normal((d, k)) * std)
-            w2.append(rng.standard_normal((k, out)) * std)
-            # member[m, k]: unit k belongs to pathway m (units side by side from 0)
-            edges = np.cumsum((0, *pathway_units(c)))
+            units = k if c.arch.basis == "units" else sum(pathway_units(c))
+            w1.append(rng.standard_normal((d, units)) * std)
+            w2.append(rng.standard_normal((units, out)) * std)
+            if c.arch.basis == "span":
+                w1[-1], w2[-1] = _span_coordinates(w1[-1], w2[-1], c, sees, k)
+            # member[m, k]: column k belongs to pathway m (side by side from 0)
+            edges = np.cumsum((0, *pathway_columns(c)))
             member.append((np.arange(k) >= edges[:-1, None]) & (np.arange(k) < edges[1:, None]))
         member = torch.as_tensor(np.stack(member), dtype=self.dtype)  # [model, pathway, unit]
         on = torch.zeros(len(sets), n_contexts, dtype=self.dtype)  # pathway m on in context c
-        sees = torch.ones(len(sets), d, dtype=self.dtype)  # pathway m reads input i
         for m, contexts in enumerate(sets):
             on[m, list(contexts)] = 1.0
-            if len(contexts) < n_contexts:
-                sees[m, OBJECTS:] = 0.0
+        sees = torch.as_tensor(sees, dtype=self.dtype)
         self.member = member
         # [model, context, unit] and [model, input, unit]: each unit's gate and inputs
         self.unit_gate = torch.einsum("pc,mpk->mck", on, member)
@@ -200,3 +272,24 @@ class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
     def compute_metrics(self, probe: Batch | None) -> dict[str, torch.Tensor]:
         values = singular_values(self.pathway_maps())[..., :SINGULAR_VALUES]
         return {"pathway_singular_values": values}
+
+
+def _span_coordinates(w1: np.ndarray, w2: np.ndarray, config, sees: np.ndarray, width: int):
+    """One model's unit weights ``w1 [input, units]``, ``w2 [units, output]`` (pathways side
+    by side, in the order of masks) in each pathway's orthonormal basis of the span its
+    units move in (module docstring), laid side by side into ``width`` columns."""
+    d, out = w1.shape[0], w2.shape[1]
+    a, b = np.zeros((d, width)), np.zeros((width, out))
+    units, columns = pathway_units(config), pathway_columns(config)
+    start, col = 0, 0
+    for m, (u, r) in enumerate(zip(units, columns, strict=True)):
+        if u:
+            seen = np.flatnonzero(sees[m])
+            w1_m, w2_m = w1[seen, start : start + u], w2[start : start + u]
+            # The columns of [w1ᵀ | w2] span where the pathway's units can go.
+            q, _ = np.linalg.qr(np.concatenate([w1_m.T, w2_m], axis=1))
+            q = q[:, :r]
+            a[seen, col : col + r] = w1_m @ q
+            b[col : col + r] = q.T @ w2_m
+        start, col = start + u, col + r
+    return a, b

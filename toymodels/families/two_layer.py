@@ -47,6 +47,13 @@ class TwoLayerConfig(Config):
     init: str = param("gaussian", choice("initialisation", lambda: INITS), help=INIT_HELP)
 
 
+def relu_backward(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """The gradient through a ReLU from its output ``out``: ``grad`` where the unit is on,
+    0 where it is off, in one pass (torch's own ReLU backward; multiplying by
+    ``sign(out)`` took two, and a third of a step's element-wise time)."""
+    return torch.ops.aten.threshold_backward(grad, out, 0)
+
+
 class TwoLayerNetwork(ToyModel):
     """``W₂ᵀ act(W₁ᵀ x)`` (see module docstring)."""
 
@@ -137,6 +144,6 @@ class TwoLayerNetwork(ToyModel):
         self.W2.grad = torch.bmm(act.mT, resid)
         back = torch.bmm(resid, self.W2.mT)  # [model, example, unit]
         if self.relu:
-            back.mul_(torch.sign(act))  # 1 where the unit is on, 0 where it is off
+            back = relu_backward(back, act)
         self.W1.grad = torch.bmm(x, back)
         return loss
