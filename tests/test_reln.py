@@ -216,7 +216,11 @@ def test_span_basis_refuses_an_optimiser_that_leaves_the_span():
 
     config = ModelConfig.build("reln", "contextual", basis="span")
     with pytest.raises(ConfigError, match="optimizer=adam rescales each weight"):
-        train([config], TrainConfig(steps=1, optimizer="adam", estimator="full"), [model_seed(0, 0, 0)])
+        train(
+            [config],
+            TrainConfig(steps=1, optimizer="adam", estimator="full"),
+            [model_seed(0, 0, 0)],
+        )
 
 
 def test_span_basis_is_the_layer_of_units_in_fewer_columns():
