@@ -14,12 +14,13 @@ one-hot inputs, the closed form's approximation (see ``toymodels.tasks.contextua
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy as sp
 
 from toymodels.contextual_data import (
     DEFAULT_HIDDEN,
@@ -31,9 +32,39 @@ from toymodels.correlation_modes import initial_strength
 from toymodels.errors import ConfigError
 from toymodels.limits import LEARNING_RATE
 
-from . import _cache, stored_expressions
+from . import _cache, tree_numeric
+from .tree_limits import Undecodable
 
-t, s, d, a0, tau = sp.symbols("t s d a_0 tau", positive=True)
+if TYPE_CHECKING:
+    import sympy as sp
+
+# sympy is imported only where the solution is derived or decoded (``mode_solution``,
+# ``_derived_numeric``, ``solution_latex`` on a cold cache): with the solution cached, the
+# numbers (``predict``, ``mode_strength``, ``half_time``) come from its stored trees through
+# ``tree_numeric`` and the LaTeX from its stored strings, so ``multitask train`` and
+# ``analytic modes`` never pay the ~0.3 s sympy import.
+
+# The symbols of the solution, by name, in the order its numeric functions take them.
+NAMES = ("t", "s", "d", "a_0", "tau")
+_SYMBOL_NAMES = {"t": "t", "s": "s", "d": "d", "a0": "a_0", "tau": "tau"}
+
+
+@cache
+def _symbols() -> dict:
+    import sympy as sp
+
+    return {name: sp.Symbol(name, positive=True) for name in NAMES}
+
+
+def __getattr__(name: str):
+    """The sympy symbols ``t, s, d, a0, tau`` and ``SYMBOLS`` (the symbols a stored
+    solution may hold, by name), made on first use so importing this module stays
+    sympy-free."""
+    if name in _SYMBOL_NAMES:
+        return _symbols()[_SYMBOL_NAMES[name]]
+    if name == "SYMBOLS":
+        return _symbols()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -46,18 +77,67 @@ class ModeSolution:
     half_time: sp.Expr
 
 
-# The symbols a stored solution may hold, by name (``stored_expressions`` refuses others).
-SYMBOLS = {str(x): x for x in (t, s, d, a0, tau)}
-# Names the cache entry: a new derivation or sympy version derives afresh.
-_CACHE_KEY = f"mode solution v1, sympy {sp.__version__}"
+def _sympy_version() -> str:
+    try:
+        return importlib.metadata.version("sympy")  # without importing sympy
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# Names the cache entry: a new derivation or sympy version derives afresh.  v2 added the
+# numerically stable ``a_stable`` and the LaTeX strings, which the sympy-free path reads.
+_CACHE_VERSION = "mode solution v2"
 _PARTS = ("a", "asymptote", "half_time")
+_LATEX_PARTS = ("equation", *_PARTS)
+# A stored LaTeX string is printed as it is (``analytic modes --json``): printable ASCII
+# only (what ``sympy.latex`` writes for this solution; no control characters a tampered
+# entry could send to a terminal) and short (the real ones are < 200 characters).
+_LATEX_CHARS = frozenset(map(chr, range(0x20, 0x7F)))
+_LATEX_MAX = 2000
 
 
-_a = sp.Function("a")
+@cache
+def _cache_key() -> str:
+    return f"{_CACHE_VERSION}, sympy {_sympy_version()}"
 
 
 def _equation() -> sp.Eq:
-    return sp.Eq(tau * _a(t).diff(t), 2 * _a(t) * (s - d * _a(t)))
+    import sympy as sp
+
+    x = _symbols()
+    a = sp.Function("a")
+    t = x["t"]
+    return sp.Eq(x["tau"] * a(t).diff(t), 2 * a(t) * (x["s"] - x["d"] * a(t)))
+
+
+def _stable_a(sol: ModeSolution) -> sp.Expr:
+    """``a(t)`` written in the decaying exponential e^{-2st/τ}: the solved form, a ratio
+    of growing exponentials, overflows to inf/inf after a few hundred time constants."""
+    import sympy as sp
+
+    x = _symbols()
+    growth = sp.exp(2 * x["s"] * x["t"] / x["tau"])
+    decay = sp.Symbol("decay", positive=True)
+    stable = sp.cancel(sol.a.subs(growth, 1 / decay))
+    return stable.subs(decay, 1 / growth)
+
+
+def _store(sol: ModeSolution) -> dict | None:
+    """Write the cache entry of ``sol``: its parts and ``a_stable`` as trees, and its
+    LaTeX; the payload, or None when a part has no stored form (then nothing is written)."""
+    import sympy as sp
+
+    from . import stored_expressions
+
+    exprs = {**{k: getattr(sol, k) for k in _PARTS}, "a_stable": _stable_a(sol)}
+    # in the printers' order, so ``tree_numeric`` rounds as ``lambdify`` did before
+    trees = {k: stored_expressions.encode(e, _symbols(), printed=True) for k, e in exprs.items()}
+    if any(tree is None for tree in trees.values()):
+        return None
+    latex = {k: sp.latex(getattr(sol, k)) for k in _LATEX_PARTS}
+    payload = {**trees, "latex": latex}
+    _cache.write_entry("modes", _cache_key(), payload)
+    return payload
 
 
 @cache
@@ -65,38 +145,68 @@ def mode_solution() -> ModeSolution:
     """Solve ``τ a' = 2a(s − d a)``, ``a(0) = a₀`` with sympy: the solution, its asymptote
     and half-time (taken from the disk cache, ``analytics._cache``, once derived: the solve
     takes ~9 s and is the same every time)."""
-    stored = _cache.read_entry("modes", _CACHE_KEY)
+    import sympy as sp
+
+    from . import stored_expressions
+
+    x = _symbols()
+    stored = _cache.read_entry("modes", _cache_key())
     if stored is not None:
         try:
-            parts = [stored_expressions.decode(stored.get(k), SYMBOLS) for k in _PARTS]
-        except stored_expressions.Undecodable:
+            parts = [stored_expressions.decode(stored.get(k), x) for k in _PARTS]
+        except Undecodable:
             parts = None
         if parts and all(
-            isinstance(e, sp.Expr) and e.free_symbols <= {t, s, d, a0, tau} for e in parts
+            isinstance(e, sp.Expr) and e.free_symbols <= set(x.values()) for e in parts
         ):
             return ModeSolution(_equation(), *parts)
     equation = _equation()
-    (solution,) = [sp.dsolve(equation, _a(t), ics={_a(0): a0})]
+    a, t = sp.Function("a"), x["t"]
+    (solution,) = [sp.dsolve(equation, a(t), ics={a(0): x["a_0"]})]
     expr = sp.simplify(solution.rhs)
     asymptote = sp.limit(expr, t, sp.oo)
     (half,) = sp.solve(sp.Eq(expr, asymptote / 2), t)
     found = ModeSolution(equation, expr, sp.simplify(asymptote), sp.simplify(half))
-    trees = {k: stored_expressions.encode(getattr(found, k), SYMBOLS) for k in _PARTS}
-    if all(tree is not None for tree in trees.values()):
-        _cache.write_entry("modes", _CACHE_KEY, trees)
+    _store(found)
     return found
+
+
+def _compiled(payload) -> tuple | None:
+    """The numeric ``a(t, s, d, a0, tau)`` and ``half_time(s, d, a0, tau)`` of a cache
+    payload's trees, or None when they are missing or refused."""
+    if payload is None:
+        return None
+    try:
+        a = tree_numeric.numeric(payload.get("a_stable"), NAMES)
+        half = tree_numeric.numeric(payload.get("half_time"), NAMES[1:])
+    except Undecodable:
+        return None
+    return a, half
+
+
+def _derived_numeric() -> tuple:
+    """The numeric solution from sympy: derived (or decoded) and written to the cache, so
+    the next process reads it without sympy."""
+    import sympy as sp
+
+    sol = mode_solution()
+    found = _compiled(_store(sol))
+    if found is not None:
+        return found
+    # no stored form (never seen): lambdify, as before the cache held numeric trees
+    x = _symbols()
+    args = tuple(x[name] for name in NAMES)
+    return (
+        sp.lambdify(args, _stable_a(sol), "numpy"),
+        sp.lambdify(args[1:], sol.half_time, "numpy"),
+    )
 
 
 @cache
 def _numeric():
-    sol = mode_solution()
-    args = (t, s, d, a0, tau)
-    # Written in the decaying exponential e^{-2st/τ}: the solved form, a ratio of growing
-    # exponentials, overflows to inf/inf after a few hundred time constants.
-    decay = sp.Symbol("decay", positive=True)
-    stable = sp.cancel(sol.a.subs(sp.exp(2 * s * t / tau), 1 / decay))
-    stable = stable.subs(decay, sp.exp(-2 * s * t / tau))
-    return sp.lambdify(args, stable, "numpy"), sp.lambdify(args[1:], sol.half_time, "numpy")
+    """``a(t, s, d, a0, tau)`` (the stable form) and ``half_time(s, d, a0, tau)`` on numpy
+    arrays: from the cached trees without sympy, else derived with it (and cached)."""
+    return _compiled(_cache.read_entry("modes", _cache_key())) or _derived_numeric()
 
 
 def mode_strength(times, s_, d_, a0_, tau_) -> np.ndarray:
@@ -165,11 +275,23 @@ def predict(
     return ModePrediction(found.s, found.d, tau, a0, found.samples, found.target_power)
 
 
+def _stored_latex(payload) -> dict[str, str] | None:
+    latex = (payload or {}).get("latex")
+    if not isinstance(latex, dict) or set(latex) != set(_LATEX_PARTS):
+        return None
+    for text in latex.values():
+        if not (isinstance(text, str) and len(text) <= _LATEX_MAX and set(text) <= _LATEX_CHARS):
+            return None
+    return {k: latex[k] for k in _LATEX_PARTS}
+
+
 def solution_latex() -> dict[str, str]:
+    """The solution's parts in LaTeX: from the cache without sympy, else printed by it."""
+    stored = _stored_latex(_cache.read_entry("modes", _cache_key()))
+    if stored is not None:
+        return stored
+    import sympy as sp
+
     sol = mode_solution()
-    return {
-        "equation": sp.latex(sol.equation),
-        "a": sp.latex(sol.a),
-        "asymptote": sp.latex(sol.asymptote),
-        "half_time": sp.latex(sol.half_time),
-    }
+    payload = _store(sol)
+    return _stored_latex(payload) or {k: sp.latex(getattr(sol, k)) for k in _LATEX_PARTS}

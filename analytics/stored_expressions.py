@@ -7,7 +7,8 @@ Here an expression is a tree of JSON lists ``[kind, ...]`` whose kinds come from
 table (:data:`KINDS`) of the node types the derivations produce; :func:`decode` rebuilds it
 with sympy's constructors, one node at a time, and refuses anything else.
 
-Decoding is bounded as well (:data:`TREE`), since a tampered tree could ask for expensive
+Decoding is bounded as well (:data:`TREE`, from ``tree_limits``, which ``tree_numeric``'s
+numpy evaluator shares), since a tampered tree could ask for expensive
 work: at most ``TREE.nodes`` nodes and ``TREE.depth`` levels; integers of at most
 ``TREE.digits`` digits and ``TREE.total_digits`` in all (so whatever sympy combines while
 rebuilding stays small); every rebuilt node is checked again (numbers within
@@ -22,37 +23,19 @@ simply not cached.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import sympy
 
 from .symbols import SYMBOLS
+from .tree_limits import INTEGER, TREE, TreeLimits, Undecodable
 
+__all__ = ["KINDS", "TREE", "TreeLimits", "Undecodable", "decode", "encode"]
 
-@dataclass(frozen=True)
-class TreeLimits:
-    """How large a stored tree may be when it is decoded (see the module docstring)."""
-
-    nodes: int = 100_000
-    depth: int = 64
-    digits: int = 2000  # of one integer
-    total_digits: int = 5_000_000  # of every number in the tree
-    exponent: int = 1024  # numerator and denominator of a power
-    root_degree: int = 32  # of a root-of-polynomial node
-
-
-TREE = TreeLimits()
 
 _TREE_BITS = math.ceil(TREE.digits * math.log2(10))
-_INTEGER = re.compile(rf"^-?[0-9]{{1,{TREE.digits}}}$")
 # The variable sympy writes root-of-polynomial nodes in (only the coefficients matter).
 _ROOT_VARIABLE = sympy.Symbol("x")
-
-
-class Undecodable(ValueError):
-    """A stored tree that is not one :func:`encode` writes."""
 
 
 # kind -> (sympy class to recognise, number of children or None for any)
@@ -80,23 +63,30 @@ KINDS = (
 
 
 # -- encoding -----------------------------------------------------------------------------
-def encode(expr: sympy.Basic, symbols: Mapping[str, sympy.Symbol] = SYMBOLS) -> list | None:
+def encode(
+    expr: sympy.Basic, symbols: Mapping[str, sympy.Symbol] = SYMBOLS, printed: bool = False
+) -> list | None:
     """``expr`` as a JSON tree, or None when it holds a node outside the table or the
     limits (or would not decode to exactly ``expr``).  ``symbols``: the symbols it may
-    hold, by name (default: ``p`` and ``r``); :func:`decode` must be given the same."""
+    hold, by name (default: ``p`` and ``r``); :func:`decode` must be given the same.
+    ``printed``: list the terms of a sum and the factors of a product in the order sympy's
+    printers (and so ``lambdify``) write them, which ``tree_numeric`` follows to round as
+    ``lambdify`` does (decoding is the same either way)."""
     try:
-        tree = _encode(expr, 0, [0], symbols)
+        tree = _encode(expr, 0, [0], symbols, printed)
         decoded = decode(tree, symbols)
     except (ValueError, RecursionError):  # Undecodable, or an integer too long for str()
         return None
     return tree if decoded == expr else None
 
 
-def _encode(expr, depth: int, count: list[int], symbols: Mapping[str, sympy.Symbol]) -> list:
+def _encode(
+    expr, depth: int, count: list[int], symbols: Mapping[str, sympy.Symbol], printed: bool
+) -> list:
     count[0] += 1
     if depth > TREE.depth or count[0] > TREE.nodes:
         raise Undecodable("too large to store")
-    sub = lambda e: _encode(e, depth + 1, count, symbols)  # noqa: E731
+    sub = lambda e: _encode(e, depth + 1, count, symbols, printed)  # noqa: E731
     if expr.is_Integer:
         return ["int", str(int(expr))]
     if expr.is_Rational:
@@ -109,9 +99,9 @@ def _encode(expr, depth: int, count: list[int], symbols: Mapping[str, sympy.Symb
         if expr == value and type(expr) is type(value):
             return [kind]
     if expr.is_Add:
-        return ["add", *map(sub, expr.args)]
+        return ["add", *map(sub, expr.as_ordered_terms() if printed else expr.args)]
     if expr.is_Mul:
-        return ["mul", *map(sub, expr.args)]
+        return ["mul", *map(sub, expr.as_ordered_factors() if printed else expr.args)]
     if expr.is_Pow:
         return ["pow", sub(expr.base), sub(expr.exp)]
     for kind, cls in _FUNCTIONS.items():
@@ -165,7 +155,7 @@ class _Decoder:
         self.digits = 0
 
     def integer(self, text) -> int:
-        if not isinstance(text, str) or not _INTEGER.match(text):
+        if not isinstance(text, str) or not INTEGER.match(text):
             raise Undecodable(f"an integer must be a string of at most {TREE.digits} digits")
         self.digits += len(text)
         if self.digits > TREE.total_digits:

@@ -131,7 +131,7 @@ def test_mode_solution_is_derived_once_then_read_from_the_disk_cache(tmp_path, m
         # A stored tree naming a symbol outside the solution's is refused: derived again.
         payload = json.loads(entry.read_text())["payload"]
         payload["a"] = ["symbol", "p"]
-        _cache.write_entry("modes", mode_dynamics._CACHE_KEY, payload)
+        _cache.write_entry("modes", mode_dynamics._cache_key(), payload)
         with pytest.raises(stored_expressions.Undecodable, match="unknown symbol"):
             stored_expressions.decode(payload["a"], mode_dynamics.SYMBOLS)
         mode_solution.cache_clear()
