@@ -6,7 +6,7 @@ one with two (the published depth experiment: 420 units a layer, initial std 6e-
 The straightforward loop is what a notebook does: per seed, ``W2 @ relu(W1 @ X)`` (or
 ``W2 @ relu(Wh @ relu(W1 @ X))``), ½·Σ squared error, ``loss.backward()`` and
 ``torch.optim.SGD`` (torch's default threads).  The engine trains all seeds in one batch
-with the family's hand-written gradient (``toymodels.train`` on 2 threads, full-batch
+with the family's hand-written gradient (``toymodels.train``, its steps on 2 threads, full-batch
 gradient descent, nothing recorded).  Both train the same network on the same data set
 for the same epochs, and both are timed whole (setup included); the timings alternate,
 ``--repeats`` times each, each in a fresh process, and the medians are compared.
@@ -75,7 +75,9 @@ def engine(seeds: int, epochs: int, threads: int, layers: int = 1) -> float:
     config = _config(layers)
     cfg = TrainConfig(steps=epochs, lr=LR, optimizer="sgd", estimator="full")
     start = time.perf_counter()
-    train([config] * seeds, cfg, [model_seed(0, i, 0) for i in range(seeds)], threads=threads)
+    streams = [model_seed(0, i, 0) for i in range(seeds)]
+    # as the commands train it: one batch, its thread-exact steps on ``threads`` cores
+    train([config] * seeds, cfg, streams, step_threads=threads)
     return time.perf_counter() - start
 
 
