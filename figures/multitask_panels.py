@@ -247,6 +247,7 @@ def mds_snapshots(ds: xr.Dataset, steps: Sequence[int] | None = None, seed: int 
     the next one (the last keeps :func:`classical_mds`'s).  A step whose distances are not
     finite (the seed had diverged by then) has an empty panel that says so."""
     from matplotlib.lines import Line2D
+    from matplotlib.markers import MarkerStyle
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     alive = _kept(ds)
@@ -266,6 +267,8 @@ def mds_snapshots(ds: xr.Dataset, steps: Sequence[int] | None = None, seed: int 
     obj, ctx = np.arange(n) % OBJECTS, np.arange(n) // OBJECTS
     colours = np.array(_cycle(COLOURS, int(ctx.max()) + 1))
     with house_style():
+        # Each digit's marker is typeset (mathtext) once, not once per panel.
+        digits = [MarkerStyle(f"${o}$") for o in range(OBJECTS)]
         fig = new_figure(DOUBLE_COLUMN, 2.25)
         axes = fig.subplots(1, len(steps), squeeze=False)[0]
         for ax, step, xy, frac in zip(axes, steps, coords, kept, strict=True):
@@ -277,7 +280,7 @@ def mds_snapshots(ds: xr.Dataset, steps: Sequence[int] | None = None, seed: int 
             for o in range(OBJECTS):
                 mine = obj == o
                 ax.scatter(
-                    *xy[mine].T, marker=f"${o}$", s=20, c=colours[ctx[mine]], lw=0.3, gid=MDS_GID
+                    *xy[mine].T, marker=digits[o], s=20, c=colours[ctx[mine]], lw=0.3, gid=MDS_GID
                 )
             span = np.abs(xy).max() * 1.15 or 1.0
             ax.set(xlim=(-span, span), ylim=(-span, span), aspect="equal")

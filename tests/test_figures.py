@@ -131,6 +131,42 @@ def test_house_style_leaves_global_rcparams_alone():
     assert {k for k in before if before[k] != after[k]} == set()
 
 
+def test_house_style_pauses_the_garbage_collector_and_restores_it():
+    import gc
+
+    assert gc.isenabled()
+    with figures.house_style():
+        assert not gc.isenabled()
+        with figures.house_style():  # nested: the inner block leaves it paused
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()  # a caller that paused it itself finds it paused after
+    try:
+        with figures.house_style():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), figures.house_style():
+        raise RuntimeError
+    assert gc.isenabled()
+
+
+def test_save_lays_out_once_and_gives_the_figure_its_layout_engine_back(tmp_path):
+    fig = figures.phase_diagram(_phase_results())
+    engine = fig.get_layout_engine()
+    runs = []
+    execute = engine.execute
+    engine.execute = lambda f: runs.append(f) or execute(f)
+    figures.save(fig, tmp_path / "phase")
+    assert len(runs) == 1  # by the PNG; the PDF reuses its layout
+    assert fig.get_layout_engine() is engine
+    assert (tmp_path / "phase.pdf").read_bytes()[:4] == b"%PDF"
+    figures.save(fig, tmp_path / "only", formats=("pdf",))  # a lone PDF lays itself out
+    assert len(runs) == 2
+
+
 def test_log_edges_centre_each_cell_in_log_space():
     values = np.geomspace(0.01, 1.0, 7)
     edges = log_edges(values)
