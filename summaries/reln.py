@@ -134,7 +134,7 @@ def sample_gates_changed(results: xr.Dataset) -> np.ndarray:
     """How many of a seed's unit × sample gates differ from its final ones, ``[seed, step]``."""
     gates = results["unit_gates_trajectory"].transpose("seed", "step", "unit", "sample").values
     changed = (gates != gates[:, -1:]).sum((2, 3)).astype(float)
-    changed[_diverged(results)] = np.nan  # a diverged seed's gates mean nothing: no count
+    changed[_diverged(results)] = np.nan  # a diverged seed's gates are NaN: no count
     return changed
 
 

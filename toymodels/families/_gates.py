@@ -20,8 +20,8 @@ def patterns(n_contexts: int) -> int:
 
 def gates(h: torch.Tensor) -> torch.Tensor:
     """``G_k(x)`` per unit and sample, ``[model, unit, example]`` (0 or 1, float32 like
-    every metric measured; stored as uint8, since their trajectory is the largest array of
-    a run), from the rectified hidden activity ``h [model, unit, example]``."""
+    every metric, so that a diverged model's are NaN), from the rectified hidden activity
+    ``h [model, unit, example]``."""
     return (h > 0).to(torch.float32)
 
 

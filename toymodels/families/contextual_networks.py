@@ -116,7 +116,7 @@ class ContextualReLU(ContextualNetwork, relu=True):
 
     name = "contextual_relu"
     metrics = ContextualNetwork.metrics | {
-        "unit_gates": Output(("unit", "sample"), "uint8", "G_k(x) = 1[h_k(x) > 0]"),
+        "unit_gates": Output(("unit", "sample"), "float32", "G_k(x) = 1[h_k(x) > 0]"),
         "pathway_units": Output(
             ("pattern",), "float32", "units whose context pattern (unit_contexts) is the bitmask"
         ),
