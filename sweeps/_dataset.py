@@ -267,7 +267,10 @@ def content_digest(ds) -> str:
     return h.hexdigest()
 
 
-def _canonical_values(values) -> tuple[str, bytes]:
+def _canonical_values(values) -> tuple[str, bytes | np.ndarray]:
+    """``(kind, bytes)`` of ``values`` in the canonical form (see :func:`content_digest`);
+    numbers as a view of a little-endian array, copied only to unify NaNs or byte order
+    (a results file is mostly float trajectories, hashed twice: written and read back)."""
     a = np.asarray(values)
     if a.dtype.kind in "OUS":
         items = [v.decode() if isinstance(v, bytes) else str(v) for v in a.ravel().tolist()]
@@ -275,8 +278,10 @@ def _canonical_values(values) -> tuple[str, bytes]:
         return "str", b"".join(len(v).to_bytes(8, "little") + v for v in encoded)
     dtype = a.dtype.newbyteorder("<")
     if a.dtype.kind in "fc":
-        a = np.where(np.isnan(a), np.nan, a)
-    return dtype.str, np.ascontiguousarray(a, dtype=dtype).tobytes()
+        nan = np.isnan(a)
+        if nan.any():
+            a = np.where(nan, np.nan, a)
+    return dtype.str, np.ascontiguousarray(a, dtype=dtype).reshape(-1).view(np.uint8)
 
 
 def _canonical_attrs(attrs) -> bytes:

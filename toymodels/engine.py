@@ -128,6 +128,18 @@ def step_thread_count(config: ModelConfig, train_cfg: TrainConfig, threads: int)
     return max(1, threads) if exact else 1
 
 
+def fused_descent(config: ModelConfig, train_cfg: TrainConfig) -> bool:
+    """Whether the steps of ``config`` are the family's fused descent
+    (:attr:`~toymodels.families.ToyModel.fused_descent`): plain gradient descent on the
+    full data set with nothing added to the gradient."""
+    return (
+        FAMILIES[config.family].fused_descent
+        and train_cfg.optimizer == "sgd"
+        and train_cfg.estimator == "full"
+        and config.penalty.regulariser == "none"
+    )
+
+
 def _groups(count: int, config: ModelConfig, train_cfg: TrainConfig, threads: int):
     """Split models into groups trained one after another, ``threads`` at a time.
 
@@ -175,15 +187,19 @@ def _train_group(
     if train_cfg.record_every:
         recorder = Recorder(model, train_cfg, model.exact_loss_available(configs[0]))
     done = 0
+    fused = fused_descent(configs[0], train_cfg)
     with torch_threads(step_threads):  # the recorder measures on one thread (Recorder)
         for step in range(train_cfg.steps):
             model.begin_step(step, train_cfg.steps)
             if recorder is not None:
                 recorder(step)
-            estimator.step(need_loss=False)
-            if penalty is not None:
-                penalty.add_grad()
-            opt.step()
+            if fused:
+                estimator.descend(opt.lr)
+            else:
+                estimator.step(need_loss=False)
+                if penalty is not None:
+                    penalty.add_grad()
+                opt.step()
             sched.step()
             model.end_step()
             if progress is not None and (step + 1) % _PROGRESS_EVERY == 0:

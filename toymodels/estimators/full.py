@@ -22,6 +22,10 @@ class Full(Estimator):
     def step(self, need_loss: bool = False):
         return self.model.batch_loss_and_grad(self.batch, self.row_weight, need_loss)
 
+    def descend(self, lr: float) -> None:
+        """A plain gradient-descent step on the data set, in place (``fused_descent``)."""
+        self.model.descend(self.batch, self.row_weight, lr)
+
     @classmethod
     def step_examples(cls, config, train) -> int:
         return TASKS[config.task].examples(config.data)

@@ -65,6 +65,13 @@ class ToyModel(torch.nn.Module):
     #: run it on several threads (``step_threads``); ``tests/test_step_threads.py`` checks
     #: each declaring family
     thread_exact_step: ClassVar[bool] = False
+    #: :meth:`descend` exists: one plain gradient-descent step on a finite data set with
+    #: the update written straight into the weights by the products that make the
+    #: gradient (no gradient array, no separate update pass); the engine takes it for
+    #: ``optimizer = "sgd"``, the full-batch estimator and no penalty.  It equals
+    #: ``batch_loss_and_grad`` then ``θ −= lr·g`` up to float rounding (the product is
+    #: added to the weight unrounded); ``tests/test_fused_descent.py`` checks each family.
+    fused_descent: ClassVar[bool] = False
     #: ``loss_and_grad_rows`` exists: the sampled estimator steps cache-sized chunks of
     #: models through it (superposition models on fresh samples)
     chunked: ClassVar[bool] = False
@@ -223,6 +230,11 @@ class ToyModel(torch.nn.Module):
         for p, g in zip(params, grads, strict=True):
             p.grad = torch.zeros_like(p) if g is None else g
         return loss.detach() if need_loss else None
+
+    def descend(self, batch: Batch, row_weight, lr: float) -> None:
+        """One step of plain gradient descent on ``batch`` at learning rate ``lr``, in
+        place (``fused_descent`` families)."""
+        raise NotImplementedError(f"the {self.name} family has no fused descent")
 
     def begin_step(self, step: int, steps: int) -> None:
         """Called by the engine before step ``step`` (0-based) of ``steps``: schedules

@@ -90,6 +90,16 @@ class DeepNetwork(TwoLayerNetwork):
         return [*links, self.W2.norm(dim=-1)]
 
     @torch.no_grad()
+    def descend(self, batch: Batch, row_weight, lr: float) -> None:
+        """The two-layer network's fused step; with hidden links, the gradient then the
+        update (what the optimiser does), so only the one-layer network's numbers move."""
+        if self.Wh.shape[1] == 0:
+            return super().descend(batch, row_weight, lr)
+        self.batch_loss_and_grad(batch, row_weight, need_loss=False)
+        for p in self.parameters():
+            p.add_(p.grad, alpha=-lr)
+
+    @torch.no_grad()
     def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
         if self.Wh.shape[1] == 0:  # no link: its gradient is empty (made once)
             if self.Wh.grad is None:

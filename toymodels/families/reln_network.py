@@ -264,6 +264,18 @@ class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
         return loss
 
     @torch.no_grad()
+    def descend(self, batch: Batch, row_weight, lr: float) -> None:
+        """:meth:`batch_loss_and_grad` then ``W −= lr·∂W``, W₂'s update accumulated by its
+        product (as the two-layer network's); W₁'s, small, is masked after."""
+        x, xt, yt, gate = self._examples_major(batch)
+        act = torch.bmm(xt, self.W1 * self.unit_inputs).mul_(gate)
+        resid = torch.baddbmm(yt, act, self.W2, beta=-1)  # ŷ − y
+        back = torch.bmm(resid, self.W2.mT).mul_(gate)  # through W₂ before it moves
+        scale = -lr * float(row_weight)  # the estimators weigh every example alike
+        self.W2.baddbmm_(act.mT, resid, alpha=scale)
+        self.W1.add_(torch.bmm(x, back).mul_(self.unit_inputs), alpha=scale)
+
+    @torch.no_grad()
     def pathway_maps(self) -> torch.Tensor:
         """Each pathway's map ``[model, pathway, output, input]``."""
         return torch.einsum("mik,mpk,mko->mpoi", self.W1, self.member, self.W2)

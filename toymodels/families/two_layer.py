@@ -60,6 +60,7 @@ class TwoLayerNetwork(ToyModel):
     estimators = ("full", "sampled")
     hand_gradient = True
     thread_exact_step = True  # products and element-wise masks only
+    fused_descent = True  # descend: the big product, W₂'s update, writes into W₂
     # Stored examples-major (h = act(W1ᵀ x), ŷ = W2ᵀ h): the training step's products then
     # run as plain batched GEMMs (measured 1.5x faster than the transposed layout).
     params = {
@@ -147,3 +148,20 @@ class TwoLayerNetwork(ToyModel):
             back = relu_backward(back, act)
         self.W1.grad = torch.bmm(x, back)
         return loss
+
+    @torch.no_grad()
+    def descend(self, batch: Batch, row_weight, lr: float) -> None:
+        """``batch_loss_and_grad`` then ``W −= lr·∂W``, with each update accumulated by the
+        product that makes it (``baddbmm_``): W₂'s gradient, ``hidden × output`` per
+        model, is never stored, and no separate pass reads it back (a sixth of a step)."""
+        x, xt, yt = self._examples_major(batch)
+        act = torch.bmm(xt, self.W1)  # [model, example, unit]
+        if self.relu:
+            act.clamp_(min=0)
+        resid = torch.baddbmm(yt, act, self.W2, beta=-1)  # ŷ − y
+        back = torch.bmm(resid, self.W2.mT)  # through W₂ before it moves
+        if self.relu:
+            back = relu_backward(back, act)
+        scale = -lr * float(row_weight)  # the estimators weigh every example alike
+        self.W2.baddbmm_(act.mT, resid, alpha=scale)
+        self.W1.baddbmm_(x, back, alpha=scale)
