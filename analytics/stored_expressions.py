@@ -28,7 +28,7 @@ from collections.abc import Mapping
 import sympy
 
 from .symbols import SYMBOLS
-from .tree_limits import INTEGER, TREE, TreeLimits, Undecodable
+from .tree_limits import NODE_METHODS, TREE, TreeLimits, TreeReader, Undecodable
 
 __all__ = ["KINDS", "TREE", "TreeLimits", "Undecodable", "decode", "encode"]
 
@@ -48,13 +48,7 @@ _RELATIONS = {
 _FUNCTIONS = {"exp": sympy.exp, "log": sympy.log}
 _CONSTANTS = {"E": sympy.E, "pi": sympy.pi, "true": sympy.true, "false": sympy.false}
 KINDS = (
-    "int",
-    "rational",
-    "symbol",
-    "add",
-    "mul",
-    "pow",
-    "piecewise",
+    *NODE_METHODS,
     "rootof",
     *_RELATIONS,
     *_FUNCTIONS,
@@ -148,26 +142,13 @@ def _bounded(expr: sympy.Basic) -> sympy.Basic:
     return expr
 
 
-class _Decoder:
+class _Decoder(TreeReader):
     def __init__(self, symbols: Mapping[str, sympy.Symbol]):
+        super().__init__()
         self.symbols = symbols
-        self.nodes = 0
-        self.digits = 0
-
-    def integer(self, text) -> int:
-        if not isinstance(text, str) or not INTEGER.match(text):
-            raise Undecodable(f"an integer must be a string of at most {TREE.digits} digits")
-        self.digits += len(text)
-        if self.digits > TREE.total_digits:
-            raise Undecodable(f"more than {TREE.total_digits} digits in all")
-        return int(text)
 
     def node(self, tree, depth: int) -> sympy.Basic:
-        self.nodes += 1
-        if depth > TREE.depth:
-            raise Undecodable(f"nested deeper than {TREE.depth}")
-        if self.nodes > TREE.nodes:
-            raise Undecodable(f"more than {TREE.nodes} nodes")
+        self.enter(depth)
         if not isinstance(tree, list) or not tree or not isinstance(tree[0], str):
             raise Undecodable("a node must be a list [kind, ...]")
         kind, args = tree[0], tree[1:]
@@ -188,12 +169,7 @@ class _Decoder:
         return sympy.Integer(self.integer(args[0]))
 
     def kind_rational(self, kind, args, depth):
-        if len(args) != 2:
-            raise Undecodable("rational takes two strings")
-        num, den = self.integer(args[0]), self.integer(args[1])
-        if den <= 0:
-            raise Undecodable("a rational needs a positive denominator")
-        return sympy.Rational(num, den)
+        return sympy.Rational(*self.rational_parts(args))
 
     def kind_symbol(self, kind, args, depth):
         if len(args) != 1 or not isinstance(args[0], str) or args[0] not in self.symbols:
@@ -265,13 +241,7 @@ class _Decoder:
 
 
 _METHOD = {
-    "int": "int",
-    "rational": "rational",
-    "symbol": "symbol",
-    "add": "sum",
-    "mul": "sum",
-    "pow": "pow",
-    "piecewise": "piecewise",
+    **NODE_METHODS,
     "rootof": "rootof",
     **dict.fromkeys(_CONSTANTS, "constant"),
     **dict.fromkeys(_FUNCTIONS, "function"),

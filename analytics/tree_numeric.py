@@ -23,7 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .tree_limits import INTEGER, TREE, Undecodable
+from .tree_limits import NODE_METHODS, TREE, TreeReader, Undecodable
 
 __all__ = ["NUMERIC_KINDS", "numeric"]
 
@@ -32,13 +32,7 @@ _FUNCTIONS = {"exp": np.exp, "log": np.log}
 _CONSTANTS = {"E": math.e, "pi": math.pi}
 _TRUTHS = {"true": True, "false": False}
 NUMERIC_KINDS = (
-    "int",
-    "rational",
-    "symbol",
-    "add",
-    "mul",
-    "pow",
-    "piecewise",
+    *NODE_METHODS,
     *_RELATIONS,
     *_FUNCTIONS,
     *_CONSTANTS,
@@ -73,27 +67,10 @@ def numeric(tree, names: Sequence[str]) -> Callable[..., np.ndarray]:
     return evaluate
 
 
-class _Compiler:
+class _Compiler(TreeReader):
     def __init__(self, names: tuple[str, ...]):
+        super().__init__()
         self.index = {name: i for i, name in enumerate(names)}
-        self.nodes = 0
-        self.digits = 0
-
-    def integer(self, text) -> int:
-        if not isinstance(text, str) or not INTEGER.match(text):
-            raise Undecodable(f"an integer must be a string of at most {TREE.digits} digits")
-        self.digits += len(text)
-        if self.digits > TREE.total_digits:
-            raise Undecodable(f"more than {TREE.total_digits} digits in all")
-        return int(text)
-
-    def enter(self, depth: int) -> None:
-        """Count one more node at ``depth``, within the limits."""
-        self.nodes += 1
-        if depth > TREE.depth:
-            raise Undecodable(f"nested deeper than {TREE.depth}")
-        if self.nodes > TREE.nodes:
-            raise Undecodable(f"more than {TREE.nodes} nodes")
 
     def node(self, tree, depth: int) -> _Node:
         self.enter(depth)
@@ -120,12 +97,7 @@ class _Compiler:
         raise Undecodable("an exponent must be an int or rational node")
 
     def rational(self, args) -> Fraction:
-        if len(args) != 2:
-            raise Undecodable("rational takes two strings")
-        num, den = self.integer(args[0]), self.integer(args[1])
-        if den <= 0:
-            raise Undecodable("a rational needs a positive denominator")
-        return Fraction(num, den)
+        return Fraction(*self.rational_parts(args))
 
     def kind_int(self, kind, args, depth) -> _Node:
         if len(args) != 1:
@@ -263,13 +235,7 @@ class _Compiler:
 
 
 _METHOD = {
-    "int": "int",
-    "rational": "rational",
-    "symbol": "symbol",
-    "add": "sum",
-    "mul": "sum",
-    "pow": "pow",
-    "piecewise": "piecewise",
+    **NODE_METHODS,
     **dict.fromkeys(_CONSTANTS, "constant"),
     **dict.fromkeys(_TRUTHS, "truth"),
     **dict.fromkeys(_FUNCTIONS, "function"),
