@@ -44,19 +44,15 @@ def test_fused_descent_is_the_gradient_then_the_update(family, task):
     np.testing.assert_allclose(fused.batch_loss(data, weight).detach(), end, rtol=1e-5)
 
 
-def test_the_deep_network_descends_through_its_links_as_the_optimiser_does():
-    config = ModelConfig.build("contextual_relu", "contextual", n_layers=2, n_hidden=48,
-                               init_std=0.2)  # fmt: skip
-    fused, plain = _pair(config)
-    data, weight = fused.task.data_set, 1.0
-    for _ in range(20):
-        fused.descend(data, weight, SGD.lr)
-        plain.batch_loss_and_grad(data, weight, need_loss=False)
-        with torch.no_grad():
-            for p in plain.parameters():
-                p.add_(p.grad, alpha=-SGD.lr)
-    for a, b in zip(fused.parameters(), plain.parameters(), strict=True):
-        assert torch.equal(a, b)  # bit for bit: the same products in the same order
+def test_a_deep_network_takes_the_gradient_and_the_optimiser():
+    """Two hidden layers have no fused descent: the engine steps them with the gradient
+    and the optimiser, and ``descend`` refuses rather than step a one-layer network."""
+    deep = ModelConfig.build("contextual_relu", "contextual", n_layers=2, n_hidden=48)
+    assert not fused_descent(deep, SGD)
+    assert fused_descent(deep.replace(n_layers=1), SGD)
+    model = _pair(deep)[0]
+    with pytest.raises(NotImplementedError, match="hidden links"):
+        model.descend(model.task.data_set, 1.0, SGD.lr)
 
 
 def test_the_engine_fuses_only_plain_full_batch_descent_without_a_penalty():

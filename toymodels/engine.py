@@ -114,29 +114,29 @@ def train(
     return result
 
 
+def _family_step_alone(config: ModelConfig, train_cfg: TrainConfig) -> bool:
+    """Whether a step is the family's own full-batch step and nothing else: the full-batch
+    estimator (no sampling) and no weight penalty added to the gradient."""
+    return train_cfg.estimator == "full" and config.penalty.regulariser == "none"
+
+
 def step_thread_count(config: ModelConfig, train_cfg: TrainConfig, threads: int) -> int:
     """The intra-op threads the steps of ``config`` may run on: ``threads`` where the
-    family declares its step thread-exact and nothing else joins the step (the full-batch
-    estimator, no weight penalty); else 1.  The optimisers' updates are element-wise, so
+    family declares its step thread-exact and nothing else joins the step
+    (:func:`_family_step_alone`); else 1.  The optimisers' updates are element-wise, so
     they qualify."""
-    family = FAMILIES[config.family]
-    exact = (
-        family.thread_exact_step
-        and train_cfg.estimator == "full"
-        and config.penalty.regulariser == "none"
-    )
+    exact = FAMILIES[config.family].thread_exact_step and _family_step_alone(config, train_cfg)
     return max(1, threads) if exact else 1
 
 
 def fused_descent(config: ModelConfig, train_cfg: TrainConfig) -> bool:
     """Whether the steps of ``config`` are the family's fused descent
-    (:attr:`~toymodels.families.ToyModel.fused_descent`): plain gradient descent on the
-    full data set with nothing added to the gradient."""
+    (:meth:`~toymodels.families.ToyModel.uses_fused_descent`): plain gradient descent on
+    the full data set with nothing added to the gradient."""
     return (
-        FAMILIES[config.family].fused_descent
+        FAMILIES[config.family].uses_fused_descent(config)
         and train_cfg.optimizer == "sgd"
-        and train_cfg.estimator == "full"
-        and config.penalty.regulariser == "none"
+        and _family_step_alone(config, train_cfg)
     )
 
 

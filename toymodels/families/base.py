@@ -65,10 +65,11 @@ class ToyModel(torch.nn.Module):
     #: run it on several threads (``step_threads``); ``tests/test_step_threads.py`` checks
     #: each declaring family
     thread_exact_step: ClassVar[bool] = False
-    #: :meth:`descend` exists: one plain gradient-descent step on a finite data set with
-    #: the update written straight into the weights by the products that make the
-    #: gradient (no gradient array, no separate update pass); the engine takes it for
-    #: ``optimizer = "sgd"``, the full-batch estimator and no penalty.  It equals
+    #: :meth:`descend` exists, for the configs :meth:`uses_fused_descent` names: one plain
+    #: gradient-descent step on a finite data set with the update written straight into
+    #: the weights by the products that make the gradient (no gradient array, no separate
+    #: update pass); the engine takes it for ``optimizer = "sgd"``, the full-batch
+    #: estimator and no penalty.  It equals
     #: ``batch_loss_and_grad`` then ``θ −= lr·g`` up to float rounding (the product is
     #: added to the weight unrounded); ``tests/test_fused_descent.py`` checks each family.
     fused_descent: ClassVar[bool] = False
@@ -193,6 +194,12 @@ class ToyModel(torch.nn.Module):
         """Whether ``batch_loss_and_grad`` takes the hand-derived path for this model
         config (a ``hand_gradient`` family may leave some configs to autograd)."""
         return cls.hand_gradient
+
+    @classmethod
+    def uses_fused_descent(cls, config) -> bool:
+        """Whether :meth:`descend` steps this model config (a ``fused_descent`` family may
+        leave some configs to the gradient and the optimiser)."""
+        return cls.fused_descent
 
     @classmethod
     def exact_loss_available(cls, config) -> bool:

@@ -89,15 +89,16 @@ class DeepNetwork(TwoLayerNetwork):
         links = [self.Wh[:, link].norm(dim=-1) for link in range(self.Wh.shape[1])]
         return [*links, self.W2.norm(dim=-1)]
 
-    @torch.no_grad()
+    @classmethod
+    def uses_fused_descent(cls, config) -> bool:
+        # One hidden layer is the two-layer network, whose descent skips the empty links;
+        # deeper networks take the gradient and the optimiser.
+        return super().uses_fused_descent(config) and config.arch.n_layers == 1
+
     def descend(self, batch: Batch, row_weight, lr: float) -> None:
-        """The two-layer network's fused step; with hidden links, the gradient then the
-        update (what the optimiser does), so only the one-layer network's numbers move."""
-        if self.Wh.shape[1] == 0:
-            return super().descend(batch, row_weight, lr)
-        self.batch_loss_and_grad(batch, row_weight, need_loss=False)
-        for p in self.parameters():
-            p.add_(p.grad, alpha=-lr)
+        if self.Wh.shape[1]:
+            raise NotImplementedError("a network with hidden links has no fused descent")
+        super().descend(batch, row_weight, lr)
 
     @torch.no_grad()
     def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):

@@ -247,8 +247,9 @@ class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
             self._layout = (batch, layout)
         return layout
 
-    @torch.no_grad()
-    def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
+    def _through(self, batch: Batch, row_weight, need_loss: bool):
+        """The two-layer network's passes (its :meth:`_through`) with every unit's gate and
+        inputs: ``act = G ⊙ (W₁ masked)ᵀ x`` and ``back`` through the same gates."""
         x, xt, yt, gate = self._examples_major(batch)
         # masked here too, so that weights set from outside (a test, a loaded model) read
         # only the inputs their pathway sees
@@ -258,22 +259,15 @@ class RectifiedLinearNetwork(TwoLayerNetwork, relu=False):
         loss = 0.5 * w * resid.square().sum((1, 2)) if need_loss else None
         if w != 1.0:
             resid.mul_(w)
-        self.W2.grad = torch.bmm(act.mT, resid)
         back = torch.bmm(resid, self.W2.mT).mul_(gate)
-        self.W1.grad = torch.bmm(x, back).mul_(self.unit_inputs)
-        return loss
+        return x, act, resid, back, loss
 
-    @torch.no_grad()
-    def descend(self, batch: Batch, row_weight, lr: float) -> None:
-        """:meth:`batch_loss_and_grad` then ``W −= lr·∂W``, W₂'s update accumulated by its
-        product (as the two-layer network's); W₁'s, small, is masked after."""
-        x, xt, yt, gate = self._examples_major(batch)
-        act = torch.bmm(xt, self.W1 * self.unit_inputs).mul_(gate)
-        resid = torch.baddbmm(yt, act, self.W2, beta=-1)  # ŷ − y
-        back = torch.bmm(resid, self.W2.mT).mul_(gate)  # through W₂ before it moves
-        scale = -lr * float(row_weight)  # the estimators weigh every example alike
-        self.W2.baddbmm_(act.mT, resid, alpha=scale)
-        self.W1.add_(torch.bmm(x, back).mul_(self.unit_inputs), alpha=scale)
+    def _first_layer_grad(self, x: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
+        return torch.bmm(x, back).mul_(self.unit_inputs)
+
+    def _descend_first_layer(self, x: torch.Tensor, back: torch.Tensor, lr: float) -> None:
+        # W₁ is small: its masked gradient is made, then added
+        self.W1.add_(self._first_layer_grad(x, back), alpha=-lr)
 
     @torch.no_grad()
     def pathway_maps(self) -> torch.Tensor:

@@ -131,8 +131,11 @@ class TwoLayerNetwork(ToyModel):
             self._layout = (batch, layout)
         return layout
 
-    @torch.no_grad()
-    def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
+    def _through(self, batch: Batch, row_weight, need_loss: bool):
+        """The step's forward and backward passes up to the weights' gradients:
+        ``(x, act, resid, back, loss)`` with the hidden activity ``act``, the weighted
+        residual ``resid`` (∂loss/∂ŷ) and ``back`` (∂loss/∂act, through the ReLU), all
+        ``[model, example, ·]``; W₂'s gradient is ``actᵀ resid`` and W₁'s ``x back``."""
         x, xt, yt = self._examples_major(batch)
         act = torch.bmm(xt, self.W1)  # [model, example, unit]
         if self.relu:
@@ -142,26 +145,31 @@ class TwoLayerNetwork(ToyModel):
         loss = 0.5 * w * resid.square().sum((1, 2)) if need_loss else None
         if w != 1.0:
             resid.mul_(w)
-        self.W2.grad = torch.bmm(act.mT, resid)
         back = torch.bmm(resid, self.W2.mT)  # [model, example, unit]
         if self.relu:
             back = relu_backward(back, act)
-        self.W1.grad = torch.bmm(x, back)
+        return x, act, resid, back, loss
+
+    def _first_layer_grad(self, x: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
+        """W₁'s gradient from :meth:`_through`'s ``x`` and ``back``."""
+        return torch.bmm(x, back)
+
+    def _descend_first_layer(self, x: torch.Tensor, back: torch.Tensor, lr: float) -> None:
+        """``W₁ −= lr·∂W₁``, accumulated by the product that makes it."""
+        self.W1.baddbmm_(x, back, alpha=-lr)
+
+    @torch.no_grad()
+    def batch_loss_and_grad(self, batch: Batch, row_weight, need_loss: bool = True):
+        x, act, resid, back, loss = self._through(batch, row_weight, need_loss)
+        self.W2.grad = torch.bmm(act.mT, resid)
+        self.W1.grad = self._first_layer_grad(x, back)
         return loss
 
     @torch.no_grad()
     def descend(self, batch: Batch, row_weight, lr: float) -> None:
-        """``batch_loss_and_grad`` then ``W −= lr·∂W``, with each update accumulated by the
-        product that makes it (``baddbmm_``): W₂'s gradient, ``hidden × output`` per
-        model, is never stored, and no separate pass reads it back (a sixth of a step)."""
-        x, xt, yt = self._examples_major(batch)
-        act = torch.bmm(xt, self.W1)  # [model, example, unit]
-        if self.relu:
-            act.clamp_(min=0)
-        resid = torch.baddbmm(yt, act, self.W2, beta=-1)  # ŷ − y
-        back = torch.bmm(resid, self.W2.mT)  # through W₂ before it moves
-        if self.relu:
-            back = relu_backward(back, act)
-        scale = -lr * float(row_weight)  # the estimators weigh every example alike
-        self.W2.baddbmm_(act.mT, resid, alpha=scale)
-        self.W1.baddbmm_(x, back, alpha=scale)
+        """``batch_loss_and_grad`` then ``W −= lr·∂W``, with W₂'s update accumulated by the
+        product that makes it (``baddbmm_``): its gradient, ``hidden × output`` per model,
+        is never stored, and no separate pass reads it back (a sixth of a step)."""
+        x, act, resid, back, _ = self._through(batch, row_weight, need_loss=False)
+        self.W2.baddbmm_(act.mT, resid, alpha=-lr)
+        self._descend_first_layer(x, back, lr)
